@@ -1,0 +1,76 @@
+"""Argument checks shared by every public entry point.
+
+Each check raises a ``ValueError`` (or ``TypeError`` for a wrong kind of object) whose
+message names the argument, the allowed range and the value received.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__: list[str] = []
+
+
+def positive_int(name: str, value) -> int:
+    """Return ``value`` as an ``int`` if it is an integer >= 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r} ({type(value).__name__})")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def int_in_range(name: str, value, low: int, high: int) -> int:
+    """Return ``value`` as an ``int`` if ``low <= value <= high``, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def finite_real(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is a finite real number, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return value
+
+
+def nonnegative_real(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is finite and >= 0, else raise ``ValueError``."""
+    value = finite_real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be a finite real number >= 0, got {value!r}")
+    return value
+
+
+def positive_real(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is finite and > 0, else raise ``ValueError``."""
+    value = finite_real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be a finite real number > 0, got {value!r}")
+    return value
+
+
+def time_list(name: str, tlist) -> np.ndarray:
+    """Return ``tlist`` as a 1-D float array of finite, non-negative, increasing times."""
+    arr = np.asarray(tlist, dtype=float)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of times, got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain finite times only")
+    if arr[0] < 0:
+        raise ValueError(f"{name} must start at t >= 0, got t[0] = {arr[0]!r}")
+    if arr.size > 1 and np.any(np.diff(arr) <= 0):
+        raise ValueError(f"{name} must be strictly increasing")
+    return arr

@@ -1,0 +1,127 @@
+r"""Initial states in the paper's Dicke convention, as QuTiP ``Qobj``.
+
+:math:`|m, n\rangle = |m\rangle_B \otimes |n\rangle_C`: ``m`` flipped battery spins and ``n``
+flipped charger spins (Eq. 7). ``m = 0`` is the empty (all-down) battery; ``n = N`` the fully
+polarised (all-up) charger used throughout the paper. The map to ``qutip.jmat`` indices is
+:func:`qutip_centralspin.operators.dicke_index`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import qutip
+
+from . import _checks
+from .model import CentralSpinModel
+from .operators import _check_model, dicke_index
+
+__all__ = [
+    "battery_dicke",
+    "charger_dicke",
+    "dicke_state",
+    "spin_coherent_charger",
+    "product_state",
+    "check_state",
+]
+
+
+def battery_dicke(model: CentralSpinModel, m: int) -> qutip.Qobj:
+    """Battery Dicke ket :math:`|m\\rangle_B` (``m`` flipped spins, ``0 <= m <= N_B``)."""
+    _check_model(model)
+    m = _checks.int_in_range("m", m, 0, model.n_battery)
+    return qutip.basis(model.n_battery + 1, dicke_index(model.n_battery, m))
+
+
+def charger_dicke(model: CentralSpinModel, n: int) -> qutip.Qobj:
+    """Charger Dicke ket :math:`|n\\rangle_C` (``n`` flipped spins, ``0 <= n <= N``)."""
+    _check_model(model)
+    n = _checks.int_in_range("n", n, 0, model.n_charger)
+    return qutip.basis(model.n_charger + 1, dicke_index(model.n_charger, n))
+
+
+def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) -> qutip.Qobj:
+    r"""Product Dicke state :math:`|m, n\rangle` (Eq. 7) on dims ``[[N_B+1, N+1], ...]``.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    m : int
+        Flipped battery spins, ``0 <= m <= N_B`` (``0``: empty battery).
+    n : int
+        Flipped charger spins, ``0 <= n <= N`` (``N``: fully charged charger).
+    dm : bool, default False
+        Return the density matrix :math:`|m,n\rangle\langle m,n|` instead of the ket.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, dicke_state
+    >>> model = CentralSpinModel(n_battery=2, n_charger=4)
+    >>> psi0 = dicke_state(model, m=0, n=4)   # the paper's |0, N>
+    """
+    ket = qutip.tensor(battery_dicke(model, m), charger_dicke(model, n))
+    return ket.proj() if dm else ket
+
+
+def spin_coherent_charger(
+    model: CentralSpinModel, theta: float, phi: float = 0.0, *, m: int = 0, dm: bool = False
+) -> qutip.Qobj:
+    r"""Battery in :math:`|m\rangle_B`, charger in a spin-coherent state :math:`|\theta,\phi\rangle`.
+
+    The charger state is ``qutip.spin_coherent(N/2, theta, phi)``: ``theta = 0`` is the fully
+    polarised :math:`|n = N\rangle` (all up), ``theta = pi`` is :math:`|n = 0\rangle`. It is a
+    superposition over every charger excitation number, so it spans many U(1) sectors.
+
+    Parameters
+    ----------
+    theta : float
+        Polar angle from the +z axis, in radians, ``0 <= theta <= pi``.
+    phi : float, default 0
+        Azimuthal angle in radians.
+    m : int, default 0
+        Flipped battery spins of the battery Dicke state.
+    """
+    _check_model(model)
+    theta = _checks.finite_real("theta", theta)
+    if not 0 <= theta <= np.pi:
+        raise ValueError(f"theta must be in [0, pi], got {theta!r}")
+    phi = _checks.finite_real("phi", phi)
+    charger = qutip.spin_coherent(model.n_charger / 2, theta, phi)
+    ket = qutip.tensor(battery_dicke(model, m), charger)
+    return ket.proj() if dm else ket
+
+
+def product_state(battery: qutip.Qobj, charger: qutip.Qobj) -> qutip.Qobj:
+    r"""Product initial state :math:`\rho_B \otimes \rho_C` (Eq. 8).
+
+    Two kets give a ket; if either factor is a density matrix the other is promoted with
+    ``ket2dm`` and a density matrix is returned.
+    """
+    for name, state in (("battery", battery), ("charger", charger)):
+        if not isinstance(state, qutip.Qobj) or not (state.isket or state.isoper):
+            raise TypeError(f"{name} must be a ket or density-matrix Qobj, got {state!r}")
+    if battery.isket and charger.isket:
+        return qutip.tensor(battery, charger)
+    battery = battery.proj() if battery.isket else battery
+    charger = charger.proj() if charger.isket else charger
+    return qutip.tensor(battery, charger)
+
+
+def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qobj:
+    """Check that ``state`` is a ket or density matrix on the model's Dicke space.
+
+    Raises
+    ------
+    TypeError
+        If ``state`` is not a ``Qobj`` ket or operator.
+    ValueError
+        If its dims are not those of ``model`` (``[[N_B+1, N+1], ...]``).
+    """
+    if not isinstance(state, qutip.Qobj) or not (state.isket or state.isoper):
+        raise TypeError(f"{name} must be a ket or density-matrix Qobj, got {type(state).__name__}")
+    expected = model.dims[0]
+    if state.dims[0] != expected or (state.isoper and state.dims[1] != expected):
+        raise ValueError(
+            f"{name} has dims {state.dims}, expected {model.ket_dims if state.isket else model.dims}"
+            f" for N_B={model.n_battery}, N={model.n_charger}"
+        )
+    return state
