@@ -45,7 +45,7 @@ WINDOW_CONVERGENCE_RTOL = 1e-6
 SAMPLES_PER_FASTEST_PERIOD = 8
 #: Largest number of samples a single scan may take before it gives up (memory guard).
 MAX_SCAN_POINTS = 20_000_000
-_CHUNK = 512
+_CHUNK = 64
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,11 @@ class SectorEngine:
         _check_model(model)
         self.model = model
         self._sectors: dict[int, Sector] = {}
+        nb, nc = model.n_battery, model.n_charger
+        # excitation number k = m + n of every QuTiP basis index (jmat ordering)
+        m_of = np.repeat(np.arange(nb, -1, -1), nc + 1)
+        n_of = np.tile(np.arange(nc, -1, -1), nb + 1)
+        self.excitations = m_of + n_of
 
     # -- sectors ---------------------------------------------------------------------------
     def sector(self, k: int) -> Sector:
@@ -163,27 +168,25 @@ class SectorEvolution:
         self._data = data
         self._components = self._decompose(data, is_ket)
         self.initial_energy = float(self.battery_energy(np.zeros(1))[0])
+        self._initial_rate = self._rate_at_zero()
 
     def _decompose(self, data, is_ket):
         mod, eng = self.model, self.engine
+        populations = np.abs(data) ** 2 if is_ket else np.real(np.diagonal(data))
+        occupied = np.unique(eng.excitations[populations > EMPTY_SECTOR_WEIGHT])
         comps = []
-        for k in range(mod.n_battery + mod.n_charger + 1):
-            m_lo, m_hi = max(0, k - mod.n_charger), min(mod.n_battery, k)
-            m = np.arange(m_lo, m_hi + 1)
-            idx = eng.full_index(m, k - m)
+        for k in occupied:
+            sec = eng.sector(int(k))
+            idx = eng.full_index(sec.m, sec.n)
             if is_ket:
                 block = data[idx][:, None]
                 weight = float(np.vdot(block, block).real)
             else:
                 rho = data[np.ix_(idx, idx)]
                 weight = float(np.trace(rho).real)
-                if weight > EMPTY_SECTOR_WEIGHT:
-                    p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
-                    keep = p > p.max() * 1e-14
-                    block = w[:, keep] * np.sqrt(p[keep])
-            if weight <= EMPTY_SECTOR_WEIGHT:
-                continue
-            sec = eng.sector(k)
+                p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
+                keep = p > p.max() * 1e-14
+                block = w[:, keep] * np.sqrt(p[keep])
             coeff = sec.vectors.T @ block  # eigenbasis amplitudes, (d, r)
             z = mod.B * (sec.m - mod.n_battery / 2)
             comps.append((sec, coeff, z, weight))
@@ -211,11 +214,14 @@ class SectorEvolution:
         out = np.empty(t.shape)
         pos = t > 0
         out[pos] = self.delta_energy(t[pos]) / t[pos]
-        out[~pos] = self.initial_rate()
+        out[~pos] = self._initial_rate
         return out
 
     def initial_rate(self) -> float:
         """:math:`\\dot E_B(0) = \\lim_{t\\to0} P_B(t)` (exactly 0 for a Dicke product state)."""
+        return self._initial_rate
+
+    def _rate_at_zero(self) -> float:
         total = 0.0
         for sec, coeff, z, _ in self._components:
             zv = sec.vectors.T @ (z[:, None] * sec.vectors)
