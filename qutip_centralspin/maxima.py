@@ -46,6 +46,8 @@ SAMPLES_PER_FASTEST_PERIOD = 8
 #: Largest number of samples a single scan may take before it gives up (memory guard).
 MAX_SCAN_POINTS = 20_000_000
 _CHUNK = 64
+#: Branch and bound splits each live interval into this many parts per level.
+SPLIT = 8
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,8 @@ def _branch_and_bound(f, t, values, curvature, rtol, window) -> Maximum:
         if bound - best <= tol or width == 0:
             return Maximum(best, t_best, max(bound, best), window)
         a, b, fa, fb = a[alive], b[alive], fa[alive], fb[alive]
-        # split every live interval in 8
-        frac = np.arange(1, 8) / 8
+        # split every live interval in SPLIT parts
+        frac = np.arange(1, SPLIT) / SPLIT
         inner = a[:, None] + (b - a)[:, None] * frac[None, :]
         f_inner = f(inner.ravel()).reshape(inner.shape)
         j = int(np.argmax(f_inner))
@@ -254,7 +256,7 @@ def _branch_and_bound(f, t, values, curvature, rtol, window) -> Maximum:
         vals = np.concatenate([fa[:, None], f_inner, fb[:, None]], axis=1)
         a, b = pts[:, :-1].ravel(), pts[:, 1:].ravel()
         fa, fb = vals[:, :-1].ravel(), vals[:, 1:].ravel()
-        width /= 8
+        width /= SPLIT
     return Maximum(best, t_best, max(bound, best), window)
 
 

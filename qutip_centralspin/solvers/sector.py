@@ -173,7 +173,7 @@ class SectorEvolution:
     def _decompose(self, data, is_ket):
         mod, eng = self.model, self.engine
         populations = np.abs(data) ** 2 if is_ket else np.real(np.diagonal(data))
-        occupied = np.unique(eng.excitations[populations > EMPTY_SECTOR_WEIGHT])
+        occupied = np.unique(eng.excitations[np.flatnonzero(populations > EMPTY_SECTOR_WEIGHT)])
         comps = []
         for k in occupied:
             sec = eng.sector(int(k))
@@ -189,7 +189,12 @@ class SectorEvolution:
                 block = w[:, keep] * np.sqrt(p[keep])
             coeff = sec.vectors.T @ block  # eigenbasis amplitudes, (d, r)
             z = mod.B * (sec.m - mod.n_battery / 2)
-            comps.append((sec, coeff, z, weight))
+            # V diag(c) split in real and imaginary parts, for real BLAS in battery_energy
+            scaled = [
+                (sec.vectors * col.real, sec.vectors * col.imag if np.any(col.imag) else None)
+                for col in coeff.T
+            ]
+            comps.append((sec, coeff, z, weight, scaled))
         return comps
 
     # -- observables -----------------------------------------------------------------------
@@ -197,11 +202,20 @@ class SectorEvolution:
         """:math:`E_B(t) = \\langle B S^z\\rangle` at the times ``t`` (Eq. 2)."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
         out = np.zeros(t.shape)
-        for sec, coeff, z, _ in self._components:
-            phases = np.exp(-1j * np.outer(sec.energies, t))  # (d, T)
-            for col in coeff.T:
-                amp = sec.vectors @ (phases * col[:, None])
-                out += z @ (amp.real**2 + amp.imag**2)
+        size = t.size
+        for sec, _, z, _, scaled in self._components:
+            phase = np.outer(sec.energies, t)
+            cos_sin = np.concatenate([np.cos(phase), np.sin(phase)], axis=1)  # (d, 2T)
+            for v_re, v_im in scaled:
+                # amplitudes V diag(c) e^{-i lambda t}: real part and (minus) imaginary part
+                part = v_re @ cos_sin
+                if v_im is None:
+                    re, im = part[:, :size], part[:, size:]
+                else:
+                    other = v_im @ cos_sin
+                    re = part[:, :size] + other[:, size:]
+                    im = other[:, :size] - part[:, size:]
+                out += z @ (re * re + im * im)
         return out
 
     def delta_energy(self, t) -> np.ndarray:
@@ -223,7 +237,7 @@ class SectorEvolution:
 
     def _rate_at_zero(self) -> float:
         total = 0.0
-        for sec, coeff, z, _ in self._components:
+        for sec, coeff, z, *_ in self._components:
             zv = sec.vectors.T @ (z[:, None] * sec.vectors)
             rho = coeff @ coeff.conj().T
             omega = sec.energies[:, None] - sec.energies[None, :]
@@ -239,7 +253,7 @@ class SectorEvolution:
         \\lambda_a - \\lambda_b` per sector, so this bound is rigorous.
         """
         total = 0.0
-        for sec, coeff, z, _ in self._components:
+        for sec, coeff, z, *_ in self._components:
             zv = sec.vectors.T @ (z[:, None] * sec.vectors)
             rho = coeff @ coeff.conj().T
             omega = np.abs(sec.energies[:, None] - sec.energies[None, :])
@@ -258,7 +272,7 @@ class SectorEvolution:
 
         :math:`\\Delta E_B \\le \\sum_K w_K \\max_{m \\in K} B(m - N_B/2) - E_B(0)`.
         """
-        top = sum(weight * float(z.max()) for _, _, z, weight in self._components)
+        top = sum(weight * float(z.max()) for _, _, z, weight, _ in self._components)
         return top - self.initial_energy
 
     # -- states ----------------------------------------------------------------------------
@@ -293,4 +307,4 @@ class SectorEvolution:
     @property
     def sector_weights(self) -> dict[int, float]:
         """Population of each occupied excitation sector ``{k: weight}``."""
-        return {sec.k: weight for sec, _, _, weight in self._components}
+        return {sec.k: weight for sec, _, _, weight, _ in self._components}
