@@ -100,6 +100,9 @@ def _model_and_state(args):
 
 
 def _cmd_reproduce(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no window
     import qutip
 
     from .reproduce import TABLE_COLUMNS, reproduce

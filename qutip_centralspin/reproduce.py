@@ -11,25 +11,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import qutip
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import qutip  # noqa: E402
-
-from . import analytic, paper  # noqa: E402
-from .charging import charge  # noqa: E402
-from .model import CentralSpinModel  # noqa: E402
-from .operators import charger_hamiltonian, interaction_hamiltonian  # noqa: E402
-from .plotting import (  # noqa: E402
+from . import analytic, paper
+from .charging import charge
+from .model import CentralSpinModel
+from .operators import charger_hamiltonian, interaction_hamiltonian
+from .plotting import (
     plot_max_energy,
     plot_max_power,
     plot_power_grid,
     plot_single_spin_energies,
 )
-from .scaling import beta_limit, fit_power_law, power_grid, scaling_sweep  # noqa: E402
-from .states import dicke_state  # noqa: E402
+from .scaling import beta_limit, fit_power_law, power_grid, scaling_sweep
+from .states import dicke_state
 
 __all__ = ["TableIRow", "reproduce", "table_one", "TABLE_COLUMNS"]
 
