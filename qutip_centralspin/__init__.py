@@ -30,6 +30,50 @@ from .states import (
 )
 from .version import __version__
 
+# isort: split
+# ergotropy, entanglement, quantum advantage, charger states, cavity charger (issue 6)
+from . import advantage, cavity, chargers, ergotropy
+from .advantage import (
+    Advantage,
+    AdvantageSweep,
+    advantage_limit,
+    advantage_sweep,
+    quantum_advantage,
+)
+from .cavity import (
+    CavityEngine,
+    CavityModel,
+    cavity_max_power,
+    cavity_state,
+    spin_cavity_convergence,
+    tavis_cummings_scaling,
+)
+from .chargers import best_dicke_charger, charger_state, thermal_charger
+from .ergotropy import (
+    EntanglementEntropy,
+    Ergotropy,
+    battery_ergotropy,
+    block_entropy,
+    block_ergotropy,
+    entanglement_entropy,
+    ergotropy_trace,
+    max_ergotropy,
+)
+
+# isort: split
+# open (decohering) charging: processes, exact block solver, references (issue 5)
+from . import processes
+from .processes import (
+    Process,
+    collective_c_ops,
+    decay,
+    dephasing,
+    processes_from_flags,
+    pumping,
+)
+from .solvers.blocks import BlockSolver
+from .solvers.piqs_reference import bruteforce_mesolve, piqs_mesolve, symmetric_mesolve
+
 __all__ = [
     "__version__",
     "analytic",
@@ -59,4 +103,43 @@ __all__ = [
     "max_power",
     "max_energy",
     "grid_maximum",
+    # ergotropy, entanglement, quantum advantage, charger states, cavity charger (issue 6)
+    "ergotropy",
+    "battery_ergotropy",
+    "entanglement_entropy",
+    "Ergotropy",
+    "EntanglementEntropy",
+    "ergotropy_trace",
+    "max_ergotropy",
+    "block_ergotropy",
+    "block_entropy",
+    "advantage",
+    "Advantage",
+    "AdvantageSweep",
+    "quantum_advantage",
+    "advantage_sweep",
+    "advantage_limit",
+    "chargers",
+    "thermal_charger",
+    "charger_state",
+    "best_dicke_charger",
+    "cavity",
+    "CavityModel",
+    "CavityEngine",
+    "cavity_max_power",
+    "cavity_state",
+    "spin_cavity_convergence",
+    "tavis_cummings_scaling",
+    # open (decohering) charging (issue 5)
+    "processes",
+    "Process",
+    "dephasing",
+    "decay",
+    "pumping",
+    "collective_c_ops",
+    "processes_from_flags",
+    "BlockSolver",
+    "piqs_mesolve",
+    "bruteforce_mesolve",
+    "symmetric_mesolve",
 ]

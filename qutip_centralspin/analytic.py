@@ -119,6 +119,8 @@ def single_spin_state(model: CentralSpinModel, n: int, t) -> list[qutip.Qobj]:
     e_up = B / 2 + h * (n - 1 - N / 2) + D * (n - 1 - N / 2)
     up = dicke_state(model, 1, n - 1)
     omega = single_spin_rabi_frequency(model, n)
+    if omega == 0:  # A = 0 and Delta_n = 0: both levels degenerate and uncoupled
+        return [np.exp(-1j * e_down * tt) * down for tt in t]
     detuning = single_spin_detuning(model, n)
     g2 = 2 * math.sqrt(b_coefficient(N, n)) * A
     mean = (e_up + e_down) / 2
@@ -207,7 +209,8 @@ def _check_resonant(model):
 
 
 def _hp_frequency(model):
-    return model.A * math.sqrt(model.n_battery * model.n_charger)
+    """:math:`|A|\\sqrt{N_B N}` (the sign of A is a gauge choice: it flips with J -> -J)."""
+    return abs(model.A) * math.sqrt(model.n_battery * model.n_charger)
 
 
 def hp_delta_energy(model: CentralSpinModel, m: int, n: int, t):
@@ -231,13 +234,17 @@ def hp_max_power(model: CentralSpinModel, m: int, n: int) -> tuple[float, float]
     n = _checks.int_in_range("n", n, 0, model.n_charger)
     cs, xs = c_star()
     w = _hp_frequency(model)
-    return cs * model.B * w * (n - m), xs / w
+    gain = model.B * (n - m)
+    if gain <= 0 or w == 0:  # Delta E_B = gain sin^2(w t) <= 0: nothing is ever stored
+        return 0.0, math.inf
+    return cs * w * gain, xs / w
 
 
 def hp_upper_bound_power(model: CentralSpinModel) -> float:
     r"""Eq. (31): :math:`P_{max} = c^* B A \sqrt{N} N_B^{3/2}` (``n - m = N_B``, :math:`N \gg N_B`)."""
     _check_resonant(model)
-    return c_star()[0] * model.B * model.A * math.sqrt(model.n_charger) * model.n_battery**1.5
+    return max(c_star()[0] * model.B * abs(model.A) * math.sqrt(model.n_charger)
+               * model.n_battery**1.5, 0.0)
 
 
 def single_charger_max_power(model: CentralSpinModel, m: int = 0) -> tuple[float, float]:
@@ -251,7 +258,9 @@ def single_charger_max_power(model: CentralSpinModel, m: int = 0) -> tuple[float
         raise ValueError(f"the N = 1 limit needs n_charger = 1, got {model.n_charger}")
     m = _checks.int_in_range("m", m, 0, model.n_battery - 1)
     cs, xs = c_star()
-    w = model.A * math.sqrt(b_coefficient(model.n_battery, m + 1))
+    w = abs(model.A) * math.sqrt(b_coefficient(model.n_battery, m + 1))
+    if model.B <= 0 or w == 0:
+        return 0.0, math.inf
     return cs * model.B * w, xs / w
 
 

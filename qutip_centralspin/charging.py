@@ -5,9 +5,11 @@ r"""``charge(...)``: one entry point for every solver, one result type.
     result = charge(model, psi0, tlist)                       # exact sector engine
     result = charge(model, psi0, tlist, solver="sesolve")     # QuTiP reference path
     result = charge(model, psi0, tlist, c_ops=[...])          # open system, qutip.mesolve
+    result = charge(model, psi0, tlist, processes=[dephasing(0.1)])  # open, block solver
 
 ``solver="auto"`` (default) uses the exact engine for closed systems and ``mesolve`` when
-``c_ops`` are given.
+``c_ops`` are given; with ``processes`` (:mod:`qutip_centralspin.processes`) it uses the exact
+open block solver (:mod:`qutip_centralspin.solvers.blocks`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from . import _checks
 from .maxima import Maximum, grid_maximum
 from .model import CentralSpinModel
 from .operators import _check_model, battery_hamiltonian
+from .processes import as_processes
 from .solvers.reference import DELTA_E_KEY, POWER_KEY, e_ops_dict, evolve_qutip
 from .solvers.sector import SectorEngine
 from .states import check_state
 
 __all__ = ["ChargingResult", "charge"]
 
-SOLVERS = ("auto", "exact", "sesolve", "mesolve")
+SOLVERS = ("auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce")
+#: Solvers that take ``processes`` (the open-system paths of issue 5).
+PROCESS_SOLVERS = ("auto", "blocks", "mesolve", "piqs", "bruteforce")
 #: Options understood by the exact engine (QuTiP's own names).
 EXACT_OPTIONS = ("store_states", "progress_bar", "progress_kwargs")
 
@@ -48,7 +53,8 @@ class ChargingResult:
     initial_energy : float
         :math:`E_B(0)`.
     solver : str
-        ``"exact"``, ``"sesolve"`` or ``"mesolve"``.
+        ``"exact"``, ``"sesolve"`` or ``"mesolve"``; with ``processes`` also ``"blocks"``,
+        ``"piqs"`` or ``"bruteforce"``.
     states : list of Qobj or None
         The states on ``times`` when ``options={"store_states": True}``.
     expect : dict
@@ -102,6 +108,7 @@ def charge(
     e_ops=None,
     solver: str = "auto",
     options: dict | None = None,
+    processes=None,
 ) -> ChargingResult:
     r"""Charge the battery from ``psi0`` and record :math:`\Delta E_B(t)` and :math:`P_B(t)`.
 
@@ -111,7 +118,9 @@ def charge(
     psi0 : Qobj
         Initial ket or density matrix on ``model.dims`` (see :mod:`qutip_centralspin.states`).
     tlist : array_like
-        Increasing times :math:`\ge 0` (units of 1/energy, :math:`\hbar = 1`).
+        Increasing times :math:`\ge 0` (units of 1/energy, :math:`\hbar = 1`). As in QuTiP,
+        ``psi0`` is the state at ``tlist[0]`` (the start of charging): :math:`\Delta E_B` is
+        measured from it and :math:`P_B = \Delta E_B/(t - t_0)`.
     c_ops : list of Qobj, optional
         Collapse operators :math:`L_k` of a Lindblad evolution
         :math:`\dot\rho = -i[H,\rho] + \sum_k (L_k\rho L_k^\dagger -
@@ -119,12 +128,26 @@ def charge(
     e_ops : list, dict, Qobj or callable, optional
         Extra expectation values, as in QuTiP (``Qobj`` or ``f(t, state)``), returned in
         ``result.expect`` under the same keys.
-    solver : {"auto", "exact", "sesolve", "mesolve"}
-        ``"auto"``: the exact sector engine without ``c_ops``, ``mesolve`` with them.
+    solver : {"auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce"}
+        ``"auto"``: the exact sector engine without ``c_ops``, ``mesolve`` with them, the block
+        solver with ``processes``. With ``processes``: ``"blocks"`` (exact open solver),
+        ``"mesolve"`` (collective processes only, symmetric space), ``"piqs"``
+        (``qutip.piqs`` battery (x) charger) or ``"bruteforce"`` (one qubit per spin,
+        :math:`N_B \le 5`), see :mod:`qutip_centralspin.solvers.piqs_reference`.
     options : dict, optional
         QuTiP solver options, passed to ``sesolve``/``mesolve`` unchanged (e.g.
         ``{"progress_bar": "text", "atol": 1e-10}``). The exact engine understands
         ``store_states`` and accepts ``progress_bar`` (it has no time stepping to report).
+        The block solver understands ``store_states``, ``progress_bar``,
+        ``progress_kwargs`` and ``num_cpus``.
+    processes : Process or list of Process, optional
+        Dissipative processes (:mod:`qutip_centralspin.processes`: dephasing, decay, pumping;
+        local or collective; on the battery or the charger), each with the Lindblad operator
+        and rate stated there. With processes, ``result.states`` (``store_states``) and
+        ``e_ops`` refer to the reduced battery state :math:`\rho_B(t)`: a ``Qobj`` on the
+        :math:`N_B+1` symmetric levels without local battery processes, else in the
+        ``qutip.piqs`` Dicke basis; a ``Qobj`` e_op is a battery operator on that space, a
+        callable is called as ``f(t, rho_B)``. Cannot be combined with ``c_ops``.
 
     Returns
     -------
@@ -145,6 +168,12 @@ def charge(
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     options = dict(options or {})
+    if processes is not None:
+        procs = as_processes(processes)
+        if procs:
+            return _charge_processes(model, psi0, times, procs, c_ops, e_ops, solver, options)
+    if solver in ("blocks", "piqs", "bruteforce"):
+        raise ValueError(f"solver={solver!r} needs processes (see qutip_centralspin.processes)")
     if solver == "auto":
         solver = "mesolve" if c_ops else "exact"
     if solver == "exact":
@@ -168,6 +197,26 @@ def charge(
     )
 
 
+def _charge_processes(model, psi0, times, procs, c_ops, e_ops, solver, options):
+    """Dispatch an open run described by ``processes`` (issue 5)."""
+    if c_ops:
+        raise ValueError("give either c_ops or processes, not both")
+    if solver not in PROCESS_SOLVERS:
+        raise ValueError(
+            f"solver must be one of {PROCESS_SOLVERS} with processes, got {solver!r}"
+        )
+    from .solvers import blocks, piqs_reference  # imported here: they import this module
+
+    run = {
+        "auto": blocks.charge_blocks,
+        "blocks": blocks.charge_blocks,
+        "mesolve": piqs_reference.symmetric_mesolve,
+        "piqs": piqs_reference.piqs_mesolve,
+        "bruteforce": piqs_reference.bruteforce_mesolve,
+    }[solver]
+    return run(model, psi0, times, procs, e_ops=e_ops, options=options)
+
+
 def _charge_exact(model, psi0, times, e_ops, options) -> ChargingResult:
     unknown = set(options) - set(EXACT_OPTIONS)
     if unknown:
@@ -178,7 +227,8 @@ def _charge_exact(model, psi0, times, e_ops, options) -> ChargingResult:
     evo = SectorEngine(model).evolve(psi0)
     user_ops = e_ops_dict(e_ops)
     store = bool(options.get("store_states", False))
-    states = evo.states(times) if (store or user_ops) else None
+    elapsed = times - times[0]  # psi0 is the state at tlist[0], as in QuTiP
+    states = evo.states(elapsed) if (store or user_ops) else None
     expect = {}
     for key, op in user_ops.items():
         if isinstance(op, qutip.Qobj):
@@ -188,8 +238,8 @@ def _charge_exact(model, psi0, times, e_ops, options) -> ChargingResult:
     return ChargingResult(
         model=model,
         times=times,
-        delta_energy=evo.delta_energy(times),
-        power=evo.power(times),
+        delta_energy=evo.delta_energy(elapsed),
+        power=evo.power(elapsed),
         initial_energy=evo.initial_energy,
         solver="exact",
         states=states if store else None,

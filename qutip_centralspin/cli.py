@@ -55,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pmax = sub.add_parser("pmax", help="certified P_max, its time and E_max of one configuration")
     _add_model_args(pmax)
+    pmax.add_argument("--charger", choices=("spins", "cavity"), default="spins",
+                      help="spin charger (default) or its cavity (Tavis-Cummings) limit, "
+                      "omega = h, g = A sqrt(N)")
+    pmax.add_argument("--charger-state", default=None, metavar="SPEC",
+                      help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
+                      "thermal:T (spins: also dicke:K, full; cavity: also fock:K, alpha:ALPHA)")
+    pmax.add_argument("--ergotropy", action="store_true",
+                      help="also the largest ergotropy W_max, its time and W/Delta E_B at tau")
+    pmax.add_argument("--battery", choices=("dicke", "qubits"), default="dicke",
+                      help="battery picture for the ergotropy (default dicke: N_B+1 levels)")
 
     chg = sub.add_parser("charge", help="charge once and print P_max, tau, E_max on a time grid")
     _add_model_args(chg)
@@ -62,7 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="end of the time grid (default: 3x the closed-system tau)")
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
+    for flag, what in _PROCESS_FLAGS.items():
+        chg.add_argument(f"--{flag}", type=float, default=0.0, metavar="G", help=what)
     return parser
+
+
+#: Dissipative processes of ``charge``: flag -> help (rate G >= 0; sigma^z has eigenvalues +-1).
+_PROCESS_FLAGS = {
+    "dephasing": "local battery dephasing, L_i = sqrt(G) sigma^z_i on every battery spin",
+    "decay": "local battery decay, L_i = sqrt(G) sigma^-_i",
+    "pumping": "local battery pumping, L_i = sqrt(G) sigma^+_i",
+    "charger-dephasing": "local charger dephasing, L_j = sqrt(G) sigma^z_j on every charger spin",
+    "charger-decay": "local charger decay, L_j = sqrt(G) sigma^-_j",
+    "charger-pumping": "local charger pumping, L_j = sqrt(G) sigma^+_j",
+    "collective-dephasing": "collective battery dephasing, L = sqrt(G) S^z",
+    "collective-decay": "collective battery decay, L = sqrt(G) S^-",
+    "collective-pumping": "collective battery pumping, L = sqrt(G) S^+",
+    "collective-charger-dephasing": "collective charger dephasing, L = sqrt(G) J^z",
+    "collective-charger-decay": "collective charger decay, L = sqrt(G) J^-",
+    "collective-charger-pumping": "collective charger pumping, L = sqrt(G) J^+",
+}
 
 
 def main(argv=None) -> int:
@@ -128,27 +157,67 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
-def _cmd_pmax(args) -> int:
-    from .maxima import certified_max_energy, certified_max_power
+def _pmax_evolution(args):
+    """The exact evolution selected by the pmax flags (spin or cavity charger, any state)."""
     from .solvers.sector import SectorEngine
 
     model, state = _model_and_state(args)
-    evo = SectorEngine(model).evolve(state)
+    spec = args.charger_state
+    if args.charger == "spins":
+        if spec is not None:
+            from .chargers import charger_state
+
+            state = charger_state(model, spec, m=args.m0)
+        return model, SectorEngine(model).evolve(state), spec or f"dicke:{state[1]}"
+    from .cavity import CavityEngine, cavity_fock_state, cavity_limit_model, cavity_state
+
+    cavity = cavity_limit_model(model)
+    if spec is None:
+        if args.n0 is None:
+            raise ValueError(
+                "--charger cavity needs --n0 K (photons) or --charger-state: the full spin "
+                "charger n0 = N has no cavity image"
+            )
+        cstate, spec = cavity_fock_state(cavity, args.n0, m=args.m0), f"fock:{args.n0}"
+    else:
+        cstate = cavity_state(cavity, spec, m=args.m0, n_charger=model.n_charger)
+    return model, CavityEngine(cavity).evolve(cstate), spec
+
+
+def _cmd_pmax(args) -> int:
+    from .maxima import certified_max_energy, certified_max_power
+
+    model, evo, spec = _pmax_evolution(args)
     p = certified_max_power(evo)
     e = certified_max_energy(evo)
     out = {"p_max": p.value, "t_pmax": p.time, "e_max": e.value, "t_emax": e.time,
            "e_max_converged": bool(e.converged), "e_max_window": e.window[1],
-           "n_battery": model.n_battery, "n_charger": model.n_charger,
-           "m0": state[0], "n0": state[1], "B": model.B, "h": model.h, "A": model.A,
+           "n_battery": model.n_battery, "n_charger": model.n_charger, "charger": args.charger,
+           "m0": args.m0, "charger_state": spec, "B": model.B, "h": model.h, "A": model.A,
            "delta": model.delta}
+    if args.ergotropy:
+        from .ergotropy import ergotropy_trace, max_ergotropy
+
+        w = max_ergotropy(evo, battery=args.battery)
+        out.update({"w_max": w.value, "t_wmax": w.time, "battery": args.battery})
+        if np.isfinite(p.time):
+            at_tau = ergotropy_trace(evo, [p.time], battery=args.battery)
+            out.update({"w_at_tau": float(at_tau.ergotropy[0]),
+                        "w_over_delta_e_at_tau": float(at_tau.ratio[0])})
     if args.json:
-        print(json.dumps(out))
-    else:
-        print(f"N_B={model.n_battery} N={model.n_charger} |m0={state[0]}, n0={state[1]}>")
-        print(f"P_max = {p.value:.12g}   (certified to {p.error:.1e})")
-        print(f"tau   = {p.time:.12g}")
-        conv = "converged" if e.converged else "NOT converged when doubling the window"
-        print(f"E_max = {e.value:.12g}   (window [0, {e.window[1]:.6g}], {conv})")
+        print(_json(out))
+        return 0
+    print(f"N_B={model.n_battery} N={model.n_charger} charger={args.charger} "
+          f"battery |m0={args.m0}>, charger {spec}")
+    print(f"P_max = {p.value:.12g}   (certified to {p.error:.1e})")
+    print(f"tau   = {p.time:.12g}")
+    conv = "converged" if e.converged else "NOT converged when doubling the window"
+    print(f"E_max = {e.value:.12g}   (window [0, {e.window[1]:.6g}], {conv})")
+    if args.ergotropy:
+        print(f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} battery)")
+        if "w_at_tau" in out:
+            print(f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "
+                  f"{out['w_over_delta_e_at_tau']:.6g}")
     return 0
 
 
@@ -167,7 +236,13 @@ def _cmd_charge(args) -> int:
     elif not t_max > 0:
         raise ValueError(f"--t-max must be > 0, got {t_max}")
     tlist = np.linspace(0, t_max, args.points)
-    res = charge(model, dicke_state(model, *state), tlist)
+    from .processes import processes_from_flags
+
+    rates = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag in _PROCESS_FLAGS}
+    processes = processes_from_flags(**rates)
+    options = {"progress_bar": "text"} if processes and not args.json else None
+    res = charge(model, dicke_state(model, *state), tlist, processes=processes or None,
+                 options=options)
     if args.plot:
         import matplotlib
 
@@ -181,14 +256,31 @@ def _cmd_charge(args) -> int:
         fig.tight_layout()
         fig.savefig(args.plot, dpi=130)
     if args.json:
-        print(json.dumps({"t": tlist.tolist(), "delta_e": res.delta_energy.tolist(),
+        print(_json({"t": tlist.tolist(), "delta_e": res.delta_energy.tolist(),
                           "p_max": res.p_max, "t_pmax": res.t_pmax, "e_max": res.e_max,
                           "solver": res.solver}))
     else:
-        print(f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]")
+        names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
+        print(f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
+              f"  processes: {names or 'none'}")
         print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
         print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0
+
+
+def _json(obj) -> str:
+    """Standard JSON (RFC 8259): non-finite numbers (an unattained tau = inf) become null."""
+
+    def clean(value):
+        if isinstance(value, float) and not np.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(obj), allow_nan=False)
 
 
 _COMMANDS = {"reproduce": _cmd_reproduce, "pmax": _cmd_pmax, "charge": _cmd_charge}

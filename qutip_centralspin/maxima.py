@@ -46,6 +46,13 @@ SAMPLES_PER_FASTEST_PERIOD = 8
 #: Largest number of samples a single scan may take before it gives up (memory guard).
 MAX_SCAN_POINTS = 20_000_000
 _CHUNK = 64
+_MAX_CHUNK = 4096
+#: Energy changes below this fraction of the state's energy scale are round-off.
+NOISE_RTOL = 1e-12
+#: Samples scanned for a first gain above round-off before P_max is reported as 0.
+NO_GAIN_SCAN_POINTS = 200_000
+#: How many times the P_max scan may halve its step to resolve a lobe hidden by the grid.
+MAX_HALVINGS = 8
 #: Branch and bound splits each live interval into this many parts per level.
 SPLIT = 8
 
@@ -122,39 +129,86 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
 
 
 def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -> Maximum:
-    """:func:`max_power` for an already prepared :class:`SectorEvolution`."""
+    """:func:`max_power` for an already prepared :class:`SectorEvolution`.
+
+    Energies within :data:`NOISE_RTOL` of the state's energy scale count as round-off: a
+    stationary state (an eigenstate, a mixture of them) gives ``value = 0``, ``time = inf``.
+    The scan step is halved (at most :data:`MAX_HALVINGS` times) until its curvature margin is
+    below the best sample, so a narrow lobe cannot hide between samples. If no gain above
+    round-off is resolved within :data:`NO_GAIN_SCAN_POINTS` samples per pass, the result says
+    so with ``converged=False`` and a rigorous bracket ``[value, upper_bound]`` (grid values
+    plus margin up to the scanned time, :math:`D/t_{scan}` beyond it).
+    """
     ceiling = evo.energy_ceiling()
     omega = evo.max_frequency()
     rate0 = evo.initial_rate()
-    scale = max(abs(evo.initial_energy), abs(ceiling), 1.0)
-    if omega == 0 or ceiling <= 1e-14 * scale:
-        value = max(rate0, 0.0)
+    noise = NOISE_RTOL * evo.energy_scale()
+    if omega == 0 or ceiling <= noise or evo.oscillation_amplitude() <= noise:
+        value = rate0 if rate0 > noise * omega else 0.0
         return Maximum(value, 0.0 if value > 0 else math.inf, value, (0.0, math.inf))
     curvature = evo.derivative_bound(3) / 3
     dt = 2 * math.pi / (SAMPLES_PER_FASTEST_PERIOD * omega)
-    # Scan from t = 0 until no later time can win: t > ceiling / best.
+    for _ in range(MAX_HALVINGS + 1):
+        scan = _scan_power(evo, dt, ceiling, noise, curvature)
+        if scan.resolved:
+            t, p = scan.times, scan.values
+            keep = t <= scan.stop + dt
+            return _branch_and_bound(
+                evo.power, t[keep], p[keep], curvature, rtol, (0.0, scan.stop)
+            )
+        dt /= 2  # the grid could hide a lobe taller than the best sample: look closer
+    # Not resolved: report the rigorous bracket of the finest scan.
+    margin = dt * dt * curvature * 2  # (2 dt)^2 curvature / 8 for the last scan's step
+    found = scan.best if scan.best > 0 else 0.0
+    upper = max(float(scan.values.max()) + margin, ceiling / scan.times[-1], found)
+    time = scan.best_time if scan.best > 0 else math.inf
+    return Maximum(found, time, upper, (0.0, float(scan.times[-1])), converged=False)
+
+
+@dataclass(frozen=True)
+class _PowerScan:
+    times: np.ndarray
+    values: np.ndarray
+    best: float
+    best_time: float
+    stop: float
+    resolved: bool
+
+
+def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
+    """Sample P on a uniform grid from t = 0 until no later time can win (t > ceiling/best).
+
+    The scan is *resolved* when it reached that stop and the grid's curvature margin
+    dt^2 |P''|/8 is below the best sample (no unseen lobe can be taller than twice the best).
+    It gives up, unresolved, after :data:`NO_GAIN_SCAN_POINTS` samples without that.
+    """
+    margin = dt * dt * curvature / 8
     times, values = [], []
-    t0, best = 0.0, -math.inf
-    while True:
-        t = t0 + dt * np.arange(_CHUNK + 1)
+    t0, best, best_time, count, chunk = 0.0, -math.inf, math.inf, 0, _CHUNK
+    stop = math.inf
+    while t0 <= stop:
+        t = t0 + dt * np.arange(chunk + 1)
         p = evo.power(t)
         times.append(t[:-1])
         values.append(p[:-1])
-        best = max(best, float(p.max()))
+        count += chunk
+        i = int(np.argmax(p))
+        if p[i] > best and p[i] * t[i] > noise:  # a gain above round-off
+            best, best_time = float(p[i]), float(t[i])
+            stop = ceiling / best
         t0 = float(t[-1])
-        stop = ceiling / best if best > 0 else math.inf
-        if t0 > stop:
-            break
-        if sum(v.size for v in values) > MAX_SCAN_POINTS:
+        if not margin <= best and count >= min(NO_GAIN_SCAN_POINTS, MAX_SCAN_POINTS):
+            break  # unresolved: the caller halves the step
+        if count > MAX_SCAN_POINTS:
             raise RuntimeError(
                 f"P_max search exceeded {MAX_SCAN_POINTS} samples before t = D/P = {stop:.3g}"
             )
+        chunk = min(2 * chunk, _MAX_CHUNK)
     times.append(np.array([t0]))
     values.append(evo.power(np.array([t0])))
-    t = np.concatenate(times)
-    p = np.concatenate(values)
-    keep = t <= stop + dt
-    return _branch_and_bound(evo.power, t[keep], p[keep], curvature, rtol, (0.0, stop))
+    resolved = t0 > stop and margin <= best
+    return _PowerScan(np.concatenate(times), np.concatenate(values), best, best_time, stop,
+                      resolved)
 
 
 def max_energy(

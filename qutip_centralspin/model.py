@@ -84,8 +84,8 @@ class CentralSpinModel:
 
     @property
     def ket_dims(self) -> list[list[int]]:
-        """QuTiP ket dims ``[[N_B+1, N+1], [1, 1]]``."""
-        return [[self.n_battery + 1, self.n_charger + 1], [1, 1]]
+        """QuTiP 5 ket dims ``[[N_B+1, N+1], [1]]``."""
+        return [[self.n_battery + 1, self.n_charger + 1], [1]]
 
     @property
     def shape(self) -> int:

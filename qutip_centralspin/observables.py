@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import qutip
 
+from . import _checks
 from .model import CentralSpinModel
 from .operators import _check_model, battery_hamiltonian, hamiltonian
 from .states import check_state
@@ -90,12 +91,18 @@ class BatteryPower(DeltaBatteryEnergy):
     model : CentralSpinModel
     initial_state : Qobj
         The state at ``t = 0``.
-    c_ops : list of Qobj, optional
-        Collapse operators of an open evolution, used for the ``t = 0`` limit only.
+    c_ops : Qobj or list of Qobj, optional
+        Collapse operators of an open evolution, used for the ``t = t0`` limit only.
+    t0 : float, default 0
+        Time at which ``initial_state`` is given (QuTiP's ``tlist[0]``): the callback returns
+        :math:`\\Delta E_B(t)/(t - t_0)`.
     """
 
-    def __init__(self, model, initial_state, c_ops=None):
+    def __init__(self, model, initial_state, c_ops=None, t0: float = 0.0):
         super().__init__(model, initial_state)
+        self.t0 = _checks.finite_real("t0", t0)
+        if isinstance(c_ops, qutip.Qobj):
+            c_ops = [c_ops]
         # Heisenberg-picture generator acting on H_B: dE_B/dt = <G>.
         h_b, H = self._h_b, hamiltonian(model)
         G = 1j * (H * h_b - h_b * H)
@@ -105,6 +112,6 @@ class BatteryPower(DeltaBatteryEnergy):
         self.initial_rate = float(np.real(qutip.expect(G, initial_state)))
 
     def __call__(self, t, state) -> float:
-        if t == 0:
+        if t == self.t0:
             return self.initial_rate
-        return (self.energy(state) - self.initial_energy) / t
+        return (self.energy(state) - self.initial_energy) / (t - self.t0)

@@ -69,12 +69,7 @@ def _spin_ops(model):
 def _hamiltonian(model):
     """H = B Sz + h Jz + A (S+ J- + S- J+) + 2 Delta Sz Jz, Eqs. (4)-(6), built independently."""
     Sz, Sp, Sm, Jz, Jp, Jm = _spin_ops(model)
-    return (
-        model.B * Sz
-        + model.h * Jz
-        + model.A * (Sp * Jm + Sm * Jp)
-        + 2 * model.delta * Sz * Jz
-    )
+    return model.B * Sz + model.h * Jz + model.A * (Sp * Jm + Sm * Jp) + 2 * model.delta * Sz * Jz
 
 
 def _battery_energy_op(model):

@@ -35,11 +35,6 @@ def test_dicke_state_is_a_basis_vector_at_jmat_index(m, n):
     assert qutip.expect(qutip.jmat(2.5, "z"), charger_dicke(MODEL, n)) == pytest.approx(n - 2.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: model.py CentralSpinModel.ket_dims returns [[N_B+1, N+1], [1, 1]], but QuTiP 5 "
-    "kets (dicke_state, SectorEvolution.states, qutip.tensor) have dims [[N_B+1, N+1], [1]]",
-)
 def test_ket_dims_property_matches_qutip_kets():
     ket = dicke_state(MODEL, 0, 5)
     assert ket.dims == MODEL.ket_dims
@@ -124,7 +119,9 @@ def test_product_state_kets_and_mixtures():
     mixed_c = 0.25 * charger_dicke(MODEL, 0).proj() + 0.75 * charger_dicke(MODEL, 3).proj()
     rho = product_state(b, mixed_c)
     assert rho.isoper and rho.dims == MODEL.dims
-    np.testing.assert_allclose(rho.full(), np.kron(b.proj().full(), mixed_c.full()), atol=1e-15)
+    np.testing.assert_allclose(
+        rho.full(), np.kron(b.proj().full(), mixed_c.full()), rtol=0, atol=1e-15
+    )
     rho2 = product_state(b.proj(), c)
     assert (rho2 - ket.proj()).norm("max") < EXACT_ATOL
 

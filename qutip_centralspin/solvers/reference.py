@@ -33,19 +33,28 @@ def evolve_qutip(
 
     ``e_ops`` may be a list or a dict, as in QuTiP; the battery observables are stored under
     the keys :data:`DELTA_E_KEY` and :data:`POWER_KEY` of ``result.e_data``. ``options`` is
-    passed to QuTiP unchanged (QuTiP rejects unknown keys).
+    passed to QuTiP unchanged (QuTiP rejects unknown keys). As in QuTiP, ``psi0`` is the state
+    at ``tlist[0]``, and the power is :math:`\\Delta E_B/(t - t_0)` with ``t0 = tlist[0]``.
     """
     check_state(model, psi0, "psi0")
+    if isinstance(c_ops, qutip.Qobj):
+        c_ops = [c_ops]
+    t0 = float(tlist[0])
     H = hamiltonian(model)
     user = e_ops_dict(e_ops)
     ops = {
         DELTA_E_KEY: DeltaBatteryEnergy(model, psi0),
-        POWER_KEY: BatteryPower(model, psi0, c_ops=c_ops),
+        POWER_KEY: BatteryPower(model, psi0, c_ops=c_ops, t0=t0),
         **user,
     }
     if method == "sesolve":
         if c_ops:
             raise ValueError("solver='sesolve' cannot take c_ops; use solver='mesolve'")
+        if not psi0.isket:
+            raise ValueError(
+                "solver='sesolve' needs a ket psi0 (it would propagate a density matrix as "
+                "U(t) rho, not U rho U^dagger); use solver='mesolve' or 'exact'"
+            )
         return qutip.sesolve(H, psi0, tlist, e_ops=ops, options=options)
     if method == "mesolve":
         return qutip.mesolve(H, psi0, tlist, c_ops=list(c_ops or []), e_ops=ops, options=options)

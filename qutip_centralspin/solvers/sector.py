@@ -20,6 +20,8 @@ a matrix :math:`C_K` with :math:`\rho_{KK} = C_K C_K^\dagger` (one column for a 
 
 from __future__ import annotations
 
+import functools
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,10 +140,12 @@ class SectorEngine:
                 if not (isinstance(key, tuple) and len(key) == 2):
                     raise ValueError(f"Dicke labels must be (m, n) tuples, got {key!r}")
                 m, n = key
-                if not (0 <= m <= nb and 0 <= n <= nc) or m != int(m) or n != int(n):
+                if not all(
+                    isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in key
+                ) or not (0 <= m <= nb and 0 <= n <= nc):
                     raise ValueError(
-                        f"Dicke label (m, n) must satisfy 0 <= m <= {nb}, 0 <= n <= {nc}, "
-                        f"got {key!r}"
+                        f"Dicke label (m, n) must be integers with 0 <= m <= {nb}, "
+                        f"0 <= n <= {nc}, got {key!r}"
                     )
                 vec[self.full_index(int(m), int(n))] += amp
             norm = np.linalg.norm(vec)
@@ -235,15 +239,23 @@ class SectorEvolution:
         """:math:`\\dot E_B(0) = \\lim_{t\\to0} P_B(t)` (exactly 0 for a Dicke product state)."""
         return self._initial_rate
 
-    def _rate_at_zero(self) -> float:
-        total = 0.0
+    @functools.cached_property
+    def _spectral_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """:math:`(M_{ab}, \\omega_{ab})` of :math:`E_B(t) = \\sum M_{ab}e^{-i\\omega_{ab}t}`."""
+        amplitudes, frequencies = [], []
         for sec, coeff, z, *_ in self._components:
             zv = sec.vectors.T @ (z[:, None] * sec.vectors)
             rho = coeff @ coeff.conj().T
-            omega = sec.energies[:, None] - sec.energies[None, :]
-            # d/dt sum_ab rho_ab Z_ba e^{-i(l_a - l_b)t} at t = 0
-            total += float(np.real(np.sum(-1j * omega * rho * zv.T)))
-        return total
+            amplitudes.append((rho * zv.T).ravel())
+            frequencies.append((sec.energies[:, None] - sec.energies[None, :]).ravel())
+        if not amplitudes:
+            return np.zeros(0, complex), np.zeros(0)
+        return np.concatenate(amplitudes), np.concatenate(frequencies)
+
+    def _rate_at_zero(self) -> float:
+        amplitude, omega = self._spectral_terms
+        # d/dt sum_ab M_ab e^{-i omega_ab t} at t = 0
+        return float(np.real(np.sum(-1j * omega * amplitude)))
 
     # -- certification data ----------------------------------------------------------------
     def derivative_bound(self, order: int) -> float:
@@ -252,13 +264,20 @@ class SectorEvolution:
         :math:`E_B(t) = \\sum_{ab} M_{ab} e^{-i\\omega_{ab}t}` with :math:`\\omega_{ab} =
         \\lambda_a - \\lambda_b` per sector, so this bound is rigorous.
         """
-        total = 0.0
-        for sec, coeff, z, *_ in self._components:
-            zv = sec.vectors.T @ (z[:, None] * sec.vectors)
-            rho = coeff @ coeff.conj().T
-            omega = np.abs(sec.energies[:, None] - sec.energies[None, :])
-            total += float(np.sum(np.abs(rho * zv.T) * omega**order))
-        return total
+        amplitude, omega = self._spectral_terms
+        return float(np.sum(np.abs(amplitude) * np.abs(omega) ** order))
+
+    def oscillation_amplitude(self) -> float:
+        """:math:`\\sum_{\\omega_{ab} \\ne 0}|M_{ab}|`: bound on :math:`|E_B(t) - \\bar E_B|`.
+
+        Zero (to round-off) for a stationary state: an eigenstate, or a mixture of them.
+        """
+        amplitude, omega = self._spectral_terms
+        return float(np.sum(np.abs(amplitude[omega != 0])))
+
+    def energy_scale(self) -> float:
+        """:math:`\\sum_K w_K \\max_m |B(m - N_B/2)|`: the size of :math:`E_B` for round-off."""
+        return sum(weight * float(np.abs(z).max()) for _, _, z, weight, _ in self._components)
 
     def max_frequency(self) -> float:
         """Largest Bohr frequency present in :math:`E_B(t)` (0 for a stationary state)."""

@@ -1,0 +1,281 @@
+r"""Charger initial states beyond the paper's Dicke state :math:`|n = N\rangle`.
+
+The battery starts in a Dicke state :math:`|m\rangle_B` (default ``m = 0``, empty) and the
+charger in one of:
+
+* a Dicke (Fock-like) state :math:`|n\rangle_C` -- :func:`best_dicke_charger` finds the ``n``
+  with the largest :math:`P_{max}` (or :math:`E_{max}`);
+* a spin-coherent state :math:`|\theta,\phi\rangle` at any polar angle
+  (:func:`qutip_centralspin.spin_coherent_charger`, reused here): a superposition over every
+  ``n`` with binomial weights :math:`\binom{N}{n}\cos^{2n}(\theta/2)\sin^{2(N-n)}(\theta/2)`;
+* a thermal state of :math:`H_C = hJ^z` at temperature :math:`T > 0` (:func:`thermal_charger`).
+
+All of them go through the exact engine (:meth:`SectorEngine.evolve` takes kets and density
+matrices spanning many U(1) sectors). A thermal charger has no coherence between sectors, so
+the engine only diagonalises the :math:`N_B+N+1` small sector blocks; nothing of full-space size
+is built besides the density matrix itself.
+
+Note on :func:`thermal_charger`: the model's charger space is the symmetric multiplet
+:math:`j = N/2`, so the thermal state here is the Gibbs state of :math:`hJ^z` *within that
+multiplet*, :math:`p_n \propto e^{-h(n - N/2)/T}` (:math:`k_B = 1`, :math:`T` in energy units).
+The Gibbs state of :math:`N` independent physical spins also populates the :math:`j < N/2`
+multiplets (weights :math:`\binom{N}{n}`), which this model does not contain.
+
+``charger_state(model, spec)`` parses the command-line form ``"full"``, ``"dicke:K"``,
+``"coherent:THETA[:PHI]"``, ``"thermal:T"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import qutip
+
+from . import _checks
+from .maxima import certified_max_energy, certified_max_power
+from .model import CentralSpinModel
+from .operators import _check_model
+from .solvers.sector import SectorEngine
+from .states import battery_dicke, dicke_state, spin_coherent_charger
+
+__all__ = [
+    "CHARGER_SPECS",
+    "thermal_populations",
+    "thermal_charger",
+    "coherent_charger",
+    "charger_state",
+    "BestDickeCharger",
+    "best_dicke_charger",
+]
+
+#: The forms understood by :func:`charger_state`.
+CHARGER_SPECS = ("full", "dicke:K", "coherent:THETA[:PHI]", "thermal:T")
+#: Maxima closer than this (relative) to the best count as ties in :func:`best_dicke_charger`.
+TIE_RTOL = 1e-9
+OBJECTIVES = ("power", "energy")
+
+
+def thermal_populations(n_charger: int, h: float, T: float) -> np.ndarray:
+    r"""Gibbs weights :math:`p_n = e^{-h(n - N/2)/T}/Z` of :math:`hJ^z` on the :math:`j = N/2` multiplet.
+
+    Parameters
+    ----------
+    n_charger : int
+        :math:`N \ge 1`.
+    h : float
+        Charger field.
+    T : float
+        Temperature :math:`T > 0` in energy units (:math:`k_B = 1`).
+
+    Returns
+    -------
+    ndarray, shape ``(N + 1,)``
+        ``p[n]`` for ``n = 0..N`` flipped charger spins (paper's labels, not ``jmat`` order).
+
+    Examples
+    --------
+    >>> from qutip_centralspin.chargers import thermal_populations
+    >>> thermal_populations(1, h=1.0, T=1e9).round(6)   # T -> infinity: uniform
+    array([0.5, 0.5])
+    """
+    n_charger = _checks.positive_int("n_charger", n_charger)
+    h = _checks.finite_real("h", h)
+    T = _checks.positive_real("T", T)
+    exponent = -h * np.arange(n_charger + 1) / T
+    w = np.exp(exponent - exponent.max())
+    return w / w.sum()
+
+
+def thermal_charger(model: CentralSpinModel, T: float, *, m: int = 0) -> qutip.Qobj:
+    r"""Battery in :math:`|m\rangle`, charger thermal at temperature :math:`T`: a density matrix.
+
+    .. math::
+
+        \rho(0) = |m\rangle\langle m| \otimes \sum_{n=0}^{N} p_n |n\rangle\langle n|,
+        \qquad p_n = \frac{e^{-h(n - N/2)/T}}{Z}
+
+    on the model dims ``[[N_B+1, N+1], [N_B+1, N+1]]`` (sparse, diagonal). :math:`T \to 0^+`
+    gives :math:`|n = 0\rangle` for ``h > 0`` (an empty charger); :math:`T\to\infty` the
+    maximally mixed multiplet, mean :math:`\langle n\rangle = N/2`. See the module note on the
+    symmetric multiplet.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    T : float
+        Temperature :math:`T > 0` (:math:`k_B = 1`, energy units of ``h``).
+    m : int, default 0
+        Battery Dicke state.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, max_power
+    >>> from qutip_centralspin.chargers import thermal_charger
+    >>> model = CentralSpinModel(n_battery=2, n_charger=6)
+    >>> rho0 = thermal_charger(model, T=2.0)
+    >>> rho0.dims, round(rho0.tr(), 12)
+    ([[3, 7], [3, 7]], 1.0)
+    """
+    _check_model(model)
+    p = thermal_populations(model.n_charger, model.h, T)
+    charger = qutip.qdiags(p[::-1], 0, dims=[[model.n_charger + 1], [model.n_charger + 1]])
+    return qutip.tensor(battery_dicke(model, m).proj(), charger)
+
+
+def coherent_charger(
+    model: CentralSpinModel, theta: float, phi: float = 0.0, *, m: int = 0, dm: bool = False
+) -> qutip.Qobj:
+    r"""Spin-coherent charger :math:`|\theta,\phi\rangle` (``theta = 0``: the full charger).
+
+    Same as :func:`qutip_centralspin.spin_coherent_charger` (reused). The flipped-spin number
+    is binomial, :math:`\langle n\rangle = N\cos^2(\theta/2)`; :math:`\Delta E_B(t)` is that of
+    the dephased mixture (each sector keeps its own population and :math:`H_B` is
+    sector-diagonal), but :math:`\rho_B(t)` and hence the ergotropy carry the coherences.
+    """
+    return spin_coherent_charger(model, theta, phi, m=m, dm=dm)
+
+
+def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qobj:
+    r"""Initial state :math:`|m\rangle_B\otimes\rho_C` from a short text ``spec``.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    spec : str
+        * ``"full"`` (or ``"n=N"``): Dicke :math:`|n = N\rangle` (the paper's charger);
+        * ``"dicke:K"``: Dicke :math:`|n = K\rangle`, ``0 <= K <= N``;
+        * ``"coherent:THETA"`` or ``"coherent:THETA:PHI"``: spin-coherent, angles in radians,
+          ``0 <= THETA <= pi`` (``0``: full charger);
+        * ``"thermal:T"``: :func:`thermal_charger`, ``T > 0``.
+    m : int, default 0
+        Battery Dicke state.
+
+    Returns
+    -------
+    Qobj
+        A ket (Dicke, coherent) or a density matrix (thermal) on the model dims.
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` is not one of :data:`CHARGER_SPECS` or its number is out of range.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel
+    >>> from qutip_centralspin.chargers import charger_state
+    >>> model = CentralSpinModel(n_battery=2, n_charger=4)
+    >>> charger_state(model, "coherent:0.5").isket, charger_state(model, "thermal:1").isoper
+    (True, True)
+    """
+    _check_model(model)
+    if not isinstance(spec, str):
+        raise ValueError(f"spec must be a string, one of {CHARGER_SPECS}, got {spec!r}")
+    kind, _, rest = spec.strip().lower().partition(":")
+    try:
+        if kind in ("full", "n=n") and not rest:
+            return dicke_state(model, m, model.n_charger)
+        if kind == "dicke":
+            return dicke_state(model, m, int(rest))
+        if kind == "coherent":
+            angles = [float(x) for x in rest.split(":")]
+            if len(angles) not in (1, 2):
+                raise ValueError("coherent needs THETA or THETA:PHI")
+            return coherent_charger(model, *angles, m=m)
+        if kind == "thermal":
+            return thermal_charger(model, float(rest), m=m)
+    except ValueError as err:
+        raise ValueError(f"spec {spec!r}: {err}") from None
+    raise ValueError(f"spec must be one of {CHARGER_SPECS}, got {spec!r}")
+
+
+@dataclass(frozen=True)
+class BestDickeCharger:
+    """The Dicke charger :math:`|n\\rangle` with the largest maximum.
+
+    Attributes
+    ----------
+    n : int
+        The best ``n`` (the smallest one among ties).
+    value, time : float
+        Its certified :math:`P_{max}` (or :math:`E_{max}`) and the time reached.
+    objective : str
+        ``"power"`` or ``"energy"``.
+    n_values, values, times : ndarray
+        Every ``n = 0..N`` with its maximum and time.
+    ties : tuple of int
+        All ``n`` within 1e-9 relative of the best (e.g. ``N/2`` and ``N/2 + 1`` for even
+        ``N`` at ``N_B = 1``).
+    """
+
+    n: int
+    value: float
+    time: float
+    objective: str
+    n_values: np.ndarray
+    values: np.ndarray
+    times: np.ndarray
+    ties: tuple[int, ...]
+
+
+def best_dicke_charger(
+    model: CentralSpinModel,
+    *,
+    m: int = 0,
+    objective: str = "power",
+    engine: SectorEngine | None = None,
+) -> BestDickeCharger:
+    r"""The charger Dicke state :math:`|n\rangle` maximising :math:`P_{max}` (or :math:`E_{max}`).
+
+    Every ``n = 0..N`` is evaluated exactly (certified maxima of :mod:`~qutip_centralspin.maxima`,
+    one shared :class:`SectorEngine`). For :math:`N_B = 1` at resonance
+    (:math:`B = h`, :math:`\Delta = 0`), :math:`P_{max} = c^*BA\sqrt{b_{N,n}}` (Eq. 15) peaks at
+    :math:`n = (N+1)/2`, the paper's observation (for even ``N`` the two neighbours tie).
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    m : int, default 0
+        Battery Dicke state.
+    objective : {"power", "energy"}
+        Maximise the certified :math:`P_{max}` or :math:`E_{max}` (default window).
+    engine : SectorEngine, optional
+        Reuse an engine built for ``model``.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel
+    >>> from qutip_centralspin.chargers import best_dicke_charger
+    >>> best_dicke_charger(CentralSpinModel(n_battery=1, n_charger=9)).n
+    5
+    """
+    _check_model(model)
+    m = _checks.int_in_range("m", m, 0, model.n_battery)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if engine is None:
+        engine = SectorEngine(model)
+    elif engine.model != model:
+        raise ValueError("engine was built for a different model")
+    ns = np.arange(model.n_charger + 1)
+    values, times = np.empty(ns.size), np.empty(ns.size)
+    for i, n in enumerate(ns):
+        evo = engine.evolve((m, int(n)))
+        best = certified_max_power(evo) if objective == "power" else certified_max_energy(evo)
+        values[i], times[i] = best.value, best.time
+    top = float(values.max())
+    tie_mask = values >= top - TIE_RTOL * max(abs(top), math.ulp(1.0))
+    ties = tuple(int(n) for n in ns[tie_mask])
+    i = int(np.flatnonzero(tie_mask)[0])
+    return BestDickeCharger(
+        n=int(ns[i]),
+        value=float(values[i]),
+        time=float(times[i]),
+        objective=objective,
+        n_values=ns,
+        values=values,
+        times=times,
+        ties=ties,
+    )

@@ -1,0 +1,1095 @@
+r"""Exact open-system solver on the invariant excitation blocks (j-resolved Dicke basis).
+
+The master equation (convention of :mod:`qutip_centralspin.processes`)
+
+.. math::
+
+    \dot\rho = \mathcal L\rho = -i[H,\rho]
+        + \sum_k \big(L_k\rho L_k^\dagger - \tfrac12\{L_k^\dagger L_k,\rho\}\big)
+
+is evolved on the smallest subspace that contains the state, with no approximation.
+
+Basis and invariant blocks
+--------------------------
+Every Lindblad operator is either collective or the same on every spin of a target, so the
+state stays permutation invariant within the battery and within the charger. By Schur-Weyl
+duality it is then
+
+.. math::
+
+    \rho = \bigoplus_{j, l} X_{jl} \otimes \frac{\mathbb 1_{d_j}}{d_j}
+                                \otimes \frac{\mathbb 1_{d_l}}{d_l},
+
+with battery spin :math:`j = N_B/2 - q` (:math:`q = 0, 1, \dots, \lfloor N_B/2\rfloor`, only
+:math:`q = 0` without local battery processes), multiplicity
+:math:`d_j = \binom{N_B}{q} - \binom{N_B}{q-1}`, and likewise charger spin :math:`l = N/2 - r`.
+:math:`X_{jl}` is a matrix on :math:`|j, m\rangle \otimes |l, \mu\rangle`; it is normalised as in
+``qutip.piqs`` (the multiplicity is traced out: :math:`\sum_{jl}\mathrm{tr}\,X_{jl} = 1`). We
+label battery states by the number of up spins :math:`k = N_B/2 + m` (the paper's ``m``) and
+charger states by :math:`n = N/2 + \mu`.
+
+:math:`H`, every dephasing operator and :math:`L^\dagger L` conserve the total excitation
+:math:`K = k + n`; decay (pumping) jumps lower (raise) it by one on both sides of
+:math:`\rho`. A state block-diagonal in :math:`K` (any mixture of Dicke product states
+:math:`|m, n\rangle`) therefore stays block-diagonal in :math:`(j, l, K)`: the evolved vector
+holds the blocks :math:`X_{jlK}` only. Dephasing alone keeps the initial sectors; decay feeds
+:math:`K \to K-1` one way, so only :math:`K \le K_{\max}(0)` appear (pumping: :math:`K \ge
+K_{\min}(0)`).
+
+Generator
+---------
+In this basis every term of :math:`\mathcal L` maps an element :math:`(X_{jlK})_{ab}` to at
+most nine neighbours: :math:`H` is tridiagonal within a block, collective operators act within
+a ladder, and the local sums :math:`\sum_i o_i X o_i^\dagger` couple :math:`j \to j, j\pm 1`
+with the closed-form coefficients of Chase & Geremia, PRA 78, 052101 (2008) and Shammah *et
+al.*, PRA 98, 063815 (2018) (the ones ``qutip.piqs`` uses), written here in double precision.
+All coefficients are built for all blocks at once with NumPy (no loop over matrix elements).
+Since :math:`\rho` is Hermitian and every coefficient is real apart from the :math:`-i` of the
+commutator, the blocks are stored as the upper triangle of :math:`\mathrm{Re}\,X` and the
+strict upper triangle of :math:`\mathrm{Im}\,X`: a real vector of
+:math:`\sum_{\rm blocks} d^2` entries and a real sparse generator.
+
+At resonance (:math:`B = h`, :math:`\Delta = 0`) the flip-flop term anticommutes with the
+battery parity :math:`(-1)^k` while every dissipator commutes with it, so a state that starts
+real and diagonal in :math:`K` keeps :math:`X_{ab}` real for even :math:`k_a + k_b` and
+imaginary for odd: half of the packed entries vanish identically and are dropped
+(:attr:`BlockSolver.chiral_symmetric`). This is exact, and halves the work.
+
+Time evolution
+--------------
+:math:`e^{t\mathcal L}` is expanded in Chebyshev polynomials (Jacobi-Anger):
+
+.. math::
+
+    e^{t\mathcal L} = e^{ct}\sum_{k\ge0}(2-\delta_{k0})\,J_k(\Omega t)\,i^k
+                      T_k\!\Big(\frac{\mathcal L - c}{i\Omega}\Big),
+
+where :math:`[-\Omega, \Omega]` bounds the imaginary part of the numerical range of
+:math:`\mathcal L` (the Bohr frequencies of the blocks plus a rigorous Gershgorin margin of
+the dissipator) and :math:`c` is the centre of its real part. The vectors
+:math:`h_k = i^kT_k(\cdot)v` obey the real recurrence :math:`h_{k+1} = 2Yh_k + h_{k-1}`,
+:math:`Y = (\mathcal L - c)/\Omega`. One sweep gives every time of ``tlist`` at once: only the
+observables (battery populations, sector weights) of each :math:`h_k` are kept and combined
+with the Bessel coefficients. The series is truncated where the Bessel tail is below
+:data:`CHEBYSHEV_TAIL`, so the result is exact to rounding; if the recurrence vectors grow
+(non-normal transients), the interval is split into shorter segments. If dissipation dominates
+(real extent larger than :math:`\Omega`) the expansion is taken along the real axis with
+modified Bessel functions :math:`I_k` instead.
+
+The reduced battery state :math:`\rho_B(t)` is diagonal in :math:`(j, k)` because the state is
+block-diagonal in :math:`K`. It is returned as a ``Qobj``: on the :math:`N_B+1` symmetric
+levels (``qutip.jmat`` order, index :math:`N_B - k`) without local battery processes, otherwise
+in the PIQS Dicke basis of ``qutip.piqs`` (``nds`` x ``nds``, ladders :math:`j = N_B/2,
+N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity traced out).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import qutip
+import scipy.sparse as sp
+from scipy.linalg import eigvalsh_tridiagonal
+from scipy.special import gammaln, j0, j1
+
+try:  # SciPy's compiled y += A x kernel (frees the GIL); optional speed-up
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover
+    _csr_matvec = None
+
+from .. import _checks
+from ..charging import ChargingResult
+from ..model import CentralSpinModel
+from ..operators import _check_model
+from ..processes import Process, as_processes
+from ..states import check_state
+
+__all__ = ["BlockSolver", "charge_blocks", "battery_state_dims", "OPTIONS"]
+
+#: Options understood by the block solver (QuTiP's names where QuTiP has one).
+OPTIONS = ("store_states", "progress_bar", "progress_kwargs", "num_cpus")
+#: Chebyshev series truncated where every remaining Bessel coefficient is below this.
+CHEBYSHEV_TAIL = 1e-17
+#: Largest growth of the recurrence vectors accepted before a segment is split (rounding
+#: errors are amplified by at most this factor: 1e4 x 1e-16 stays far below 1e-10).
+MAX_RECURRENCE_GROWTH = 1e4
+#: Coherences between different excitation sectors above this make psi0 unsupported.
+SECTOR_COHERENCE_ATOL = 1e-12
+#: Generators with at least this many entries use two threads for the sparse products.
+THREADED_MIN_NNZ = 400_000
+_MOMENT_CHUNK = 64
+_ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
+
+
+# ------------------------------------------------------------------------------------------
+# spin algebra on a ladder
+# ------------------------------------------------------------------------------------------
+def _sqrt0(x):
+    return np.sqrt(np.maximum(x, 0.0))
+
+
+def _ladder_up(j, m):
+    """<j, m+1| S^+ |j, m>."""
+    return _sqrt0((j - m) * (j + m + 1))
+
+
+def _ladder_down(j, m):
+    """<j, m-1| S^- |j, m>."""
+    return _sqrt0((j + m) * (j - m + 1))
+
+
+def _log_multiplicity(n_spins: int, q: np.ndarray) -> np.ndarray:
+    """log of d_j = C(n, q) - C(n, q-1) = C(n, q) (n - 2q + 1)/(n - q + 1), j = n/2 - q."""
+    q = np.asarray(q, dtype=float)
+    return (
+        gammaln(n_spins + 1)
+        - gammaln(q + 1)
+        - gammaln(n_spins - q + 1)
+        + np.log(n_spins - 2 * q + 1)
+        - np.log(n_spins - q + 1)
+    )
+
+
+def _safe_div(num, den):
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.zeros(np.broadcast(num, den).shape)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def battery_state_dims(model: CentralSpinModel, local_battery: bool) -> int:
+    """Dimension of the reduced battery state returned by the open solvers.
+
+    ``N_B + 1`` (symmetric levels) without local battery processes, else the number of PIQS
+    Dicke states ``(N_B/2 + 1)^2`` (rounded down), as ``qutip.piqs.num_dicke_states``.
+    """
+    nb = model.n_battery
+    if not local_battery:
+        return nb + 1
+    return (nb // 2 + 1) * (nb - nb // 2 + 1)
+
+
+# ------------------------------------------------------------------------------------------
+# the invariant subspace and its generator
+# ------------------------------------------------------------------------------------------
+@dataclass
+class _Subspace:
+    """Block table and element labels of the evolved subspace (all NumPy arrays)."""
+
+    q: np.ndarray  # per block: battery ladder
+    r: np.ndarray  # per block: charger ladder
+    K: np.ndarray  # per block: total excitation
+    kmin: np.ndarray  # per block: smallest battery excitation
+    d: np.ndarray  # per block: size
+    offset: np.ndarray  # per block: first packed index (blocks hold d^2 reals)
+    table: np.ndarray  # (q, r, K) -> block id, -1 if absent
+
+    @property
+    def size(self) -> int:
+        return int(self.offset[-1] + self.d[-1] ** 2) if self.d.size else 0
+
+    @property
+    def sectors(self) -> np.ndarray:
+        return np.unique(self.K)
+
+    def elements(self, dtype=np.int64):
+        """Block id and (a, b) of every element of every full block, a, b in [0, d)."""
+        sizes = self.d * self.d
+        blk = np.repeat(np.arange(self.d.size, dtype=dtype), sizes)
+        local = np.arange(blk.size, dtype=dtype) - self.offset[blk].astype(dtype)
+        a, b = np.divmod(local, self.d[blk].astype(dtype))
+        return blk, a, b
+
+
+def _parity_mask(S: _Subspace) -> np.ndarray:
+    """Packed entries allowed by the chiral symmetry: Re X_ab for even k_a + k_b, Im X_ab odd."""
+    blk, a, b = S.elements()
+    upper = a <= b
+    even = (a + b) % 2 == 0  # k_a + k_b = 2 kmin + a + b
+    d = S.d[blk]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    off = S.offset[blk]
+    mask = np.zeros(S.size, dtype=bool)
+    sel = upper & even
+    mask[(off + lo * d - lo * (lo - 1) // 2 + (hi - lo))[sel]] = True
+    sel = (a < b) & ~even
+    mask[(off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1))[sel]] = True
+    return mask
+
+
+@dataclass
+class _Generator:
+    """The packed real generator, ready for the Chebyshev recurrence.
+
+    ``Y2 = 2 (M - c) / scale`` where ``M`` is the packed generator of :math:`d/dt`, ``c`` the
+    centre of the real part of its numerical range and ``scale`` the half-width of the
+    expansion interval (imaginary axis, or real axis if ``modified``).
+    """
+
+    space: _Subspace
+    Y2: sp.csr_matrix
+    c: float
+    scale: float
+    modified: bool
+    omega: float  # half-width of the imaginary part of the numerical range
+    re_low: float  # bounds of the real part of the numerical range
+    re_high: float
+    pop_rows: np.ndarray  # packed index of every diagonal element (real part)
+    pop_blk: np.ndarray  # its block id
+    pop_k: np.ndarray  # its battery excitation k
+    weights: np.ndarray  # per packed entry: 1/sqrt(d_j d_l), the physical-norm weight
+    keep: np.ndarray | None = None  # packed entries evolved (None: all; else chiral half)
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        """``M @ v``: the time derivative of the packed state ``v``."""
+        if self.scale == 0:
+            return self.c * v
+        return 0.5 * self.scale * (self.Y2 @ v) + self.c * v
+
+    @property
+    def nnz(self) -> int:
+        return int(self.Y2.nnz)
+
+
+def _local_terms(kind: str, rate: float, n_spins: int, J, m_a, m_b):
+    r"""Terms of :math:`\sum_i D[\sqrt\gamma\,o_i]` on the permutation-invariant blocks.
+
+    Yields ``(None, 0, diagonal)`` for the :math:`-\frac12\{L^\dagger L,\cdot\}` part, then
+    ``(d_ladder, d_excitation, value)`` for each jump :math:`\sum_i o_i X o_i^\dagger` from
+    ladder :math:`J` to :math:`J` (``d_ladder = 0``), :math:`J-1` (``+1``: q grows) and
+    :math:`J+1` (``-1``), one at a time (to bound the memory). The coefficients are those of
+    Chase & Geremia (2008) / Shammah et al. (2018) as used by ``qutip.piqs``; local dephasing
+    uses :math:`\sigma^z = 2s^z`, i.e. four times the PIQS ``dephasing`` rate.
+    """
+    half = n_spins / 2
+    if kind == "dephasing":
+        yield None, 0, np.full(J.shape, -rate * n_spins)
+        yield 0, 0, 2 * rate * _safe_div(half + 1, J * (J + 1)) * m_a * m_b
+        yield 1, 0, (2 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
+                     * _sqrt0(J**2 - m_a**2) * _sqrt0(J**2 - m_b**2))
+        yield -1, 0, (2 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                      * _sqrt0((J + 1) ** 2 - m_a**2) * _sqrt0((J + 1) ** 2 - m_b**2))
+    elif kind == "decay":
+        yield None, 0, -0.5 * rate * ((half + m_a) + (half + m_b))
+        yield 0, -1, (0.5 * rate * _safe_div(half + 1, J * (J + 1))
+                      * _ladder_down(J, m_a) * _ladder_down(J, m_b))
+        yield 1, -1, (0.5 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
+                      * _sqrt0((J + m_a) * (J + m_a - 1)) * _sqrt0((J + m_b) * (J + m_b - 1)))
+        yield -1, -1, (0.5 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                       * _sqrt0((J - m_a + 1) * (J - m_a + 2))
+                       * _sqrt0((J - m_b + 1) * (J - m_b + 2)))
+    else:  # pumping: decay with m -> -m
+        yield None, 0, -0.5 * rate * ((half - m_a) + (half - m_b))
+        yield 0, 1, (0.5 * rate * _safe_div(half + 1, J * (J + 1))
+                     * _ladder_up(J, m_a) * _ladder_up(J, m_b))
+        yield 1, 1, (0.5 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
+                     * _sqrt0((J - m_a) * (J - m_a - 1)) * _sqrt0((J - m_b) * (J - m_b - 1)))
+        yield -1, 1, (0.5 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                      * _sqrt0((J + m_a + 1) * (J + m_a + 2))
+                      * _sqrt0((J + m_b + 1) * (J + m_b + 2)))
+
+
+class _Assembler:
+    """Builds the packed real generator term by term, vectorised over all block elements.
+
+    Every term maps each full-block element ``(a, b)`` to at most one image with one
+    coefficient; :meth:`add` turns these into entries of the packed real matrix (real part of
+    the upper triangle, imaginary part of the strict upper triangle). Entries are turned into
+    CSR in batches to bound the memory.
+    """
+
+    def __init__(self, S: _Subspace, log_mult: np.ndarray):
+        self.S = S
+        self.log_mult = log_mult
+        self.itype = np.int32 if S.size < 2**31 - 1 else np.int64
+        it = self.itype
+        self.blk, self.a, self.b = S.elements(it)
+        self.size = self.blk.size
+        kmin = S.kmin[self.blk]
+        self.ka, self.kb = (kmin + self.a).astype(it), (kmin + self.b).astype(it)
+        d = S.d[self.blk]
+        lo, hi = np.minimum(self.a, self.b), np.maximum(self.a, self.b)
+        off = S.offset[self.blk]
+        self.r_pos = (off + lo * d - lo * (lo - 1) // 2 + (hi - lo)).astype(it)
+        self.i_pos = (
+            off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1)
+        ).astype(it)
+        self.sign = np.sign(self.b - self.a).astype(np.int8)
+        self.upper = self.a <= self.b
+        self.same = np.arange(self.size, dtype=it)
+        self.diss_row = np.zeros(self.size)  # off-diagonal |D| row sums (physical norm)
+        self.diss_col = np.zeros(self.size)  # off-diagonal |D| column sums
+        self.diss_diag = np.zeros(self.size)  # diagonal of D
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._n_pending = 0
+        self._matrix = None
+
+    def target(self, dq, dr, dka, dna, dkb, dnb) -> np.ndarray:
+        """Element index of the image of every element under a label move, or -1."""
+        S = self.S
+        tq = S.q[self.blk] + dq
+        tr = S.r[self.blk] + dr
+        tka = self.ka + dka
+        tK = tka + (S.K[self.blk] - self.ka) + dna
+        ok = (tq >= 0) & (tq < S.table.shape[0]) & (tr >= 0) & (tr < S.table.shape[1])
+        ok &= (tK >= 0) & (tK < S.table.shape[2])
+        tb = np.full(self.size, -1, dtype=np.int64)
+        tb[ok] = S.table[tq[ok], tr[ok], tK[ok]]
+        del tq, tr, tK
+        ok &= tb >= 0
+        tb[~ok] = 0
+        ta = tka - S.kmin[tb]
+        tbb = self.kb + dkb - S.kmin[tb]
+        ok &= (ta >= 0) & (ta < S.d[tb]) & (tbb >= 0) & (tbb < S.d[tb])
+        out = np.full(self.size, -1, dtype=self.itype)
+        tb = tb[ok]
+        out[ok] = S.offset[tb] + ta[ok] * S.d[tb] + tbb[ok]
+        return out
+
+    def add(self, tgt, value, coherent: bool):
+        """Add ``value * X[src]`` (times ``-i`` if ``coherent``) to ``X[tgt]``, all ``src``."""
+        keep = (tgt >= 0) & (value != 0)
+        keep[keep] = self.upper[tgt[keep]]  # the lower triangle is implied by Hermiticity
+        src = np.nonzero(keep)[0].astype(self.itype)
+        t = tgt[keep]
+        v = value[keep]
+        s = self.sign[src].astype(float)
+        if coherent:  # -i v (R + iI):  R' += v s I,  I' += -v R
+            sel = s != 0
+            self._push(self.r_pos[t[sel]], self.i_pos[src[sel]], v[sel] * s[sel])
+            sel = self.sign[t] != 0
+            self._push(self.i_pos[t[sel]], self.r_pos[src[sel]], -v[sel])
+        else:  # real v:  R' += v R,  I' += v s I
+            self._push(self.r_pos[t], self.r_pos[src], v)
+            sel = (s != 0) & (self.sign[t] != 0)
+            self._push(self.i_pos[t[sel]], self.i_pos[src[sel]], v[sel] * s[sel])
+
+    def add_diagonal(self, value):
+        """A term diagonal in the elements (part of the dissipator)."""
+        self.diss_diag += value
+        self.add(self.same, value, coherent=False)
+
+    def add_jump(self, tgt, value, d_ladder_b: int, d_ladder_c: int):
+        """A jump term of the dissipator; also records its Gershgorin data."""
+        keep = (tgt >= 0) & (value != 0)
+        src = np.nonzero(keep)[0]
+        t = tgt[keep]
+        val = value[keep]
+        sq, sr = self.S.q[self.blk[src]], self.S.r[self.blk[src]]
+        # physical-norm entry: D[t, s] sqrt(d_src / d_tgt) with the ladder multiplicities
+        w = np.exp(
+            0.5 * (self.log_mult[sq, sr] - self.log_mult[sq + d_ladder_b, sr + d_ladder_c])
+        )
+        mag = np.abs(val) * w
+        same = t == src
+        self.diss_diag += np.bincount(t[same], weights=val[same], minlength=self.size)
+        off = ~same
+        self.diss_row += np.bincount(t[off], weights=mag[off], minlength=self.size)
+        self.diss_col += np.bincount(src[off], weights=mag[off], minlength=self.size)
+        self.add(tgt, value, coherent=False)
+
+    def dissipator_bounds(self) -> tuple[float, float, float]:
+        """Real-part bounds and imaginary half-width of the dissipator's numerical range.
+
+        Gershgorin discs of its Hermitian and anti-Hermitian parts in the physical
+        (Hilbert-Schmidt) norm, where the commutator part is anti-Hermitian.
+        """
+        if self.size == 0:
+            return 0.0, 0.0, 0.0
+        radius = 0.5 * (self.diss_row + self.diss_col)
+        return (
+            float(np.min(self.diss_diag - radius)),
+            float(np.max(self.diss_diag + radius)),
+            float(radius.max()),
+        )
+
+    def _push(self, rows, cols, vals):
+        if rows.size == 0:
+            return
+        self._pending.append((rows, cols, vals))
+        self._n_pending += rows.size
+        if self._n_pending >= _ASSEMBLY_BATCH:
+            self._flush()
+
+    def _flush(self):
+        if not self._pending:
+            return
+        dim = self.S.size
+        rows, cols, vals = (np.concatenate(x) for x in zip(*self._pending, strict=True))
+        self._pending, self._n_pending = [], 0
+        part = sp.coo_matrix((vals, (rows, cols)), shape=(dim, dim)).tocsr()
+        del rows, cols, vals
+        self._matrix = part if self._matrix is None else self._matrix + part
+
+    def populations(self):
+        """Packed index, block and battery excitation of every diagonal element."""
+        diag = np.nonzero(self.a == self.b)[0]
+        return (
+            self.r_pos[diag].astype(np.int64),
+            self.blk[diag].astype(np.int64),
+            self.ka[diag].astype(np.int64),
+        )
+
+    def finish(self, shift: float, factor: float) -> sp.csr_matrix:
+        """``factor * (M + shift)`` as CSR with 32-bit indices when they fit.
+
+        Drops the element labels first: the assembler cannot add terms afterwards.
+        """
+        for name in ("blk", "a", "b", "ka", "kb", "r_pos", "i_pos", "sign", "upper", "same"):
+            setattr(self, name, None)
+        diag = np.arange(self.S.size, dtype=self.itype)
+        self._push(diag, diag, np.full(self.S.size, shift))
+        self._flush()
+        M = self._matrix if self._matrix is not None else sp.csr_matrix((0, 0))
+        self._matrix = None
+        M.sum_duplicates()
+        M.data *= factor
+        M.eliminate_zeros()
+        if self.itype == np.int32:
+            M.indices = M.indices.astype(np.int32, copy=False)
+            M.indptr = M.indptr.astype(np.int32, copy=False)
+        return M
+
+
+class BlockSolver:
+    r"""Exact Lindblad evolution of the battery on the invariant excitation blocks.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    processes : Process or list of Process
+        The dissipative processes (see :mod:`qutip_centralspin.processes` for the Lindblad
+        operators and the rate convention). Zero rates are allowed.
+
+    Notes
+    -----
+    The generator of a set of excitation sectors is built once and kept on the instance (no
+    global cache): reuse one solver for several initial states or time grids. See the module
+    notes for the basis, the invariant blocks and the Chebyshev propagator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qutip_centralspin import CentralSpinModel, dicke_state
+    >>> from qutip_centralspin.processes import dephasing
+    >>> from qutip_centralspin.solvers.blocks import BlockSolver
+    >>> model = CentralSpinModel(n_battery=4, n_charger=4)
+    >>> solver = BlockSolver(model, dephasing(0.1))
+    >>> res = solver.solve(dicke_state(model, 0, 4), np.linspace(0, 1, 11))
+    >>> res.solver, res.delta_energy.shape
+    ('blocks', (11,))
+    """
+
+    def __init__(self, model: CentralSpinModel, processes):
+        _check_model(model)
+        self.model = model
+        self.processes: tuple[Process, ...] = as_processes(processes)
+        self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
+        self.local_battery = any(
+            key[1] == "battery" and key[2] == "local" for key in self._rates
+        )
+        self.local_charger = any(
+            key[1] == "charger" and key[2] == "local" for key in self._rates
+        )
+        self._generators: dict[tuple[int, ...], _Generator] = {}
+
+    # -- invariant sectors ---------------------------------------------------------------
+    def sectors(self, initial_sectors) -> np.ndarray:
+        """Total excitations :math:`K` reached from ``initial_sectors`` (descending)."""
+        init = np.unique(np.asarray(initial_sectors, dtype=int))
+        top = self.model.n_battery + self.model.n_charger
+        lowers = any(key[0] == "decay" for key in self._rates)
+        raises = any(key[0] == "pumping" for key in self._rates)
+        lo = 0 if lowers else int(init.min())
+        hi = top if raises else int(init.max())
+        if lowers or raises:
+            ks = np.arange(lo, hi + 1)
+        else:
+            ks = init
+        return ks[::-1].copy()
+
+    def generator(self, sectors, chiral: bool = False) -> _Generator:
+        """The (cached) packed generator on the given excitation sectors.
+
+        ``chiral=True`` keeps only the half of the packed entries allowed by the chiral
+        symmetry (see :attr:`chiral_symmetric`); valid for states that respect it.
+        """
+        key = (tuple(int(k) for k in sorted(set(np.asarray(sectors).tolist()), reverse=True)),
+               bool(chiral))
+        if key not in self._generators:
+            self._generators[key] = self._build(np.array(key[0], dtype=int), key[1])
+        return self._generators[key]
+
+    @property
+    def chiral_symmetric(self) -> bool:
+        r"""``True`` at resonance, :math:`B = h` and :math:`\Delta = 0`.
+
+        Then :math:`H = E_K + A(S^+J^- + S^-J^+)` in each sector and the battery parity
+        :math:`P = (-1)^k` gives :math:`PHP = 2E_K - H`, while every dissipator commutes with
+        :math:`X \mapsto PXP`. A real state :math:`X(0)` with :math:`X = P\bar XP` (e.g. any
+        mixture of Dicke product states) keeps :math:`X(t) = P\overline{X(t)}P`: entries
+        with odd :math:`k_a + k_b` are imaginary, the others real. Half of the packed entries
+        vanish identically and are not evolved.
+        """
+        return self.model.B == self.model.h and self.model.delta == 0
+
+    def dimension(self, psi0) -> int:
+        """Number of real unknowns evolved for ``psi0`` (complex block entries, halved by
+        the chiral symmetry when it applies)."""
+        psi0 = check_state(self.model, psi0, "psi0")
+        rho0, sectors = self._initial_blocks(psi0)
+        S = self._subspace(self.sectors(sectors))
+        v = self._initial_vector(S, rho0)
+        if self._uses_chiral(S, v):
+            return int(_parity_mask(S).sum())
+        return S.size
+
+    def _uses_chiral(self, S: _Subspace, v: np.ndarray) -> bool:
+        return self.chiral_symmetric and not np.any(v[~_parity_mask(S)])
+
+    # -- construction --------------------------------------------------------------------
+    def _subspace(self, sectors: np.ndarray) -> _Subspace:
+        nb, nc = self.model.n_battery, self.model.n_charger
+        qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
+        rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
+        Q, R, K = (x.ravel() for x in np.meshgrid(qs, rs, sectors, indexing="ij"))
+        kmin = np.maximum(Q, K - (nc - R))
+        kmax = np.minimum(nb - Q, K - R)
+        keep = kmax >= kmin
+        Q, R, K, kmin, kmax = Q[keep], R[keep], K[keep], kmin[keep], kmax[keep]
+        order = np.lexsort((R, Q, -K))  # sector by sector (K descending), then ladders
+        Q, R, K, kmin, kmax = Q[order], R[order], K[order], kmin[order], kmax[order]
+        d = kmax - kmin + 1
+        sizes = d * d
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        table = -np.ones((qs.size, rs.size, nb + nc + 1), dtype=np.int64)
+        table[Q, R, K] = np.arange(Q.size)
+        return _Subspace(Q, R, K, kmin, d, offset, table)
+
+    def _build(self, sectors: np.ndarray, chiral: bool) -> _Generator:
+        mod = self.model
+        nb, nc = mod.n_battery, mod.n_charger
+        S = self._subspace(sectors)
+        log_mult = self._log_mult_table()
+        asm = _Assembler(S, log_mult)
+
+        def spins(who):
+            """Ladder spin and S^z (J^z) of ket and bra of every element, for one subsystem."""
+            if who == "battery":
+                return nb / 2 - S.q[asm.blk], asm.ka - nb / 2, asm.kb - nb / 2
+            K = S.K[asm.blk]
+            return nc / 2 - S.r[asm.blk], (K - asm.ka) - nc / 2, (K - asm.kb) - nc / 2
+
+        # ---- Hamiltonian: -i[H, X] ------------------------------------------------------
+        jb, ma, mb = spins("battery")
+        lc, ua, ub = spins("charger")
+        energy_a = mod.B * ma + mod.h * ua + 2 * mod.delta * ma * ua
+        energy_b = mod.B * mb + mod.h * ub + 2 * mod.delta * mb * ub
+        asm.add(asm.same, energy_a - energy_b, coherent=True)
+        del energy_a, energy_b
+        if mod.A != 0:
+            # H X: ket (k, n) -> (k+1, n-1) with A <S^+><J^->, and -> (k-1, n+1)
+            asm.add(asm.target(0, 0, 1, -1, 0, 0),
+                    mod.A * _ladder_up(jb, ma) * _ladder_down(lc, ua), coherent=True)
+            asm.add(asm.target(0, 0, -1, 1, 0, 0),
+                    mod.A * _ladder_down(jb, ma) * _ladder_up(lc, ua), coherent=True)
+            # -X H: the same moves on the bra, with the opposite sign
+            asm.add(asm.target(0, 0, 0, 0, 1, -1),
+                    -mod.A * _ladder_up(jb, mb) * _ladder_down(lc, ub), coherent=True)
+            asm.add(asm.target(0, 0, 0, 0, -1, 1),
+                    -mod.A * _ladder_down(jb, mb) * _ladder_up(lc, ub), coherent=True)
+        del jb, ma, mb, lc, ua, ub
+
+        # ---- dissipators ------------------------------------------------------------------
+        for (kind, who, scope), rate in self._rates.items():
+            n_sp = nb if who == "battery" else nc
+            J, m_a, m_b = spins(who)
+
+            def shift(dladder, dexc, who=who):
+                """Target of a change of ladder and excitation of one subsystem."""
+                if who == "battery":
+                    return asm.target(dladder, 0, dexc, 0, dexc, 0), (dladder, 0)
+                return asm.target(0, dladder, 0, dexc, 0, dexc), (0, dladder)
+
+            if scope == "collective":  # gamma (O X O^T - {O^T O, X}/2) within each ladder
+                if kind == "dephasing":
+                    fa, fb, dexc = m_a, m_b, 0
+                elif kind == "decay":
+                    fa, fb, dexc = _ladder_down(J, m_a), _ladder_down(J, m_b), -1
+                else:
+                    fa, fb, dexc = _ladder_up(J, m_a), _ladder_up(J, m_b), 1
+                asm.add_diagonal(-0.5 * rate * (fa**2 + fb**2))
+                tgt, dl = shift(0, dexc)
+                asm.add_jump(tgt, rate * fa * fb, *dl)
+                del fa, fb, tgt
+                continue
+
+            # local: sum_i o_i X o_i^T couples j -> j, j - 1 (q + 1), j + 1 (q - 1)
+            for dladder, dexc, value in _local_terms(kind, rate, n_sp, J, m_a, m_b):
+                if dladder is None:
+                    asm.add_diagonal(value)
+                else:
+                    tgt, dl = shift(dladder, dexc)
+                    asm.add_jump(tgt, value, *dl)
+                    del tgt
+                del value
+            del J, m_a, m_b
+
+        # ---- spectral bounds (numerical range in the physical norm) -----------------------
+        re_low, re_high, radius = asm.dissipator_bounds()
+        omega = self._bohr_width(S) + radius
+        c = 0.5 * (re_low + re_high)
+        beta = 0.5 * (re_high - re_low)
+        modified = beta > omega
+        scale = beta if modified else omega
+        pop_rows, pop_blk, pop_k = asm.populations()
+        Y2 = asm.finish(shift=-c, factor=2.0 / scale if scale > 0 else 0.0)
+        weights = np.repeat(np.exp(-0.5 * log_mult[S.q, S.r]), S.d**2)
+        keep = None
+        if chiral:  # drop the entries that vanish by the chiral symmetry
+            keep = np.nonzero(_parity_mask(S))[0]
+            Y2 = Y2[keep][:, keep]
+            if Y2.shape[0] < 2**31 - 1:
+                Y2.indices = Y2.indices.astype(np.int32, copy=False)
+                Y2.indptr = Y2.indptr.astype(np.int32, copy=False)
+            weights = weights[keep]
+            pop_rows = np.searchsorted(keep, pop_rows)
+        return _Generator(
+            space=S,
+            Y2=Y2,
+            c=c,
+            scale=scale,
+            modified=modified,
+            omega=omega,
+            re_low=re_low,
+            re_high=re_high,
+            pop_rows=pop_rows,
+            pop_blk=pop_blk,
+            pop_k=pop_k,
+            weights=weights,
+            keep=keep,
+        )
+
+    def _log_mult_table(self) -> np.ndarray:
+        """log(d_j d_l) for every (q, r), padded by one ladder on each side."""
+        nb, nc = self.model.n_battery, self.model.n_charger
+        qmax = nb // 2 if self.local_battery else 0
+        rmax = nc // 2 if self.local_charger else 0
+        lq = np.full(qmax + 3, 0.0)
+        lr = np.full(rmax + 3, 0.0)
+        lq[: qmax + 1] = _log_multiplicity(nb, np.arange(qmax + 1)) if qmax else 0.0
+        lr[: rmax + 1] = _log_multiplicity(nc, np.arange(rmax + 1)) if rmax else 0.0
+        # index -1 (q - 1 below 0) wraps to the padding; such terms have zero coefficient
+        return lq[:, None] + lr[None, :]
+
+    def _bohr_width(self, S: _Subspace) -> float:
+        """Largest spread of H over the blocks: the commutator spectrum is in [-W, W]."""
+        mod = self.model
+        nb, nc = mod.n_battery, mod.n_charger
+        width = 0.0
+        for i in range(S.d.size):
+            k = S.kmin[i] + np.arange(S.d[i])
+            n = S.K[i] - k
+            m, u = k - nb / 2, n - nc / 2
+            jb, lc = nb / 2 - S.q[i], nc / 2 - S.r[i]
+            diag = mod.B * m + mod.h * u + 2 * mod.delta * m * u
+            if k.size == 1:
+                continue
+            off = mod.A * _ladder_up(jb, m[:-1]) * _ladder_down(lc, u[:-1])
+            ev = eigvalsh_tridiagonal(diag, off, select="i", select_range=(0, k.size - 1))
+            width = max(width, float(ev[-1] - ev[0]))
+        return width
+
+    # -- states ------------------------------------------------------------------------
+    def _initial_blocks(self, psi0):
+        """psi0 (symmetric space) as a sparse density matrix; check it is K-diagonal."""
+        mod = self.model
+        nb, nc = mod.n_battery, mod.n_charger
+        m_of = np.repeat(np.arange(nb, -1, -1), nc + 1)  # jmat order: index nb - k
+        n_of = np.tile(np.arange(nc, -1, -1), nb + 1)
+        exc = m_of + n_of
+        if psi0.isket:
+            vec = psi0.full().ravel()
+            occ = np.nonzero(vec)[0]
+            # largest |psi_i psi_j| between different sectors
+            per_sector = np.zeros(exc.max() + 1)
+            np.maximum.at(per_sector, exc[occ], np.abs(vec[occ]))
+            top2 = np.sort(per_sector)[-2:] if per_sector.size > 1 else np.zeros(2)
+            worst = float(top2[0] * top2[1])
+            if worst <= SECTOR_COHERENCE_ATOL:
+                occ = occ[exc[occ] == exc[occ][np.argmax(np.abs(vec[occ]))]]
+                outer = np.outer(vec[occ], vec[occ].conj())
+                rho = sp.csr_matrix(
+                    (outer.ravel(), (np.repeat(occ, occ.size), np.tile(occ, occ.size))),
+                    shape=(mod.shape, mod.shape),
+                )
+        else:
+            rho = sp.csr_matrix(psi0.to("csr").data_as("csr_matrix"))
+            coo = rho.tocoo()
+            cross = exc[coo.row] != exc[coo.col]
+            worst = float(np.abs(coo.data[cross]).max()) if cross.any() else 0.0
+        if worst > SECTOR_COHERENCE_ATOL:
+            raise ValueError(
+                "psi0 must be block-diagonal in the total excitation K = m + n (a Dicke "
+                f"product state or a mixture of them) for the block solver; it has a coherence "
+                f"of {worst:.3g} between sectors (allowed <= {SECTOR_COHERENCE_ATOL:g}). "
+                "Use solver='piqs' (or 'mesolve' for collective processes) instead"
+            )
+        pops = np.real(rho.diagonal())
+        sectors = np.unique(exc[pops > 0]) if np.any(pops > 0) else np.unique(exc)
+        return rho, sectors
+
+    def _initial_vector(self, S: _Subspace, rho: sp.csr_matrix) -> np.ndarray:
+        nb, nc = self.model.n_battery, self.model.n_charger
+        v = np.zeros(S.size)
+        for i in np.nonzero((S.q == 0) & (S.r == 0))[0]:
+            k = S.kmin[i] + np.arange(S.d[i])
+            idx = (nb - k) * (nc + 1) + (nc - (S.K[i] - k))
+            X = rho[idx][:, idx].toarray()
+            d, o = S.d[i], S.offset[i]
+            upper = np.triu_indices(d)
+            v[o : o + upper[0].size] = X.real[upper]
+            v[o + upper[0].size : o + d * d] = X.imag[np.triu_indices(d, 1)]
+        return v
+
+    # -- evolution -----------------------------------------------------------------------
+    def solve(self, psi0: qutip.Qobj, tlist, *, e_ops=None, options=None) -> ChargingResult:
+        r"""Evolve ``psi0``; return :math:`\Delta E_B(t)`, :math:`P_B(t)` (and :math:`\rho_B(t)`).
+
+        Parameters
+        ----------
+        psi0 : Qobj
+            Ket or density matrix on the model's symmetric dims, block-diagonal in the total
+            excitation :math:`K` (Dicke product states and mixtures of them).
+        tlist : array_like
+            Increasing times :math:`\ge 0`.
+        e_ops : list, dict, Qobj or callable, optional
+            Evaluated on the reduced battery state :math:`\rho_B(t)` (a ``Qobj`` with
+            :func:`battery_state_dims` levels, see the module notes): a ``Qobj`` ``O`` gives
+            :math:`\mathrm{tr}[O\rho_B]`, a callable is called as ``f(t, rho_B)``.
+        options : dict, optional
+            ``store_states`` (keep :math:`\rho_B(t)` in ``result.states``), ``progress_bar``
+            (QuTiP's names: ``"text"``, ``"enhanced"``, ``"tqdm"``, ...), ``progress_kwargs``,
+            ``num_cpus`` (threads for the sparse products; default 2 for large generators).
+
+        Returns
+        -------
+        ChargingResult
+            ``solver == "blocks"``; ``qutip_result`` is ``None``. :math:`P_B(0)` is the exact
+            limit :math:`\dot E_B(0) = \mathrm{tr}[H_B\mathcal L\rho(0)]`.
+        """
+        times = _checks.time_list("tlist", tlist)
+        options = _check_options(options)
+        user_ops = _e_ops_dict(e_ops)
+        store = bool(options.get("store_states", False))
+        run = self._run(psi0, times, options, populations=store or bool(user_ops))
+        expect = {}
+        for key, op in user_ops.items():
+            if isinstance(op, qutip.Qobj):
+                expect[key] = np.array([qutip.expect(op, s) for s in run.battery_states])
+            else:
+                expect[key] = np.array(
+                    [op(t, s) for t, s in zip(times, run.battery_states, strict=True)]
+                )
+        delta = run.energy - run.initial_energy
+        power = np.empty_like(delta)
+        pos = times > 0
+        power[pos] = delta[pos] / times[pos]
+        power[~pos] = run.initial_rate
+        return ChargingResult(
+            model=self.model,
+            times=times,
+            delta_energy=delta,
+            power=power,
+            initial_energy=run.initial_energy,
+            solver="blocks",
+            states=run.battery_states if store else None,
+            expect=expect,
+        )
+
+    def sector_weights(self, psi0: qutip.Qobj, tlist, *, options=None) -> dict[int, np.ndarray]:
+        r"""Population :math:`\mathrm{tr}\,\Pi_K\rho(t)` of every excitation sector :math:`K`.
+
+        Returns ``{K: array over tlist}`` for the sectors of the invariant subspace (their sum
+        is the trace, 1 up to rounding).
+        """
+        times = _checks.time_list("tlist", tlist)
+        return self._run(psi0, times, _check_options(options), populations=False).sectors
+
+    def _run(self, psi0, times, options, *, populations: bool) -> _Run:
+        psi0 = check_state(self.model, psi0, "psi0")
+        rho0, init_sectors = self._initial_blocks(psi0)
+        sectors = self.sectors(init_sectors)
+        S = self._subspace(sectors)
+        v0 = self._initial_vector(S, rho0)
+        chiral = self._uses_chiral(S, v0)
+        gen = self.generator(sectors, chiral)
+        if gen.keep is not None:
+            v0 = v0[gen.keep]
+        S = gen.space
+        nb = self.model.n_battery
+        # observables: battery energy, sector weights, (on request) battery populations
+        sectors_desc = S.sectors[::-1]
+        sector_id = np.searchsorted(-sectors_desc, -S.K[gen.pop_blk])
+        n_pop = gen.pop_rows.size
+        rows = [np.zeros(n_pop, dtype=np.int64), 1 + sector_id]
+        vals = [self.model.B * (gen.pop_k - nb / 2), np.ones(n_pop)]
+        n_func = 1 + sectors_desc.size
+        pop_index = None
+        if populations:
+            pop_index, inv = np.unique(S.q[gen.pop_blk] * (nb + 1) + gen.pop_k, return_inverse=True)
+            rows.append(n_func + inv)
+            vals.append(np.ones(n_pop))
+            n_func += pop_index.size
+        F = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.tile(gen.pop_rows, len(rows)))),
+            shape=(n_func, v0.size),
+        )
+        values = _propagate(gen, v0, times, F, options)
+        initial = F @ v0
+        rate0 = F[[0]] @ gen.apply(v0)
+        states = None
+        if populations:
+            states = self._battery_states(values[1 + sectors_desc.size :], pop_index)
+        return _Run(
+            energy=values[0],
+            initial_energy=float(initial[0]),
+            initial_rate=float(rate0[0]),
+            sectors={int(k): values[1 + i] for i, k in enumerate(sectors_desc)},
+            battery_states=states,
+            dimension=v0.size,
+        )
+
+    def _battery_states(self, pops: np.ndarray, pop_index: np.ndarray) -> list[qutip.Qobj]:
+        """Diagonal reduced battery states from the (q, k) populations at every time."""
+        nb = self.model.n_battery
+        q, k = np.divmod(pop_index, nb + 1)
+        dim = battery_state_dims(self.model, self.local_battery)
+        if self.local_battery:
+            # PIQS order: ladder q starts at sum_{q' < q} (nb - 2q' + 1); inside, index j - m
+            idx = q * (nb + 1) - q * (q - 1) + (nb - q - k)
+        else:
+            idx = nb - k  # qutip.jmat order
+        out = []
+        for col in pops.T:
+            diag = np.zeros(dim)
+            diag[idx] = col
+            out.append(qutip.qdiags(diag, 0, dims=[[dim], [dim]]))
+        return out
+
+
+@dataclass
+class _Run:
+    energy: np.ndarray
+    initial_energy: float
+    initial_rate: float
+    sectors: dict
+    battery_states: list | None
+    dimension: int
+
+
+def _check_options(options) -> dict:
+    options = dict(options or {})
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise ValueError(
+            f"options {sorted(unknown)} are not understood by the block solver "
+            f"(allowed: {list(OPTIONS)})"
+        )
+    if options.get("num_cpus") is not None:
+        options["num_cpus"] = _checks.positive_int("num_cpus", options["num_cpus"])
+    return options
+
+
+def _e_ops_dict(e_ops) -> dict:
+    if e_ops is None:
+        return {}
+    if isinstance(e_ops, dict):
+        return dict(e_ops)
+    if isinstance(e_ops, qutip.Qobj) or callable(e_ops):
+        e_ops = [e_ops]
+    return dict(enumerate(e_ops))
+
+
+# ------------------------------------------------------------------------------------------
+# Chebyshev propagation
+# ------------------------------------------------------------------------------------------
+def bessel_table(x, modified: bool = False) -> np.ndarray:
+    r"""Table ``T[k, i]`` of :math:`J_k(x_i)` (``modified``: :math:`e^{-x_i}I_k(x_i)`).
+
+    Miller's backward recurrence, vectorised over ``x >= 0`` and normalised with
+    :math:`J_0^2 + 2\sum_{k\ge1} J_k^2 = 1` (:math:`e^{-x}(I_0 + 2\sum_{k\ge1} I_k) = 1`); the
+    sign of :math:`J` is fixed with ``scipy.special.j0``/``j1``. Rows stop after the last
+    order at which some value is at least :data:`CHEBYSHEV_TAIL`.
+    """
+    x = np.atleast_1d(np.asarray(x, dtype=float))
+    if modified:
+        start = np.ceil(12 * np.sqrt(x) + 40).astype(int)
+    else:
+        start = np.ceil(x + 20 * np.cbrt(x) + 40).astype(int)
+    n = int(start.max()) + 1
+    table = np.zeros((n + 1, x.size))
+    pos = x > 0
+    two_over_x = np.zeros(x.size)
+    two_over_x[pos] = 2.0 / x[pos]
+    sign = 1.0 if modified else -1.0
+    nxt = np.zeros(x.size)  # order k + 1
+    cur = np.zeros(x.size)  # order k
+    for k in range(n, 0, -1):
+        cur[(start == k) & pos] = 1.0
+        table[k] = cur
+        nxt, cur = cur, k * two_over_x * cur + sign * nxt
+        big = np.abs(cur) > 1e250
+        if big.any():
+            table[:, big] *= 1e-250
+            cur[big] *= 1e-250
+            nxt[big] *= 1e-250
+    table[0] = cur
+    peak = np.abs(table).max(axis=0)
+    table[:, pos] /= peak[pos]
+    if modified:
+        norm = table[0] + 2 * table[1:].sum(axis=0)
+    else:
+        norm = np.sqrt(table[0] ** 2 + 2 * (table[1:] ** 2).sum(axis=0))
+        ref0, ref1 = j0(x), j1(x)
+        flip = np.where(np.abs(ref0) >= np.abs(ref1), table[0] * ref0 < 0, table[1] * ref1 < 0)
+        norm = np.where(flip, -norm, norm)
+    table[:, pos] /= norm[pos]
+    table[:, ~pos] = 0.0
+    table[0, ~pos] = 1.0
+    significant = np.nonzero(np.abs(table).max(axis=1) >= CHEBYSHEV_TAIL)[0]
+    return table[: int(significant.max()) + 1]
+
+
+class _Recurrence:
+    """In-place Chebyshev step ``out = A @ x + sign * out`` (no allocation), threaded by rows.
+
+    Uses SciPy's compiled CSR kernel, which accumulates into ``out`` and releases the GIL;
+    falls back to ``A @ x`` if that private kernel is unavailable.
+    """
+
+    def __init__(self, A: sp.csr_matrix, num_cpus):
+        self.A = A
+        if num_cpus is None:
+            num_cpus = 2 if A.nnz >= THREADED_MIN_NNZ else 1
+        num_cpus = max(1, min(int(num_cpus), os.cpu_count() or 1))
+        if _csr_matvec is None:
+            num_cpus = 1
+        cuts = np.searchsorted(A.indptr, np.linspace(0, A.nnz, num_cpus + 1)[1:-1])
+        self.bounds = np.concatenate([[0], cuts, [A.shape[0]]]).astype(np.int64)
+        self.pool = ThreadPoolExecutor(num_cpus) if num_cpus > 1 else None
+
+    def _part(self, lo, hi, x, out):
+        _csr_matvec(
+            hi - lo, self.A.shape[1], self.A.indptr[lo : hi + 1], self.A.indices, self.A.data,
+            x, out[lo:hi],
+        )
+
+    def step(self, x: np.ndarray, out: np.ndarray, sign: float) -> np.ndarray:
+        """Overwrite ``out`` with ``A @ x + sign * out`` and return it."""
+        if sign != 1.0:
+            out *= sign
+        if _csr_matvec is None:
+            out += self.A @ x
+        elif self.pool is None:
+            self._part(0, self.A.shape[0], x, out)
+        else:
+            futures = [
+                self.pool.submit(self._part, lo, hi, x, out)
+                for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)
+            ]
+            for f in futures:
+                f.result()
+        return out
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def _propagate(gen: _Generator, v0, times, F, options) -> np.ndarray:
+    """``F @ exp(t M) v0`` at every t of ``times``, shape ``(n_functionals, n_times)``."""
+    out = np.zeros((F.shape[0], times.size))
+    if gen.Y2.shape[0] == 0:
+        return out
+    if gen.scale <= 0:  # the generator is c times the identity
+        return (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
+    rec = _Recurrence(gen.Y2, options.get("num_cpus"))
+    bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
+        int(np.ceil((gen.scale * times[-1] + 100) / _MOMENT_CHUNK)),
+        **dict(options.get("progress_kwargs") or {}),
+    )
+    try:
+        t0, v, seg = 0.0, np.asarray(v0, dtype=float), float(times[-1])
+        remaining = np.ones(times.size, dtype=bool)
+        while remaining.any():
+            t_end = min(float(times[-1]), t0 + seg)
+            last = t_end >= times[-1]
+            inside = remaining & ((times <= t_end) | last)
+            rel = np.concatenate([times[inside] - t0, [t_end - t0]])
+            done = _chebyshev_segment(rec, gen, v, rel, F, need_end=not last, bar=bar)
+            if done is None:  # the recurrence grew: split the interval
+                seg /= 2
+                if seg < 1e-12 * max(float(times[-1]), 1.0):
+                    raise RuntimeError("Chebyshev propagation did not converge")
+                continue
+            values, v = done
+            out[:, inside] = values[:, :-1]
+            remaining &= ~inside
+            t0 = t_end
+    finally:
+        rec.close()
+        bar.finished()
+    return out
+
+
+def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
+    """One Chebyshev sweep from ``v`` over the times ``rel`` (relative to the segment start).
+
+    Returns ``(values, v_end)`` with ``v_end`` the state at ``rel[-1]`` (if ``need_end``),
+    or ``None`` if the recurrence vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
+    """
+    scale, modified = gen.scale, gen.modified
+    coef = bessel_table(scale * rel, modified=modified)  # (n_terms, n_times)
+    coef[1:] *= 2.0
+    coef *= np.exp((gen.c + (scale if modified else 0.0)) * rel)[None, :]
+    n_terms = coef.shape[0]
+    values = np.zeros((F.shape[0], rel.size))
+    weights = gen.weights
+    base = max(float(np.abs(v * weights).max()), np.finfo(float).tiny)
+    v_end = coef[0, -1] * v if need_end else None
+    moments = np.empty((_MOMENT_CHUNK, F.shape[0]))
+    # h_0 = v, h_1 = Y v = (Y2 v)/2, h_{k+1} = Y2 h_k + h_{k-1} (I_k: - h_{k-1})
+    prev = np.array(v, dtype=float)
+    cur = rec.step(v, np.zeros_like(prev), 1.0)
+    cur *= 0.5
+    sign = -1.0 if modified else 1.0
+    filled, first = 0, 0
+    for k in range(n_terms):
+        vec = prev if k == 0 else cur
+        moments[filled] = F @ vec
+        filled += 1
+        if need_end and k > 0:
+            v_end += coef[k, -1] * vec
+        if filled == _MOMENT_CHUNK or k == n_terms - 1:
+            values += moments[:filled].T @ coef[first : first + filled]
+            first += filled
+            filled = 0
+            bar.update()
+            if float(np.abs(vec * weights).max()) > MAX_RECURRENCE_GROWTH * base:
+                return None
+        if k >= 1 and k < n_terms - 1:
+            prev = rec.step(cur, prev, sign)  # prev <- Y2 cur + sign prev = h_{k+1}
+            prev, cur = cur, prev
+    return values, v_end
+
+
+def charge_blocks(
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+) -> ChargingResult:
+    """Functional form of :meth:`BlockSolver.solve` (used by :func:`charge`)."""
+    return BlockSolver(model, processes).solve(psi0, tlist, e_ops=e_ops, options=options)

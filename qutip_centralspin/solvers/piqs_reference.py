@@ -1,0 +1,431 @@
+r"""Reference paths for open charging: PIQS (x) charger, brute-force qubits, symmetric mesolve.
+
+Every path integrates the master equation of :mod:`qutip_centralspin.processes` with
+``qutip.mesolve`` in a different basis, so the fast block solver
+(:mod:`qutip_centralspin.solvers.blocks`) can be checked against independent routes:
+
+* :func:`piqs_mesolve` -- the battery in the j-resolved Dicke basis of ``qutip.piqs`` (its
+  Liouvillian from ``qutip.piqs.Dicke``), tensored with the charger (symmetric
+  :math:`N+1` levels, or also ``qutip.piqs`` when the charger has local processes).
+  ``qutip.piqs`` computes its coefficients in single precision, so expect agreement at the
+  :math:`10^{-7}` level only. Rates map as ``Dicke(dephasing=4*gamma, emission=gamma,
+  pumping=gamma, collective_*=gamma)`` (PIQS dephasing multiplies :math:`\sigma^z/2`).
+* :func:`bruteforce_mesolve` -- :math:`2^{N_B}` battery qubits (:math:`N_B \le`
+  :data:`MAX_BRUTEFORCE_SPINS`) with one Lindblad operator per spin, tensored with the
+  symmetric charger (or :math:`2^N` charger qubits when the charger has local processes).
+* :func:`symmetric_mesolve` -- collective processes only: ``qutip.mesolve`` on the symmetric
+  :math:`(N_B+1)(N+1)` space with the collapse operators of
+  :func:`qutip_centralspin.processes.collective_c_ops`.
+
+All return a :class:`~qutip_centralspin.charging.ChargingResult` whose ``states`` (with
+``options={"store_states": True}``) and ``e_ops`` refer to the reduced battery state
+:math:`\rho_B(t)`, in the same basis as the block solver: the :math:`N_B+1` symmetric levels
+without local battery processes, the PIQS Dicke basis otherwise (the brute-force qubit state
+is projected on it). ``options`` go to ``qutip.mesolve``; unless given, ``atol`` and
+``rtol`` default to :data:`REFERENCE_ATOL` and :data:`REFERENCE_RTOL`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import qutip
+import scipy.linalg
+from qutip import piqs
+
+from .. import _checks
+from ..charging import ChargingResult
+from ..model import CentralSpinModel
+from ..operators import _check_model, battery_hamiltonian, hamiltonian
+from ..processes import as_processes, collective_c_ops
+from ..states import check_state
+from .blocks import battery_state_dims
+
+__all__ = [
+    "piqs_mesolve",
+    "bruteforce_mesolve",
+    "symmetric_mesolve",
+    "piqs_rates",
+    "dicke_projection",
+    "MAX_BRUTEFORCE_SPINS",
+]
+
+#: Largest number of spins of a subsystem modelled as qubits by :func:`bruteforce_mesolve`.
+MAX_BRUTEFORCE_SPINS = 5
+#: Default absolute / relative tolerances of the reference ``mesolve`` runs (tight enough for
+#: comparisons at 1e-8 and below).
+REFERENCE_ATOL = 1e-12
+REFERENCE_RTOL = 1e-10
+
+_KIND_TO_PIQS = {
+    ("dephasing", "local"): "dephasing",
+    ("decay", "local"): "emission",
+    ("pumping", "local"): "pumping",
+    ("dephasing", "collective"): "collective_dephasing",
+    ("decay", "collective"): "collective_emission",
+    ("pumping", "collective"): "collective_pumping",
+}
+
+
+def piqs_rates(processes, target: str) -> dict[str, float]:
+    r"""Keyword arguments of ``qutip.piqs.Dicke`` for the processes on ``target``.
+
+    Local dephasing :math:`\sqrt\gamma\,\sigma^z_i` is PIQS ``dephasing = 4 gamma`` (PIQS uses
+    :math:`\sigma^z_i/2`); every other rate maps one to one.
+    """
+    out: dict[str, float] = {}
+    for proc in as_processes(processes):
+        if proc.target != target or proc.rate == 0:
+            continue
+        name = _KIND_TO_PIQS[(proc.kind, proc.scope)]
+        factor = 4.0 if name == "dephasing" else 1.0
+        out[name] = out.get(name, 0.0) + factor * proc.rate
+    return out
+
+
+def _mesolve_options(options) -> dict:
+    opts = {"atol": REFERENCE_ATOL, "rtol": REFERENCE_RTOL}
+    opts.update(dict(options or {}))
+    return opts
+
+
+class _Recorder:
+    """``e_ops`` callback: battery energy, and (optionally) the reduced battery state."""
+
+    def __init__(self, h_b: qutip.Qobj, reduce=None):
+        self.h_b = h_b
+        self.reduce = reduce
+        self.states: list[qutip.Qobj] = []
+
+    def __call__(self, t, state):
+        if self.reduce is not None:
+            self.states.append(self.reduce(state))
+        return float(np.real(qutip.expect(self.h_b, state)))
+
+
+def _finish(model, times, solver, res, recorder, rho0, liouvillian, e_ops, store):
+    """Assemble the ChargingResult from an energy recorder run."""
+    energy = np.asarray(res.expect[0], dtype=float)
+    e0 = float(np.real(qutip.expect(recorder.h_b, rho0)))
+    drho = qutip.vector_to_operator(liouvillian * qutip.operator_to_vector(rho0))
+    rate0 = float(np.real(qutip.expect(recorder.h_b, drho)))
+    delta = energy - e0
+    power = np.empty_like(delta)
+    pos = times > 0
+    power[pos] = delta[pos] / times[pos]
+    power[~pos] = rate0
+    states = recorder.states if recorder.reduce is not None else None
+    expect = {}
+    for key, op in _e_ops_dict(e_ops).items():
+        if isinstance(op, qutip.Qobj):
+            expect[key] = np.array([qutip.expect(op, s) for s in states])
+        else:
+            expect[key] = np.array([op(t, s) for t, s in zip(times, states, strict=True)])
+    return ChargingResult(
+        model=model,
+        times=times,
+        delta_energy=delta,
+        power=power,
+        initial_energy=e0,
+        solver=solver,
+        states=states if store else None,
+        expect=expect,
+        qutip_result=res,
+    )
+
+
+def _e_ops_dict(e_ops) -> dict:
+    if e_ops is None:
+        return {}
+    if isinstance(e_ops, dict):
+        return dict(e_ops)
+    if isinstance(e_ops, qutip.Qobj) or callable(e_ops):
+        e_ops = [e_ops]
+    return dict(enumerate(e_ops))
+
+
+def _split_options(options):
+    options = dict(options or {})
+    store = bool(options.pop("store_states", False))
+    return store, options
+
+
+# ------------------------------------------------------------------------------------------
+# PIQS (x) charger
+# ------------------------------------------------------------------------------------------
+def _embed_top_block(n_spins: int) -> np.ndarray:
+    """Isometry from the symmetric N+1 levels into the PIQS basis (its first block)."""
+    nds = piqs.num_dicke_states(n_spins)
+    return np.eye(nds, n_spins + 1)
+
+
+def piqs_mesolve(
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+) -> ChargingResult:
+    r"""Reference: ``qutip.piqs`` battery Liouvillian (x) charger, integrated by ``mesolve``.
+
+    The battery lives in the PIQS Dicke basis (``nds`` states); its dissipator is
+    ``qutip.piqs.Dicke(N_B, **piqs_rates(processes, "battery")).lindbladian()``. The charger
+    is symmetric (``N + 1`` levels, collective processes as exact Lindblad dissipators) or,
+    with local charger processes, in its own PIQS basis. :math:`H` uses
+    ``qutip.piqs.jspin``. Cost: a Liouvillian of dimension :math:`(n_{ds}(N+1))^2`.
+
+    Parameters
+    ----------
+    model, psi0, tlist
+        As for :func:`qutip_centralspin.charge` (``psi0`` on the symmetric space).
+    processes : Process or list of Process
+    e_ops : optional
+        Evaluated on :math:`\rho_B(t)` (see module notes).
+    options : dict, optional
+        ``store_states`` (keep :math:`\rho_B(t)`) and ``qutip.mesolve`` options.
+    """
+    _check_model(model)
+    psi0 = check_state(model, psi0, "psi0")
+    times = _checks.time_list("tlist", tlist)
+    procs = as_processes(processes)
+    store, options = _split_options(options)
+    nb, nc = model.n_battery, model.n_charger
+    local_b = any(p.is_local and p.target == "battery" and p.rate > 0 for p in procs)
+    local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
+
+    nds_b = piqs.num_dicke_states(nb)
+    sz_b, sp_b, sm_b = (piqs.jspin(nb, op) for op in ("z", "+", "-"))
+    lind_b = piqs.Dicke(nb, **piqs_rates(procs, "battery")).lindbladian()
+    if local_c:
+        dim_c = piqs.num_dicke_states(nc)
+        sz_c, sp_c, sm_c = (piqs.jspin(nc, op) for op in ("z", "+", "-"))
+        lind_c = piqs.Dicke(nc, **piqs_rates(procs, "charger")).lindbladian()
+        embed_c = _embed_top_block(nc)
+    else:
+        dim_c = nc + 1
+        sz_c, sp_c, sm_c = (qutip.jmat(nc / 2, op) for op in ("z", "+", "-"))
+        lind_c = 0 * qutip.spre(qutip.qeye(dim_c))
+        for proc in procs:
+            if proc.target == "charger" and proc.rate > 0:
+                op = {"dephasing": sz_c, "decay": sm_c, "pumping": sp_c}[proc.kind]
+                lind_c = lind_c + qutip.lindblad_dissipator(math.sqrt(proc.rate) * op)
+        embed_c = np.eye(dim_c)
+    ib, ic = qutip.qeye(nds_b), qutip.qeye(dim_c)
+    H = (
+        model.B * qutip.tensor(sz_b, ic)
+        + model.h * qutip.tensor(ib, sz_c)
+        + model.A * (qutip.tensor(sp_b, sm_c) + qutip.tensor(sm_b, sp_c))
+        + 2 * model.delta * qutip.tensor(sz_b, sz_c)
+    )
+    lind_b = qutip.Qobj(lind_b.data, dims=[[[nds_b], [nds_b]], [[nds_b], [nds_b]]])
+    lind_c = qutip.Qobj(lind_c.data, dims=[[[dim_c], [dim_c]], [[dim_c], [dim_c]]])
+    L = (
+        qutip.liouvillian(H)
+        + qutip.super_tensor(lind_b, qutip.to_super(ic))
+        + qutip.super_tensor(qutip.to_super(ib), lind_c)
+    )
+    iso = qutip.Qobj(
+        np.kron(_embed_top_block(nb), embed_c), dims=[[nds_b, dim_c], [nb + 1, nc + 1]]
+    )
+    rho_sym = psi0.proj() if psi0.isket else psi0
+    rho0 = iso @ rho_sym @ iso.dag()
+
+    dim_b = battery_state_dims(model, local_b)
+
+    def reduce(state):
+        rho_b = state.ptrace(0).full()[:dim_b, :dim_b]
+        return qutip.Qobj(rho_b, dims=[[dim_b], [dim_b]])
+
+    want_states = store or bool(_e_ops_dict(e_ops))
+    recorder = _Recorder(model.B * qutip.tensor(sz_b, ic), reduce if want_states else None)
+    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
+    return _finish(model, times, "piqs", res, recorder, rho0, L, e_ops, store)
+
+
+# ------------------------------------------------------------------------------------------
+# brute force: one qubit per spin
+# ------------------------------------------------------------------------------------------
+def _qubit_ops(n_spins: int):
+    """sigma^z_i, sigma^-_i, sigma^+_i on n qubits (qutip: basis(2, 0) is spin up)."""
+    eye = [qutip.qeye(2)] * n_spins
+
+    def on(op, i):
+        ops = list(eye)
+        ops[i] = op
+        return qutip.tensor(ops)
+
+    return (
+        [on(qutip.sigmaz(), i) for i in range(n_spins)],
+        [on(qutip.sigmam(), i) for i in range(n_spins)],
+        [on(qutip.sigmap(), i) for i in range(n_spins)],
+    )
+
+
+def _symmetric_isometry(n_spins: int, sm: qutip.Qobj) -> np.ndarray:
+    """Columns: Dicke states |j, m> (jmat order, m = j, j-1, ...) of n qubits, via S^- chains."""
+    dim = 2**n_spins
+    j = n_spins / 2
+    cols = np.zeros((dim, n_spins + 1))
+    cols[0, 0] = 1.0  # all spins up
+    lower = sm.full().real
+    for i in range(n_spins):
+        m = j - i
+        cols[:, i + 1] = lower @ cols[:, i] / math.sqrt((j + m) * (j - m + 1))
+    return cols
+
+
+def dicke_projection(n_spins: int) -> list[tuple[float, np.ndarray]]:
+    r"""Orthonormal j-resolved Dicke vectors of ``n_spins`` qubits, ladder by ladder.
+
+    Returns ``[(j, V_j), ...]`` for :math:`j = n/2, n/2 - 1, \dots` where ``V_j`` has shape
+    ``(2**n, 2j + 1, d_j)``: ``V_j[:, i, alpha]`` is :math:`|j, m = j - i, \alpha\rangle`, built
+    from an orthonormal basis of highest-weight states by repeated :math:`S^-` (the phase
+    convention of ``qutip.jmat`` and ``qutip.piqs.jspin``).
+    """
+    _, sm, sp_ = _qubit_ops(n_spins)
+    Sm = sum(op.full().real for op in sm)
+    Sp = sum(op.full().real for op in sp_)
+    ups = np.array([n_spins - bin(i).count("1") for i in range(2**n_spins)])  # bit 1 = down
+    out = []
+    for q in range(n_spins // 2 + 1):
+        j = n_spins / 2 - q
+        sub = np.nonzero(ups == n_spins - q)[0]  # states with m = j
+        raise_ = Sp[:, sub]
+        null = scipy.linalg.null_space(raise_)
+        top = np.zeros((2**n_spins, null.shape[1]))
+        top[sub] = null
+        size = int(round(2 * j)) + 1
+        V = np.zeros((2**n_spins, size, null.shape[1]))
+        V[:, 0] = top
+        for i in range(size - 1):
+            m = j - i
+            V[:, i + 1] = Sm @ V[:, i] / math.sqrt((j + m) * (j - m + 1))
+        out.append((j, V))
+    return out
+
+
+def _to_piqs_basis(rho_b: np.ndarray, basis, dim_b: int) -> qutip.Qobj:
+    """Reduced qubit state -> PIQS Dicke-basis matrix (multiplicity traced out)."""
+    blocks = []
+    for _, V in basis:
+        # P_j[m, m'] = sum_alpha <j m alpha| rho |j m' alpha>
+        blocks.append(np.einsum("xia,xy,yka->ik", V.conj(), rho_b, V))
+    full = scipy.linalg.block_diag(*blocks)[:dim_b, :dim_b]
+    return qutip.Qobj(full, dims=[[dim_b], [dim_b]])
+
+
+def bruteforce_mesolve(
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+) -> ChargingResult:
+    r"""Reference: one qubit per battery spin, ``qutip.mesolve`` with one :math:`L` per spin.
+
+    The battery is :math:`2^{N_B}` qubits with :math:`\mathbf S = \sum_i \boldsymbol\sigma_i/2`;
+    local processes are the :math:`N_B` operators :math:`\sqrt\gamma\,\sigma^{z,-,+}_i`
+    (``qutip.sigmaz``, ``sigmam``, ``sigmap``). The charger is symmetric, or :math:`2^N` qubits
+    when it has local processes. The initial state is embedded with the Dicke isometry.
+
+    Raises
+    ------
+    ValueError
+        If a subsystem modelled as qubits has more than :data:`MAX_BRUTEFORCE_SPINS` spins.
+    """
+    _check_model(model)
+    psi0 = check_state(model, psi0, "psi0")
+    times = _checks.time_list("tlist", tlist)
+    procs = as_processes(processes)
+    store, options = _split_options(options)
+    nb, nc = model.n_battery, model.n_charger
+    if nb > MAX_BRUTEFORCE_SPINS:
+        raise ValueError(
+            f"n_battery must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force reference "
+            f"(2^N_B qubits), got {nb}"
+        )
+    local_b = any(p.is_local and p.target == "battery" and p.rate > 0 for p in procs)
+    local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
+    if local_c and nc > MAX_BRUTEFORCE_SPINS:
+        raise ValueError(
+            f"n_charger must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force reference with "
+            f"local charger processes (2^N qubits), got {nc}"
+        )
+
+    zb, mb, pb = _qubit_ops(nb)
+    Sz_b, Sm_b, Sp_b = sum(zb) / 2, sum(mb), sum(pb)
+    iso_b = _symmetric_isometry(nb, Sm_b)
+    if local_c:
+        zc, mc, pc = _qubit_ops(nc)
+        Sz_c, Sm_c, Sp_c = sum(zc) / 2, sum(mc), sum(pc)
+        iso_c = _symmetric_isometry(nc, Sm_c)
+    else:
+        Sz_c, Sm_c, Sp_c = (qutip.jmat(nc / 2, op) for op in ("z", "-", "+"))
+        zc = mc = pc = None
+        iso_c = np.eye(nc + 1)
+    ib, ic = qutip.qeye(Sz_b.dims[0]), qutip.qeye(Sz_c.dims[0])
+    H = (
+        model.B * qutip.tensor(Sz_b, ic)
+        + model.h * qutip.tensor(ib, Sz_c)
+        + model.A * (qutip.tensor(Sp_b, Sm_c) + qutip.tensor(Sm_b, Sp_c))
+        + 2 * model.delta * qutip.tensor(Sz_b, Sz_c)
+    )
+    c_ops = []
+    for proc in procs:
+        if proc.rate == 0:
+            continue
+        root = math.sqrt(proc.rate)
+        index = ("dephasing", "decay", "pumping").index(proc.kind)
+        if proc.target == "battery":
+            if proc.is_local:
+                c_ops += [root * qutip.tensor(op, ic) for op in (zb, mb, pb)[index]]
+            else:
+                c_ops.append(root * qutip.tensor((Sz_b, Sm_b, Sp_b)[index], ic))
+        else:
+            if proc.is_local:
+                c_ops += [root * qutip.tensor(ib, op) for op in (zc, mc, pc)[index]]
+            else:
+                c_ops.append(root * qutip.tensor(ib, (Sz_c, Sm_c, Sp_c)[index]))
+    iso = qutip.Qobj(
+        np.kron(iso_b, iso_c), dims=[H.dims[0], [nb + 1, nc + 1]]
+    )
+    rho_sym = psi0.proj() if psi0.isket else psi0
+    rho0 = iso @ rho_sym @ iso.dag()
+    L = qutip.liouvillian(H, c_ops)
+
+    dim_b = battery_state_dims(model, local_b)
+    basis = dicke_projection(nb)
+
+    def reduce(state):
+        n_b = len(Sz_b.dims[0])
+        rho_b = state.ptrace(list(range(n_b))).full()
+        return _to_piqs_basis(rho_b, basis, dim_b)
+
+    want_states = store or bool(_e_ops_dict(e_ops))
+    recorder = _Recorder(model.B * qutip.tensor(Sz_b, ic), reduce if want_states else None)
+    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
+    return _finish(model, times, "bruteforce", res, recorder, rho0, L, e_ops, store)
+
+
+# ------------------------------------------------------------------------------------------
+# collective processes: plain mesolve on the symmetric space
+# ------------------------------------------------------------------------------------------
+def symmetric_mesolve(
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+) -> ChargingResult:
+    r"""Collective processes only: ``qutip.mesolve`` on the symmetric :math:`(N_B+1)(N+1)` space.
+
+    The collapse operators are :func:`~qutip_centralspin.processes.collective_c_ops`;
+    :math:`\rho_B(t)` is ``state.ptrace(0)`` (:math:`N_B + 1` levels, ``qutip.jmat`` order).
+
+    Raises
+    ------
+    ValueError
+        If a process is local.
+    """
+    _check_model(model)
+    psi0 = check_state(model, psi0, "psi0")
+    times = _checks.time_list("tlist", tlist)
+    c_ops = collective_c_ops(model, processes)
+    store, options = _split_options(options)
+    rho0 = psi0.proj() if psi0.isket else psi0
+    L = qutip.liouvillian(hamiltonian(model), c_ops)
+    want_states = store or bool(_e_ops_dict(e_ops))
+    recorder = _Recorder(
+        battery_hamiltonian(model), (lambda s: s.ptrace(0)) if want_states else None
+    )
+    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
+    return _finish(model, times, "mesolve", res, recorder, rho0, L, e_ops, store)
