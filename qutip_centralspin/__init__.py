@@ -4,7 +4,7 @@ A QuTiP plugin reproducing and extending Peng, He, Chesi, Lin & Guan, *Lower and
 of quantum battery power in multiple central spin systems*, PRA 103, 052220 (2021).
 """
 
-from . import analytic
+from . import analytic, paper, plotting, scaling
 from .analytic import c_star
 from .charging import ChargingResult, charge
 from .maxima import Maximum, grid_maximum, max_energy, max_power
@@ -19,6 +19,14 @@ from .operators import (
     excitation_number,
     hamiltonian,
     interaction_hamiltonian,
+)
+from .scaling import (
+    PowerLawFit,
+    ScalingSweep,
+    beta_limit,
+    fit_power_law,
+    power_grid,
+    scaling_sweep,
 )
 from .solvers import SectorEngine, SectorEvolution
 from .states import (
@@ -103,6 +111,15 @@ __all__ = [
     "max_power",
     "max_energy",
     "grid_maximum",
+    "scaling",
+    "scaling_sweep",
+    "power_grid",
+    "fit_power_law",
+    "beta_limit",
+    "ScalingSweep",
+    "PowerLawFit",
+    "paper",
+    "plotting",
     # ergotropy, entanglement, quantum advantage, charger states, cavity charger (issue 6)
     "ergotropy",
     "battery_ergotropy",

@@ -24,7 +24,13 @@ from .maxima import Maximum, grid_maximum
 from .model import CentralSpinModel
 from .operators import _check_model, battery_hamiltonian
 from .processes import as_processes
-from .solvers.reference import DELTA_E_KEY, POWER_KEY, e_ops_dict, evolve_qutip
+from .solvers.reference import (
+    DELTA_E_KEY,
+    POWER_KEY,
+    e_ops_dict,
+    evolve_qutip,
+    expect_on_states,
+)
 from .solvers.sector import SectorEngine
 from .states import check_state
 
@@ -229,12 +235,7 @@ def _charge_exact(model, psi0, times, e_ops, options) -> ChargingResult:
     store = bool(options.get("store_states", False))
     elapsed = times - times[0]  # psi0 is the state at tlist[0], as in QuTiP
     states = evo.states(elapsed) if (store or user_ops) else None
-    expect = {}
-    for key, op in user_ops.items():
-        if isinstance(op, qutip.Qobj):
-            expect[key] = np.array([qutip.expect(op, s) for s in states])
-        else:
-            expect[key] = np.array([op(t, s) for t, s in zip(times, states, strict=True)])
+    expect = expect_on_states(user_ops, times, states)
     return ChargingResult(
         model=model,
         times=times,

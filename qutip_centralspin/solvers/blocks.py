@@ -106,6 +106,7 @@ from ..model import CentralSpinModel
 from ..operators import _check_model
 from ..processes import Process, as_processes
 from ..states import check_state
+from .reference import e_ops_dict, expect_on_states
 
 __all__ = ["BlockSolver", "charge_blocks", "battery_state_dims", "OPTIONS"]
 
@@ -784,17 +785,10 @@ class BlockSolver:
         """
         times = _checks.time_list("tlist", tlist)
         options = _check_options(options)
-        user_ops = _e_ops_dict(e_ops)
+        user_ops = e_ops_dict(e_ops)
         store = bool(options.get("store_states", False))
         run = self._run(psi0, times, options, populations=store or bool(user_ops))
-        expect = {}
-        for key, op in user_ops.items():
-            if isinstance(op, qutip.Qobj):
-                expect[key] = np.array([qutip.expect(op, s) for s in run.battery_states])
-            else:
-                expect[key] = np.array(
-                    [op(t, s) for t, s in zip(times, run.battery_states, strict=True)]
-                )
+        expect = expect_on_states(user_ops, times, run.battery_states)
         delta = run.energy - run.initial_energy
         power = np.empty_like(delta)
         pos = times > 0
@@ -903,16 +897,6 @@ def _check_options(options) -> dict:
     if options.get("num_cpus") is not None:
         options["num_cpus"] = _checks.positive_int("num_cpus", options["num_cpus"])
     return options
-
-
-def _e_ops_dict(e_ops) -> dict:
-    if e_ops is None:
-        return {}
-    if isinstance(e_ops, dict):
-        return dict(e_ops)
-    if isinstance(e_ops, qutip.Qobj) or callable(e_ops):
-        e_ops = [e_ops]
-    return dict(enumerate(e_ops))
 
 
 # ------------------------------------------------------------------------------------------

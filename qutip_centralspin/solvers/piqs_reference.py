@@ -41,6 +41,7 @@ from ..operators import _check_model, battery_hamiltonian, hamiltonian
 from ..processes import as_processes, collective_c_ops
 from ..states import check_state
 from .blocks import battery_state_dims
+from .reference import e_ops_dict, expect_on_states
 
 __all__ = [
     "piqs_mesolve",
@@ -116,12 +117,7 @@ def _finish(model, times, solver, res, recorder, rho0, liouvillian, e_ops, store
     power[pos] = delta[pos] / times[pos]
     power[~pos] = rate0
     states = recorder.states if recorder.reduce is not None else None
-    expect = {}
-    for key, op in _e_ops_dict(e_ops).items():
-        if isinstance(op, qutip.Qobj):
-            expect[key] = np.array([qutip.expect(op, s) for s in states])
-        else:
-            expect[key] = np.array([op(t, s) for t, s in zip(times, states, strict=True)])
+    expect = expect_on_states(e_ops_dict(e_ops), times, states)
     return ChargingResult(
         model=model,
         times=times,
@@ -133,16 +129,6 @@ def _finish(model, times, solver, res, recorder, rho0, liouvillian, e_ops, store
         expect=expect,
         qutip_result=res,
     )
-
-
-def _e_ops_dict(e_ops) -> dict:
-    if e_ops is None:
-        return {}
-    if isinstance(e_ops, dict):
-        return dict(e_ops)
-    if isinstance(e_ops, qutip.Qobj) or callable(e_ops):
-        e_ops = [e_ops]
-    return dict(enumerate(e_ops))
 
 
 def _split_options(options):
@@ -233,7 +219,7 @@ def piqs_mesolve(
         rho_b = state.ptrace(0).full()[:dim_b, :dim_b]
         return qutip.Qobj(rho_b, dims=[[dim_b], [dim_b]])
 
-    want_states = store or bool(_e_ops_dict(e_ops))
+    want_states = store or bool(e_ops_dict(e_ops))
     recorder = _Recorder(model.B * qutip.tensor(sz_b, ic), reduce if want_states else None)
     res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
     return _finish(model, times, "piqs", res, recorder, rho0, L, e_ops, store)
@@ -394,7 +380,7 @@ def bruteforce_mesolve(
         rho_b = state.ptrace(list(range(n_b))).full()
         return _to_piqs_basis(rho_b, basis, dim_b)
 
-    want_states = store or bool(_e_ops_dict(e_ops))
+    want_states = store or bool(e_ops_dict(e_ops))
     recorder = _Recorder(model.B * qutip.tensor(Sz_b, ic), reduce if want_states else None)
     res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
     return _finish(model, times, "bruteforce", res, recorder, rho0, L, e_ops, store)
@@ -423,7 +409,7 @@ def symmetric_mesolve(
     store, options = _split_options(options)
     rho0 = psi0.proj() if psi0.isket else psi0
     L = qutip.liouvillian(hamiltonian(model), c_ops)
-    want_states = store or bool(_e_ops_dict(e_ops))
+    want_states = store or bool(e_ops_dict(e_ops))
     recorder = _Recorder(
         battery_hamiltonian(model), (lambda s: s.ptrace(0)) if want_states else None
     )

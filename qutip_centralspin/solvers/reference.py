@@ -5,6 +5,7 @@ This is what a user would write by hand; every faster solver is tested against i
 
 from __future__ import annotations
 
+import numpy as np
 import qutip
 
 from ..model import CentralSpinModel
@@ -59,6 +60,18 @@ def evolve_qutip(
     if method == "mesolve":
         return qutip.mesolve(H, psi0, tlist, c_ops=list(c_ops or []), e_ops=ops, options=options)
     raise ValueError(f"method must be 'sesolve' or 'mesolve', got {method!r}")
+
+
+def expect_on_states(e_ops: dict, times, states) -> dict:
+    """Evaluate normalised ``e_ops`` on stored states: ``Qobj`` by ``qutip.expect``, callables
+    as ``f(t, state)`` (QuTiP 5 convention). Returns ``{key: ndarray}``."""
+    out = {}
+    for key, op in e_ops.items():
+        if isinstance(op, qutip.Qobj):
+            out[key] = np.array([qutip.expect(op, s) for s in states])
+        else:
+            out[key] = np.array([op(t, s) for t, s in zip(times, states, strict=True)])
+    return out
 
 
 def e_ops_dict(e_ops) -> dict:
