@@ -21,6 +21,7 @@ a matrix :math:`C_K` with :math:`\rho_{KK} = C_K C_K^\dagger` (one column for a 
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -83,11 +84,14 @@ class SectorEngine:
         _check_model(model)
         self.model = model
         self._sectors: dict[int, Sector] = {}
-        nb, nc = model.n_battery, model.n_charger
-        # excitation number k = m + n of every QuTiP basis index (jmat ordering)
+
+    @functools.cached_property
+    def excitations(self) -> np.ndarray:
+        """Excitation number ``k = m + n`` of every QuTiP basis index (``jmat`` ordering)."""
+        nb, nc = self.model.n_battery, self.model.n_charger
         m_of = np.repeat(np.arange(nb, -1, -1), nc + 1)
         n_of = np.tile(np.arange(nc, -1, -1), nb + 1)
-        self.excitations = m_of + n_of
+        return m_of + n_of
 
     # -- sectors ---------------------------------------------------------------------------
     def sector(self, k: int) -> Sector:
@@ -135,7 +139,7 @@ class SectorEngine:
         if isinstance(state, tuple):
             state = {state: 1.0}
         if isinstance(state, dict):
-            vec = np.zeros(self.model.shape, dtype=complex)
+            blocks: dict[int, np.ndarray] = {}
             for key, amp in state.items():
                 if not (isinstance(key, tuple) and len(key) == 2):
                     raise ValueError(f"Dicke labels must be (m, n) tuples, got {key!r}")
@@ -147,11 +151,15 @@ class SectorEngine:
                         f"Dicke label (m, n) must be integers with 0 <= m <= {nb}, "
                         f"0 <= n <= {nc}, got {key!r}"
                     )
-                vec[self.full_index(int(m), int(n))] += amp
-            norm = np.linalg.norm(vec)
+                sec = self.sector(int(m + n))
+                block = blocks.setdefault(sec.k, np.zeros((sec.size, 1), dtype=complex))
+                block[int(m) - sec.m[0], 0] += amp
+            norm = math.sqrt(sum(float(np.vdot(b, b).real) for b in blocks.values()))
             if norm == 0:
                 raise ValueError("the superposition has zero norm")
-            return SectorEvolution(self, vec / norm, is_ket=True)
+            # Dicke labels need no full-space vector: go straight to the sector blocks
+            return SectorEvolution(self, None, is_ket=True,
+                                   blocks={k: b / norm for k, b in blocks.items()})
         check_state(self.model, state, "state")
         if state.isket:
             return SectorEvolution(self, state.full().ravel(), is_ket=True)
@@ -165,32 +173,56 @@ class SectorEvolution:
     :math:`\\hbar = 1`; ``t`` may be any array of non-negative times.
     """
 
-    def __init__(self, engine: SectorEngine, data: np.ndarray, *, is_ket: bool):
+    def __init__(self, engine: SectorEngine, data: np.ndarray | None, *, is_ket: bool,
+                 blocks: dict | None = None):
         self.engine = engine
         self.model = engine.model
         self.is_ket = is_ket
-        self._data = data
-        self._components = self._decompose(data, is_ket)
+        self._full = data
+        if blocks is None:
+            blocks = self._blocks_of(data, is_ket)
+        self._components = self._components_of(blocks)
         self.initial_energy = float(self.battery_energy(np.zeros(1))[0])
         self._initial_rate = self._rate_at_zero()
 
-    def _decompose(self, data, is_ket):
-        mod, eng = self.model, self.engine
+    @property
+    def _data(self) -> np.ndarray:
+        """The initial state as a full-space array (built on demand for Dicke-label input)."""
+        if self._full is None:
+            vec = np.zeros(self.model.shape, dtype=complex)
+            for sec, coeff, *_ in self._components:
+                vec[self.engine.full_index(sec.m, sec.n)] = sec.vectors @ coeff[:, 0]
+            self._full = vec
+        return self._full
+
+    def _blocks_of(self, data, is_ket) -> dict:
+        """Sector blocks C_K (rho_KK = C_K C_K^dagger) of a full-space ket or density matrix."""
+        eng = self.engine
         populations = np.abs(data) ** 2 if is_ket else np.real(np.diagonal(data))
         occupied = np.unique(eng.excitations[np.flatnonzero(populations > EMPTY_SECTOR_WEIGHT)])
-        comps = []
+        blocks = {}
         for k in occupied:
             sec = eng.sector(int(k))
             idx = eng.full_index(sec.m, sec.n)
             if is_ket:
-                block = data[idx][:, None]
-                weight = float(np.vdot(block, block).real)
+                blocks[sec.k] = data[idx][:, None]
             else:
                 rho = data[np.ix_(idx, idx)]
-                weight = float(np.trace(rho).real)
+                if float(np.trace(rho).real) <= EMPTY_SECTOR_WEIGHT:
+                    continue
                 p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
                 keep = p > p.max() * 1e-14
-                block = w[:, keep] * np.sqrt(p[keep])
+                blocks[sec.k] = w[:, keep] * np.sqrt(p[keep])
+        return blocks
+
+    def _components_of(self, blocks: dict) -> list:
+        mod, eng = self.model, self.engine
+        comps = []
+        for k, block in sorted(blocks.items()):
+            sec = eng.sector(int(k))
+            weight = float(np.sum(np.abs(block) ** 2))
+            if weight <= EMPTY_SECTOR_WEIGHT:
+                continue
             coeff = sec.vectors.T @ block  # eigenbasis amplitudes, (d, r)
             z = mod.B * (sec.m - mod.n_battery / 2)
             # V diag(c) split in real and imaginary parts, for real BLAS in battery_energy
