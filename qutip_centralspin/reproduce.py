@@ -62,7 +62,7 @@ def _fig2(out: Path) -> list[Path]:
         closed = {"dE_B": cf["E_B"] - cf["E_B"][0], "dE_C": cf["E_C"] - cf["E_C"][0],
                   "E_I": cf["E_I"]}
         fig, ax = plt.subplots(figsize=(6, 4.6))
-        title = (f"({panel}) B={params['B']:g}, h={params['h']:g}, "
+        title = (f"Fig. 2({panel}): B={params['B']:g}, h={params['h']:g}, "
                  rf"$\Delta$={params['delta']:g}, N={paper.FIG2_N}, n={n}")
         plot_single_spin_energies(x, numeric, closed, ax=ax, title=title)
         files.append(_save(fig, out / f"fig2{panel}.png"))
@@ -80,11 +80,11 @@ def _scaling_figure(out, name, sweeps, fits, per_spin):
     files = []
     fig, ax = plt.subplots(figsize=(5, 3.6))
     plot_max_energy(sweeps, ax=ax, per_spin=per_spin)
-    ax.set_title(f"({name}a) maximum energy")
+    ax.set_title(f"Fig. {name[3:]}(a): maximum energy")
     files.append(_save(fig, out / f"{name}a.png"))
     fig, ax = plt.subplots(figsize=(5, 3.6))
     plot_max_power(sweeps, fits, ax=ax)
-    ax.set_title(f"({name}b) maximum power")
+    ax.set_title(f"Fig. {name[3:]}(b): maximum power")
     files.append(_save(fig, out / f"{name}b.png"))
     return files
 
@@ -144,7 +144,7 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
     grid = power_grid(nb, nc, initial=paper.FIG5["initial"], map=map, progress_bar=progress_bar)
     fig, ax = plt.subplots(figsize=(5.5, 4))
     plot_power_grid(nb, nc, grid, ax=ax)
-    ax.set_title(r"$P_{max}$, $m=0$, $n=N$")
+    ax.set_title(r"Fig. 5: $P_{max}$, $m=0$, $n=N$")
     files.append(_save(fig, out / "fig5.png"))
     np.savetxt(out / "fig5_pmax.csv", grid, delimiter=",",
                header=f"P_max; rows N_B={nb.start}..{nb.stop - 1}, cols N={nc.start}..{nc.stop - 1}")
