@@ -72,26 +72,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="end of the time grid (default: 3x the closed-system tau)")
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
-    for flag, what in _PROCESS_FLAGS.items():
-        chg.add_argument(f"--{flag}", type=float, default=0.0, metavar="G", help=what)
+    for flag, (keyword, what) in _process_flags().items():
+        chg.add_argument(f"--{flag}", dest=keyword, type=float, default=0.0, metavar="G",
+                         help=what)
     return parser
 
 
-#: Dissipative processes of ``charge``: flag -> help (rate G >= 0; sigma^z has eigenvalues +-1).
-_PROCESS_FLAGS = {
-    "dephasing": "local battery dephasing, L_i = sqrt(G) sigma^z_i on every battery spin",
-    "decay": "local battery decay, L_i = sqrt(G) sigma^-_i",
-    "pumping": "local battery pumping, L_i = sqrt(G) sigma^+_i",
-    "charger-dephasing": "local charger dephasing, L_j = sqrt(G) sigma^z_j on every charger spin",
-    "charger-decay": "local charger decay, L_j = sqrt(G) sigma^-_j",
-    "charger-pumping": "local charger pumping, L_j = sqrt(G) sigma^+_j",
-    "collective-dephasing": "collective battery dephasing, L = sqrt(G) S^z",
-    "collective-decay": "collective battery decay, L = sqrt(G) S^-",
-    "collective-pumping": "collective battery pumping, L = sqrt(G) S^+",
-    "collective-charger-dephasing": "collective charger dephasing, L = sqrt(G) J^z",
-    "collective-charger-decay": "collective charger decay, L = sqrt(G) J^-",
-    "collective-charger-pumping": "collective charger pumping, L = sqrt(G) J^+",
+_OPERATORS = {  # (kind, scope, target) -> Lindblad operator, sigma^z with eigenvalues +-1
+    ("dephasing", "local"): "sigma^z_i", ("decay", "local"): "sigma^-_i",
+    ("pumping", "local"): "sigma^+_i", ("dephasing", "collective"): "{S}^z",
+    ("decay", "collective"): "{S}^-", ("pumping", "collective"): "{S}^+",
 }
+
+
+def _process_flags() -> dict:
+    """``charge`` flags from :data:`processes.FLAG_PROCESSES`: flag -> (keyword, help)."""
+    from .processes import FLAG_PROCESSES
+
+    flags = {}
+    for keyword, (kind, target, scope) in FLAG_PROCESSES.items():
+        op = _OPERATORS[kind, scope].format(S="S" if target == "battery" else "J")
+        where = f"every {target} spin" if scope == "local" else f"the {target}"
+        flags[keyword.replace("_", "-")] = (
+            keyword, f"{scope} {target} {kind}: L = sqrt(G) {op} on {where} (rate G >= 0)"
+        )
+    return flags
 
 
 def main(argv=None) -> int:
@@ -238,7 +243,7 @@ def _cmd_charge(args) -> int:
     tlist = np.linspace(0, t_max, args.points)
     from .processes import processes_from_flags
 
-    rates = {flag.replace("-", "_"): getattr(args, flag.replace("-", "_")) for flag in _PROCESS_FLAGS}
+    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
     processes = processes_from_flags(**rates)
     options = {"progress_bar": "text"} if processes and not args.json else None
     res = charge(model, dicke_state(model, *state), tlist, processes=processes or None,

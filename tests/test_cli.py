@@ -264,3 +264,42 @@ def test_reproduce_writes_every_file(capsys, tmp_path):
     grid = np.loadtxt(out_dir / "fig5_pmax.csv", delimiter=",")
     assert grid.shape == (40, 200) and np.all(grid > 0)
     assert "Table I" in out
+
+
+# --- charge with dissipative processes (issue 5) -----------------------------------------------
+#: The flag scheme of issue 5, written out independently of the package's tables.
+PROCESS_FLAG_CASES = [
+    ("--dephasing", "dephasing", "battery", "local"),
+    ("--decay", "decay", "battery", "local"),
+    ("--pumping", "pumping", "battery", "local"),
+    ("--charger-dephasing", "dephasing", "charger", "local"),
+    ("--charger-decay", "decay", "charger", "local"),
+    ("--collective-dephasing", "dephasing", "battery", "collective"),
+    ("--collective-charger-decay", "decay", "charger", "collective"),
+]
+OPEN_RTOL = 1e-12  # same block solver, same grid: only JSON float round trip differs
+
+
+@pytest.mark.parametrize(
+    "flag, kind, target, scope", [pytest.param(*c, id=c[0]) for c in PROCESS_FLAG_CASES]
+)
+def test_charge_process_flag_runs_that_process(capsys, flag, kind, target, scope):
+    from qutip_centralspin import charge, dicke_state
+    from qutip_centralspin.processes import Process
+
+    argv = ["charge", "--nb", "2", "--n", "3", "--t-max", "1.0", "--points", "21", flag, "0.3"]
+    code, out, err = run_main(capsys, *argv, "--json")
+    assert code == 0, err
+    data = strict_json(out)
+    model = CentralSpinModel(2, 3)
+    ref = charge(model, dicke_state(model, 0, 3), np.linspace(0, 1.0, 21),
+                 processes=[Process(kind, 0.3, target=target, scope=scope)])
+    np.testing.assert_allclose(data["delta_e"], ref.delta_energy, rtol=OPEN_RTOL, atol=1e-14)
+    closed = charge(model, dicke_state(model, 0, 3), np.linspace(0, 1.0, 21))
+    assert np.max(np.abs(ref.delta_energy - closed.delta_energy)) > 1e-4  # the process acts
+
+
+def test_charge_negative_rate_is_a_one_line_error(capsys):
+    code, _, err = run_main(capsys, "charge", "--nb", "2", "--n", "3", "--decay", "-0.1")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "decay" in err
