@@ -54,7 +54,7 @@ NO_GAIN_SCAN_POINTS = 200_000
 #: How many times the P_max scan may halve its step to resolve a lobe hidden by the grid.
 MAX_HALVINGS = 8
 #: Branch and bound splits each live interval into this many parts per level.
-SPLIT = 8
+SPLIT = 16
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,7 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
         p = evo.power(t)
         times.append(t[:-1])
         values.append(p[:-1])
+        last = p[-1:]
         count += chunk
         i = int(np.argmax(p))
         if p[i] > best and p[i] * t[i] > noise:  # a gain above round-off
@@ -205,7 +206,7 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
             )
         chunk = min(2 * chunk, _MAX_CHUNK)
     times.append(np.array([t0]))
-    values.append(evo.power(np.array([t0])))
+    values.append(last)  # P at t0, the end of the last chunk
     resolved = t0 > stop and margin <= best
     return _PowerScan(np.concatenate(times), np.concatenate(values), best, best_time, stop,
                       resolved)

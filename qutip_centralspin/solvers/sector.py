@@ -57,6 +57,17 @@ class Sector:
         return self.m.size
 
 
+#: Below this size a dense LAPACK ``eigh`` beats ``eigh_tridiagonal`` (call overhead).
+DENSE_EIGH_MAX = 48
+
+
+def _eigh_tridiagonal(diag: np.ndarray, off: np.ndarray):
+    """Eigen-decomposition of a real symmetric tridiagonal matrix (ascending eigenvalues)."""
+    if diag.size <= DENSE_EIGH_MAX:
+        return np.linalg.eigh(np.diag(diag) + np.diag(off, 1) + np.diag(off, -1))
+    return eigh_tridiagonal(diag, off)
+
+
 class SectorEngine:
     """Exact diagonalisation of :math:`H` sector by sector (closed system).
 
@@ -114,7 +125,7 @@ class SectorEngine:
         if m.size == 1:
             energies, vectors = diag.astype(float), np.ones((1, 1))
         else:
-            energies, vectors = eigh_tridiagonal(diag, off)
+            energies, vectors = _eigh_tridiagonal(diag, off)
         return Sector(k, m, n, diag, off, energies, vectors)
 
     def full_index(self, m, n):
@@ -182,7 +193,11 @@ class SectorEvolution:
         if blocks is None:
             blocks = self._blocks_of(data, is_ket)
         self._components = self._components_of(blocks)
-        self.initial_energy = float(self.battery_energy(np.zeros(1))[0])
+        # E_B(0) = sum_K z_K . |C_K|^2 (rows of C_K are the Dicke levels of sector K)
+        self.initial_energy = float(sum(
+            z @ np.sum(np.abs(sec.vectors @ coeff) ** 2, axis=1)
+            for sec, coeff, z, *_ in self._components
+        ))
         self._initial_rate = self._rate_at_zero()
 
     @property
