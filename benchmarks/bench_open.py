@@ -127,26 +127,36 @@ def main(argv=None) -> None:
     print(f"{'case':34s} {'blocks s':>9s} {'ref s':>9s} {'ratio':>8s} {'max|dE diff|':>13s}")
     for kind in ("dephasing", "decay"):
         t_fast, t_ref, err = _compare(kind, 4, "bruteforce")
-        print(f"{kind + ' N_B=N=4 vs brute force':34s} {t_fast:9.4f} {t_ref:9.3f} "
-              f"{t_ref / t_fast:8.0f} {err:13.2e}   target <= 1e-7")
+        print(
+            f"{kind + ' N_B=N=4 vs brute force':34s} {t_fast:9.4f} {t_ref:9.3f} "
+            f"{t_ref / t_fast:8.0f} {err:13.2e}   target <= 1e-7"
+        )
     t_fast, t_ref, err = _compare("dephasing", n_piqs, "piqs")
-    print(f"{f'dephasing N_B=N={n_piqs} vs PIQS x charger':34s} {t_fast:9.4f} {t_ref:9.2f} "
-          f"{t_ref / t_fast:8.0f} {err:13.2e}   target >= 1000x, <= 1e-7")
+    print(
+        f"{f'dephasing N_B=N={n_piqs} vs PIQS x charger':34s} {t_fast:9.4f} {t_ref:9.2f} "
+        f"{t_ref / t_fast:8.0f} {err:13.2e}   target >= 1000x, <= 1e-7"
+    )
 
     print("\n2. block solver at the issue's sizes (fresh process per case)")
-    print(f"{'case':24s} {'dim':>9s} {'nnz':>10s} {'seconds':>9s} {'target':>8s} "
-          f"{'peak RSS':>9s} {'imports':>8s} {'traced':>8s}")
+    print(
+        f"{'case':24s} {'dim':>9s} {'nnz':>10s} {'seconds':>9s} {'target':>8s} "
+        f"{'peak RSS':>9s} {'imports':>8s} {'traced':>8s}"
+    )
     targets = {("dephasing", 50): 2, ("dephasing", 100): 60, ("decay", 30): 5, ("decay", 50): 30}
     for kind, sizes in (("dephasing", dephasing_sizes), ("decay", decay_sizes)):
         for n in sizes:
             r = _subprocess_case(kind, n)
             target = targets.get((kind, n))
             mark = f"< {target} s" if target else "-"
-            print(f"{f'local {kind} N_B=N={n}':24s} {r['dim']:9d} {r['nnz']:10d} "
-                  f"{r['seconds']:9.2f} {mark:>8s} {r['rss_mb']:7.0f}MB {r['import_rss_mb']:6.0f}MB "
-                  f"{r['traced_mb']:6.0f}MB")
-    print("\npeak RSS includes the imports (numpy, scipy, qutip); traced = tracemalloc peak of the "
-          "run; decay target: peak memory < 400 MB")
+            print(
+                f"{f'local {kind} N_B=N={n}':24s} {r['dim']:9d} {r['nnz']:10d} "
+                f"{r['seconds']:9.2f} {mark:>8s} {r['rss_mb']:7.0f}MB {r['import_rss_mb']:6.0f}MB "
+                f"{r['traced_mb']:6.0f}MB"
+            )
+    print(
+        "\npeak RSS includes the imports (numpy, scipy, qutip); traced = tracemalloc peak of the "
+        "run; decay target: peak memory < 400 MB"
+    )
 
 
 if __name__ == "__main__":

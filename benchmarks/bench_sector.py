@@ -74,7 +74,9 @@ def design_grid(nb, n):
     evo = SectorEngine(CentralSpinModel(nb, n)).evolve((0, n))
     tau, p = cert.time, cert.value
     h = 1e-3 * tau
-    curv = abs(evo.power(np.array([tau + h]))[0] - 2 * p + evo.power(np.array([tau - h]))[0]) / h**2
+    curv = (
+        abs(evo.power(np.array([tau + h]))[0] - 2 * p + evo.power(np.array([tau - h]))[0]) / h**2
+    )
     step = math.sqrt(8 * GRID_BUDGET * p / max(curv, 1e-300))
     t_end = cert.window[1]  # D / P_max: no later time can win
     points = max(int(math.ceil(t_end / step)) + 1, 3)
@@ -86,8 +88,9 @@ def sesolve_pmax(nb, n, tlist):
     model = CentralSpinModel(nb, n)
     H = hamiltonian(model)
     psi0 = dicke_state(model, 0, n)
-    res = qutip.sesolve(H, psi0, tlist, e_ops=[battery_hamiltonian(model)],
-                        options=dict(SESOLVE_OPTIONS))
+    res = qutip.sesolve(
+        H, psi0, tlist, e_ops=[battery_hamiltonian(model)], options=dict(SESOLVE_OPTIONS)
+    )
     e = np.real(np.asarray(res.expect[0]))
     return float(np.max((e[1:] - e[0]) / tlist[1:]))
 
@@ -104,8 +107,12 @@ def best_time(fn, repeat):
 def warm_up():
     model = CentralSpinModel(2, 3)
     max_power(model, (0, 3))
-    qutip.sesolve(hamiltonian(model), dicke_state(model, 0, 3), np.linspace(0, 1, 5),
-                  e_ops=[battery_hamiltonian(model)])
+    qutip.sesolve(
+        hamiltonian(model),
+        dicke_state(model, 0, 3),
+        np.linspace(0, 1, 5),
+        e_ops=[battery_hamiltonian(model)],
+    )
 
 
 def single_points(repeat):
@@ -115,9 +122,18 @@ def single_points(repeat):
         t_eng, _ = best_time(lambda nb=nb, n=n: engine_pmax(nb, n), ENGINE_REPEAT)
         t_ses, p_ses = best_time(lambda nb=nb, n=n, tl=tlist: sesolve_pmax(nb, n, tl), repeat)
         err = abs(p_ses - cert.value) / cert.value
-        rows.append(dict(name=f"(N_B, N) = ({nb}, {n})", dim=(nb + 1) * (n + 1),
-                         points=tlist.size, t_ses=t_ses, t_eng=t_eng, err=err,
-                         p=cert.value, extrapolated=False))
+        rows.append(
+            dict(
+                name=f"(N_B, N) = ({nb}, {n})",
+                dim=(nb + 1) * (n + 1),
+                points=tlist.size,
+                t_ses=t_ses,
+                t_eng=t_eng,
+                err=err,
+                p=cert.value,
+                extrapolated=False,
+            )
+        )
     return rows
 
 
@@ -128,8 +144,7 @@ def fig5(samples_per_stratum, strata_nb, strata_n, seed, jobs):
     t_par = None
     if jobs > 1:
         start = time.perf_counter()
-        grid_par = power_grid(FIG5_NB, FIG5_N, map=qutip.parallel_map,
-                              map_kw={"num_cpus": jobs})
+        grid_par = power_grid(FIG5_NB, FIG5_N, map=qutip.parallel_map, map_kw={"num_cpus": jobs})
         t_par = time.perf_counter() - start
         assert np.allclose(grid_par, grid, rtol=1e-13, atol=0)
 
@@ -150,17 +165,25 @@ def fig5(samples_per_stratum, strata_nb, strata_n, seed, jobs):
                 sampled.append((nb, n, t_ses))
             total += size * float(np.mean(spent))
     covered = sum((b - a + 1) * (d - c + 1) for a, b in strata_nb for c, d in strata_n)
-    return dict(t_eng=t_eng, t_par=t_par, t_ses=total, err=max(errors), sampled=sampled,
-                covered=covered)
+    return dict(
+        t_eng=t_eng, t_par=t_par, t_ses=total, err=max(errors), sampled=sampled, covered=covered
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="1 repeat, 4 sesolve samples on the Fig. 5 grid (instead of 3, 16)")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="also time the Fig. 5 engine grid with qutip.parallel_map on J "
-                        "cores (default: 2 if available; 1 = serial only)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 repeat, 4 sesolve samples on the Fig. 5 grid (instead of 3, 16)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="also time the Fig. 5 engine grid with qutip.parallel_map on J "
+        "cores (default: 2 if available; 1 = serial only)",
+    )
     parser.add_argument("--seed", type=int, default=5, help="seed of the Fig. 5 samples")
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else 3
@@ -171,51 +194,75 @@ def main(argv=None):
 
     print("qutip_centralspin benchmark: full-space qutip.sesolve vs the exact sector engine")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"python {platform.python_version()}, qutip {qutip.__version__}, numpy "
-          f"{np.__version__}, scipy {scipy.__version__}; {os.cpu_count()} CPUs, "
-          f"load average {load:.2f}; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
-          f"mode: {'quick' if args.quick else 'full'}")
-    print(f"sesolve: atol={SESOLVE_OPTIONS['atol']:g}, rtol={SESOLVE_OPTIONS['rtol']:g}, "
-          f"adams (QuTiP default); grid error budget {GRID_BUDGET:g}; target P_max rel. error "
-          f"{TARGET_RTOL:g}")
+    print(
+        f"python {platform.python_version()}, qutip {qutip.__version__}, numpy "
+        f"{np.__version__}, scipy {scipy.__version__}; {os.cpu_count()} CPUs, "
+        f"load average {load:.2f}; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; "
+        f"mode: {'quick' if args.quick else 'full'}"
+    )
+    print(
+        f"sesolve: atol={SESOLVE_OPTIONS['atol']:g}, rtol={SESOLVE_OPTIONS['rtol']:g}, "
+        f"adams (QuTiP default); grid error budget {GRID_BUDGET:g}; target P_max rel. error "
+        f"{TARGET_RTOL:g}"
+    )
     print("engine: max_power (certified global P_max, bracket <= 1e-10 relative), from scratch")
-    print(f"timings: best of {repeat} (sesolve) / {ENGINE_REPEAT} (engine) runs; the Fig. 5 "
-          "engine grid: one run\n")
+    print(
+        f"timings: best of {repeat} (sesolve) / {ENGINE_REPEAT} (engine) runs; the Fig. 5 "
+        "engine grid: one run\n"
+    )
     warm_up()
 
     rows = single_points(repeat)
     f5 = fig5(per, strata_nb, strata_n, args.seed, args.jobs)
 
-    head = (f"{'configuration':<34}{'dim':>8}{'t points':>10}{'sesolve [s]':>14}"
-            f"{'P_max rel.err':>15}{'engine [s]':>12}{'speed-up':>11}")
+    head = (
+        f"{'configuration':<34}{'dim':>8}{'t points':>10}{'sesolve [s]':>14}"
+        f"{'P_max rel.err':>15}{'engine [s]':>12}{'speed-up':>11}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['name']:<34}{r['dim']:>8}{r['points']:>10}{r['t_ses']:>14.4f}"
-              f"{r['err']:>15.1e}{r['t_eng']:>12.5f}{r['t_ses'] / r['t_eng']:>10.0f}x")
+        print(
+            f"{r['name']:<34}{r['dim']:>8}{r['points']:>10}{r['t_ses']:>14.4f}"
+            f"{r['err']:>15.1e}{r['t_eng']:>12.5f}{r['t_ses'] / r['t_eng']:>10.0f}x"
+        )
     n_samples = len(f5["sampled"])
-    print(f"{'Fig. 5 grid, 8000 configurations':<34}{'<=8241':>8}{'':>10}"
-          f"{f5['t_ses']:>13.0f}*{f5['err']:>15.1e}{f5['t_eng']:>12.3f}"
-          f"{f5['t_ses'] / f5['t_eng']:>9.0f}x*")
+    print(
+        f"{'Fig. 5 grid, 8000 configurations':<34}{'<=8241':>8}{'':>10}"
+        f"{f5['t_ses']:>13.0f}*{f5['err']:>15.1e}{f5['t_eng']:>12.3f}"
+        f"{f5['t_ses'] / f5['t_eng']:>9.0f}x*"
+    )
     if f5["t_par"] is not None:
-        print(f"{'  engine, parallel_map ' + str(args.jobs) + ' cores':<34}{'':>8}{'':>10}"
-              f"{'':>14}{'':>15}{f5['t_par']:>12.3f}{f5['t_ses'] / f5['t_par']:>9.0f}x*")
-    print(f"\n* EXTRAPOLATED: sesolve was timed on {n_samples} sampled configurations "
-          f"(one per stratum of {len(strata_nb)} x {len(strata_n)} strata of the grid, seed "
-          f"{args.seed}),\n  each stratum's time scaled by its size; P_max rel.err is the worst "
-          "of the samples.")
-    print("  sampled (N_B, N, sesolve s): "
-          + ", ".join(f"({nb}, {n}, {t:.3f})" for nb, n, t in f5["sampled"]))
+        print(
+            f"{'  engine, parallel_map ' + str(args.jobs) + ' cores':<34}{'':>8}{'':>10}"
+            f"{'':>14}{'':>15}{f5['t_par']:>12.3f}{f5['t_ses'] / f5['t_par']:>9.0f}x*"
+        )
+    print(
+        f"\n* EXTRAPOLATED: sesolve was timed on {n_samples} sampled configurations "
+        f"(one per stratum of {len(strata_nb)} x {len(strata_n)} strata of the grid, seed "
+        f"{args.seed}),\n  each stratum's time scaled by its size; P_max rel.err is the worst "
+        "of the samples."
+    )
+    print(
+        "  sampled (N_B, N, sesolve s): "
+        + ", ".join(f"({nb}, {n}, {t:.3f})" for nb, n, t in f5["sampled"])
+    )
 
     worst = max([r["err"] for r in rows] + [f5["err"]])
     single = min(r["t_ses"] / r["t_eng"] for r in rows)
     print("\nchecks")
-    print(f"  sesolve P_max accuracy <= {TARGET_RTOL:g}: "
-          f"{'yes' if worst <= TARGET_RTOL else 'NO'} (worst {worst:.1e})")
-    print(f"  speed-up >= 100x on every single point: {'yes' if single >= 100 else 'NO'} "
-          f"(smallest {single:.0f}x)")
-    print(f"  Fig. 5 grid with the engine < 10 s: {'yes' if f5['t_eng'] < 10 else 'NO'} "
-          f"({f5['t_eng']:.2f} s serial)")
+    print(
+        f"  sesolve P_max accuracy <= {TARGET_RTOL:g}: "
+        f"{'yes' if worst <= TARGET_RTOL else 'NO'} (worst {worst:.1e})"
+    )
+    print(
+        f"  speed-up >= 100x on every single point: {'yes' if single >= 100 else 'NO'} "
+        f"(smallest {single:.0f}x)"
+    )
+    print(
+        f"  Fig. 5 grid with the engine < 10 s: {'yes' if f5['t_eng'] < 10 else 'NO'} "
+        f"({f5['t_eng']:.2f} s serial)"
+    )
     return 0
 
 

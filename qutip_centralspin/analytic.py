@@ -243,8 +243,10 @@ def hp_max_power(model: CentralSpinModel, m: int, n: int) -> tuple[float, float]
 def hp_upper_bound_power(model: CentralSpinModel) -> float:
     r"""Eq. (31): :math:`P_{max} = c^* B A \sqrt{N} N_B^{3/2}` (``n - m = N_B``, :math:`N \gg N_B`)."""
     _check_resonant(model)
-    return max(c_star()[0] * model.B * abs(model.A) * math.sqrt(model.n_charger)
-               * model.n_battery**1.5, 0.0)
+    return max(
+        c_star()[0] * model.B * abs(model.A) * math.sqrt(model.n_charger) * model.n_battery**1.5,
+        0.0,
+    )
 
 
 def single_charger_max_power(model: CentralSpinModel, m: int = 0) -> tuple[float, float]:

@@ -208,9 +208,7 @@ def _charge_processes(model, psi0, times, procs, c_ops, e_ops, solver, options):
     if c_ops:
         raise ValueError("give either c_ops or processes, not both")
     if solver not in PROCESS_SOLVERS:
-        raise ValueError(
-            f"solver must be one of {PROCESS_SOLVERS} with processes, got {solver!r}"
-        )
+        raise ValueError(f"solver must be one of {PROCESS_SOLVERS} with processes, got {solver!r}")
     from .solvers import blocks, piqs_reference  # imported here: they import this module
 
     run = {

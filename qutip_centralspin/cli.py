@@ -32,8 +32,12 @@ def _add_model_args(p):
     p.add_argument("--nb", type=int, required=True, help="battery spins N_B (>= 1)")
     p.add_argument("--n", type=int, required=True, help="charger spins N (>= 1)")
     p.add_argument("--m0", type=int, default=0, help="initial flipped battery spins (default 0)")
-    p.add_argument("--n0", type=int, default=None,
-                   help="initial flipped charger spins (default N: full charger)")
+    p.add_argument(
+        "--n0",
+        type=int,
+        default=None,
+        help="initial flipped charger spins (default N: full charger)",
+    )
     p.add_argument("--B", type=float, default=1.0, help="battery field B (default 1)")
     p.add_argument("--h", type=float, default=1.0, help="charger field h (default 1)")
     p.add_argument("--A", type=float, default=1.0, help="flip-flop coupling A (default 1)")
@@ -43,45 +47,72 @@ def _add_model_args(p):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = _Parser(prog=PROG, description="Quantum batteries in the multiple central spin "
-                     "model (Peng et al., PRA 103, 052220).")
+    parser = _Parser(
+        prog=PROG,
+        description="Quantum batteries in the multiple central spin "
+        "model (Peng et al., PRA 103, 052220).",
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     rep = sub.add_parser("reproduce", help="every figure and Table I of the paper")
     rep.add_argument("--out", default="figures", help="output folder (default ./figures)")
-    rep.add_argument("--jobs", type=int, default=1,
-                     help="worker processes for the sweeps (default 1: serial)")
+    rep.add_argument(
+        "--jobs", type=int, default=1, help="worker processes for the sweeps (default 1: serial)"
+    )
 
     pmax = sub.add_parser("pmax", help="certified P_max, its time and E_max of one configuration")
     _add_model_args(pmax)
-    pmax.add_argument("--charger", choices=("spins", "cavity"), default="spins",
-                      help="spin charger (default) or its cavity (Tavis-Cummings) limit, "
-                      "omega = h, g = A sqrt(N)")
-    pmax.add_argument("--charger-state", default=None, metavar="SPEC",
-                      help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
-                      "thermal:T (spins: also dicke:K, full; cavity: also fock:K, alpha:ALPHA)")
-    pmax.add_argument("--ergotropy", action="store_true",
-                      help="also the largest ergotropy W_max, its time and W/Delta E_B at tau")
-    pmax.add_argument("--battery", choices=("dicke", "qubits"), default="dicke",
-                      help="battery picture for the ergotropy (default dicke: N_B+1 levels)")
+    pmax.add_argument(
+        "--charger",
+        choices=("spins", "cavity"),
+        default="spins",
+        help="spin charger (default) or its cavity (Tavis-Cummings) limit, "
+        "omega = h, g = A sqrt(N)",
+    )
+    pmax.add_argument(
+        "--charger-state",
+        default=None,
+        metavar="SPEC",
+        help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
+        "thermal:T (spins: also dicke:K, full; cavity: also fock:K, alpha:ALPHA)",
+    )
+    pmax.add_argument(
+        "--ergotropy",
+        action="store_true",
+        help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
+    )
+    pmax.add_argument(
+        "--battery",
+        choices=("dicke", "qubits"),
+        default="dicke",
+        help="battery picture for the ergotropy (default dicke: N_B+1 levels)",
+    )
 
     chg = sub.add_parser("charge", help="charge once and print P_max, tau, E_max on a time grid")
     _add_model_args(chg)
-    chg.add_argument("--t-max", type=float, default=None,
-                     help="end of the time grid (default: 3x the closed-system tau)")
+    chg.add_argument(
+        "--t-max",
+        type=float,
+        default=None,
+        help="end of the time grid (default: 3x the closed-system tau)",
+    )
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
     for flag, (keyword, what) in _process_flags().items():
-        chg.add_argument(f"--{flag}", dest=keyword, type=float, default=0.0, metavar="G",
-                         help=what)
+        chg.add_argument(
+            f"--{flag}", dest=keyword, type=float, default=0.0, metavar="G", help=what
+        )
     return parser
 
 
 _OPERATORS = {  # (kind, scope, target) -> Lindblad operator, sigma^z with eigenvalues +-1
-    ("dephasing", "local"): "sigma^z_i", ("decay", "local"): "sigma^-_i",
-    ("pumping", "local"): "sigma^+_i", ("dephasing", "collective"): "{S}^z",
-    ("decay", "collective"): "{S}^-", ("pumping", "collective"): "{S}^+",
+    ("dephasing", "local"): "sigma^z_i",
+    ("decay", "local"): "sigma^-_i",
+    ("pumping", "local"): "sigma^+_i",
+    ("dephasing", "collective"): "{S}^z",
+    ("decay", "collective"): "{S}^-",
+    ("pumping", "collective"): "{S}^+",
 }
 
 
@@ -94,7 +125,8 @@ def _process_flags() -> dict:
         op = _OPERATORS[kind, scope].format(S="S" if target == "battery" else "J")
         where = f"every {target} spin" if scope == "local" else f"the {target}"
         flags[keyword.replace("_", "-")] = (
-            keyword, f"{scope} {target} {kind}: L = sqrt(G) {op} on {where} (rate G >= 0)"
+            keyword,
+            f"{scope} {target} {kind}: L = sqrt(G) {op} on {where} (rate G >= 0)",
         )
     return flags
 
@@ -146,19 +178,30 @@ def _cmd_reproduce(args) -> int:
     if args.jobs == 1:
         map_fn, progress = qutip.serial_map, None
     else:
+
         def map_fn(task, values, **kw):
-            return qutip.parallel_map(task, values, map_kw={"num_cpus": args.jobs},
-                                      **{k: v for k, v in kw.items() if k != "map_kw"})
+            return qutip.parallel_map(
+                task,
+                values,
+                map_kw={"num_cpus": args.jobs},
+                **{k: v for k, v in kw.items() if k != "map_kw"},
+            )
+
         progress = None
     result = reproduce(args.out, map=map_fn, progress_bar=progress, log=print)
-    print(f"\nTable I (ours beside the paper's; beta_limit = c* sqrt(N)), written to "
-          f"{args.out}/table1.csv")
+    print(
+        f"\nTable I (ours beside the paper's; beta_limit = c* sqrt(N)), written to "
+        f"{args.out}/table1.csv"
+    )
     print(" ".join(f"{c:>11}" for c in TABLE_COLUMNS))
     for r in result["table"]:
-        print(f"{r.regime:>11} {r.N:>11d} {r.alpha:>11.4f} {r.beta:>11.4f} "
-              f"{r.alpha_paper:>11.4f} {r.beta_paper:>11.4f} {r.beta_limit:>11.4f}")
-    print(f"\n{len(result['files'])} files in {args.out}/ "
-          f"({sum(result['seconds'].values()):.1f} s)")
+        print(
+            f"{r.regime:>11} {r.N:>11d} {r.alpha:>11.4f} {r.beta:>11.4f} "
+            f"{r.alpha_paper:>11.4f} {r.beta_paper:>11.4f} {r.beta_limit:>11.4f}"
+        )
+    print(
+        f"\n{len(result['files'])} files in {args.out}/ ({sum(result['seconds'].values()):.1f} s)"
+    )
     return 0
 
 
@@ -195,11 +238,23 @@ def _cmd_pmax(args) -> int:
     model, evo, spec = _pmax_evolution(args)
     p = certified_max_power(evo)
     e = certified_max_energy(evo)
-    out = {"p_max": p.value, "t_pmax": p.time, "e_max": e.value, "t_emax": e.time,
-           "e_max_converged": bool(e.converged), "e_max_window": e.window[1],
-           "n_battery": model.n_battery, "n_charger": model.n_charger, "charger": args.charger,
-           "m0": args.m0, "charger_state": spec, "B": model.B, "h": model.h, "A": model.A,
-           "delta": model.delta}
+    out = {
+        "p_max": p.value,
+        "t_pmax": p.time,
+        "e_max": e.value,
+        "t_emax": e.time,
+        "e_max_converged": bool(e.converged),
+        "e_max_window": e.window[1],
+        "n_battery": model.n_battery,
+        "n_charger": model.n_charger,
+        "charger": args.charger,
+        "m0": args.m0,
+        "charger_state": spec,
+        "B": model.B,
+        "h": model.h,
+        "A": model.A,
+        "delta": model.delta,
+    }
     if args.ergotropy:
         from .ergotropy import ergotropy_trace, max_ergotropy
 
@@ -207,13 +262,19 @@ def _cmd_pmax(args) -> int:
         out.update({"w_max": w.value, "t_wmax": w.time, "battery": args.battery})
         if np.isfinite(p.time):
             at_tau = ergotropy_trace(evo, [p.time], battery=args.battery)
-            out.update({"w_at_tau": float(at_tau.ergotropy[0]),
-                        "w_over_delta_e_at_tau": float(at_tau.ratio[0])})
+            out.update(
+                {
+                    "w_at_tau": float(at_tau.ergotropy[0]),
+                    "w_over_delta_e_at_tau": float(at_tau.ratio[0]),
+                }
+            )
     if args.json:
         print(_json(out))
         return 0
-    print(f"N_B={model.n_battery} N={model.n_charger} charger={args.charger} "
-          f"battery |m0={args.m0}>, charger {spec}")
+    print(
+        f"N_B={model.n_battery} N={model.n_charger} charger={args.charger} "
+        f"battery |m0={args.m0}>, charger {spec}"
+    )
     print(f"P_max = {p.value:.12g}   (certified to {p.error:.1e})")
     print(f"tau   = {p.time:.12g}")
     conv = "converged" if e.converged else "NOT converged when doubling the window"
@@ -221,8 +282,10 @@ def _cmd_pmax(args) -> int:
     if args.ergotropy:
         print(f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} battery)")
         if "w_at_tau" in out:
-            print(f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "
-                  f"{out['w_over_delta_e_at_tau']:.6g}")
+            print(
+                f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "
+                f"{out['w_over_delta_e_at_tau']:.6g}"
+            )
     return 0
 
 
@@ -246,8 +309,9 @@ def _cmd_charge(args) -> int:
     rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
     processes = processes_from_flags(**rates)
     options = {"progress_bar": "text"} if processes and not args.json else None
-    res = charge(model, dicke_state(model, *state), tlist, processes=processes or None,
-                 options=options)
+    res = charge(
+        model, dicke_state(model, *state), tlist, processes=processes or None, options=options
+    )
     if args.plot:
         import matplotlib
 
@@ -261,13 +325,24 @@ def _cmd_charge(args) -> int:
         fig.tight_layout()
         fig.savefig(args.plot, dpi=130)
     if args.json:
-        print(_json({"t": tlist.tolist(), "delta_e": res.delta_energy.tolist(),
-                          "p_max": res.p_max, "t_pmax": res.t_pmax, "e_max": res.e_max,
-                          "solver": res.solver}))
+        print(
+            _json(
+                {
+                    "t": tlist.tolist(),
+                    "delta_e": res.delta_energy.tolist(),
+                    "p_max": res.p_max,
+                    "t_pmax": res.t_pmax,
+                    "e_max": res.e_max,
+                    "solver": res.solver,
+                }
+            )
+        )
     else:
         names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
-        print(f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
-              f"  processes: {names or 'none'}")
+        print(
+            f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
+            f"  processes: {names or 'none'}"
+        )
         print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
         print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0

@@ -208,8 +208,9 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
     times.append(np.array([t0]))
     values.append(last)  # P at t0, the end of the last chunk
     resolved = t0 > stop and margin <= best
-    return _PowerScan(np.concatenate(times), np.concatenate(values), best, best_time, stop,
-                      resolved)
+    return _PowerScan(
+        np.concatenate(times), np.concatenate(values), best, best_time, stop, resolved
+    )
 
 
 def max_energy(

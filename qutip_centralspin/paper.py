@@ -46,11 +46,13 @@ class Figure3Setting:
 
 
 #: Fig. 3 (lower bound, N < N_B): m = 0, n = N; fit over N_B in [20, 80].
-FIG3 = Figure3Setting(n_charger=(5, 10, 15), n_battery=range(1, 81), initial="n=N",
-                      fit_window=(20, 80))
+FIG3 = Figure3Setting(
+    n_charger=(5, 10, 15), n_battery=range(1, 81), initial="n=N", fit_window=(20, 80)
+)
 #: Fig. 4 (upper bound, N >> N_B): m = 0, n = N_B; fit over N_B in [1, 50].
-FIG4 = Figure3Setting(n_charger=(100, 200, 300), n_battery=range(1, 51), initial="n=N_B",
-                      fit_window=(1, 50))
+FIG4 = Figure3Setting(
+    n_charger=(100, 200, 300), n_battery=range(1, 51), initial="n=N_B", fit_window=(1, 50)
+)
 #: Fig. 5: log-scale contour of P_max over N_B in [1, 40], N in [1, 200]; m = 0, n = N.
 FIG5 = {"n_battery": range(1, 41), "n_charger": range(1, 201), "initial": "n=N"}
 

@@ -72,8 +72,15 @@ def plot_single_spin_energies(x, numeric: dict, closed: dict | None = None, ax=N
     for key, (color, ls, label) in styles.items():
         if closed is not None:
             ax.plot(x, closed[key], color=color, ls=ls, label=label + " (Eqs. A6-A8)")
-        ax.plot(x[::stride], np.asarray(numeric[key])[::stride], color=color, ls="none",
-                marker="o", ms=3, label=label + " (numerics)")
+        ax.plot(
+            x[::stride],
+            np.asarray(numeric[key])[::stride],
+            color=color,
+            ls="none",
+            marker="o",
+            ms=3,
+            label=label + " (numerics)",
+        )
     ax.set_xlabel(r"$\Omega_n t/2$")
     ax.set_ylabel(r"energy [$A$]")
     if title:
@@ -87,8 +94,16 @@ def plot_max_energy(sweeps: list[ScalingSweep], ax=None, *, per_spin: bool = Fal
     ax = _axes(ax)
     for i, sw in enumerate(sweeps):
         y = sw.e_max / sw.n_battery if per_spin else sw.e_max
-        ax.plot(sw.n_battery, y, ls="none", marker=_MARKERS[i % 6], color=_COLORS[i % 6],
-                ms=4, mfc="none", label=rf"$N={sw.n_charger}$")
+        ax.plot(
+            sw.n_battery,
+            y,
+            ls="none",
+            marker=_MARKERS[i % 6],
+            color=_COLORS[i % 6],
+            ms=4,
+            mfc="none",
+            label=rf"$N={sw.n_charger}$",
+        )
     ax.set_xlabel(r"battery spins $N_B$")
     ax.set_ylabel(r"$E_{max}/N_B$ [$B$]" if per_spin else r"$E_{max}$ [$B$]")
     ax.legend()
@@ -100,13 +115,26 @@ def plot_max_power(sweeps: list[ScalingSweep], fits: list[PowerLawFit] | None = 
     ax = _axes(ax)
     for i, sw in enumerate(sweeps):
         color = _COLORS[i % 6]
-        ax.plot(sw.n_battery, sw.p_max, ls="none", marker=_MARKERS[i % 6], color=color, ms=4,
-                mfc="none", label=rf"$N={sw.n_charger}$")
+        ax.plot(
+            sw.n_battery,
+            sw.p_max,
+            ls="none",
+            marker=_MARKERS[i % 6],
+            color=color,
+            ms=4,
+            mfc="none",
+            label=rf"$N={sw.n_charger}$",
+        )
         if fits is not None:
             fit = fits[i]
             x = np.linspace(fit.window[0], fit.window[1], 50)
-            ax.plot(x, fit(x), color=color, ls="--",
-                    label=rf"fit $\alpha={fit.alpha:.4f}$, $\beta={fit.beta:.4f}$")
+            ax.plot(
+                x,
+                fit(x),
+                color=color,
+                ls="--",
+                label=rf"fit $\alpha={fit.alpha:.4f}$, $\beta={fit.beta:.4f}$",
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"battery spins $N_B$")
@@ -121,8 +149,9 @@ def plot_power_grid(n_battery, n_charger, p_max, ax=None, *, levels: int = 30):
     nb, nc = np.meshgrid(np.asarray(n_battery), np.asarray(n_charger), indexing="ij")
     cs = ax.contourf(nb, nc, np.log10(p_max), levels=levels, cmap="viridis")
     ax.figure.colorbar(cs, ax=ax, label=r"$\log_{10} P_{max}$ [$BA$]", format="%.1f")
-    ax.plot(np.asarray(n_battery), np.asarray(n_battery), color="w", ls="--", lw=1,
-            label=r"$N = N_B$")
+    ax.plot(
+        np.asarray(n_battery), np.asarray(n_battery), color="w", ls="--", lw=1, label=r"$N = N_B$"
+    )
     ax.set_xlabel(r"battery spins $N_B$")
     ax.set_ylabel(r"charger spins $N$")
     ax.set_ylim(min(n_charger), max(n_charger))

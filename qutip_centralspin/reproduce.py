@@ -54,24 +54,40 @@ def _fig2(out: Path) -> list[Path]:
         omega = analytic.single_spin_rabi_frequency(model, n)
         x = np.linspace(0, 2 * np.pi, 401)  # Omega_n t / 2
         t = 2 * x / omega
-        res = charge(model, dicke_state(model, 0, n), t,
-                     e_ops={"E_C": charger_hamiltonian(model), "E_I": interaction_hamiltonian(model)})
-        numeric = {"dE_B": res.delta_energy, "dE_C": res.expect["E_C"] - res.expect["E_C"][0],
-                   "E_I": res.expect["E_I"]}
+        res = charge(
+            model,
+            dicke_state(model, 0, n),
+            t,
+            e_ops={"E_C": charger_hamiltonian(model), "E_I": interaction_hamiltonian(model)},
+        )
+        numeric = {
+            "dE_B": res.delta_energy,
+            "dE_C": res.expect["E_C"] - res.expect["E_C"][0],
+            "E_I": res.expect["E_I"],
+        }
         cf = analytic.single_spin_energies(model, n, t)
-        closed = {"dE_B": cf["E_B"] - cf["E_B"][0], "dE_C": cf["E_C"] - cf["E_C"][0],
-                  "E_I": cf["E_I"]}
+        closed = {
+            "dE_B": cf["E_B"] - cf["E_B"][0],
+            "dE_C": cf["E_C"] - cf["E_C"][0],
+            "E_I": cf["E_I"],
+        }
         fig, ax = plt.subplots(figsize=(6, 4.6))
-        title = (f"Fig. 2({panel}): B={params['B']:g}, h={params['h']:g}, "
-                 rf"$\Delta$={params['delta']:g}, N={paper.FIG2_N}, n={n}")
+        title = (
+            f"Fig. 2({panel}): B={params['B']:g}, h={params['h']:g}, "
+            rf"$\Delta$={params['delta']:g}, N={paper.FIG2_N}, n={n}"
+        )
         plot_single_spin_energies(x, numeric, closed, ax=ax, title=title)
         files.append(_save(fig, out / f"fig2{panel}.png"))
     return files
 
 
 def _sweeps(setting, map_fn, progress_bar):
-    sweeps = [scaling_sweep(setting.n_battery, n, initial=setting.initial, map=map_fn,
-                            progress_bar=progress_bar) for n in setting.n_charger]
+    sweeps = [
+        scaling_sweep(
+            setting.n_battery, n, initial=setting.initial, map=map_fn, progress_bar=progress_bar
+        )
+        for n in setting.n_charger
+    ]
     fits = [fit_power_law(s.n_battery, s.p_max, setting.fit_window) for s in sweeps]
     return sweeps, fits
 
@@ -93,8 +109,17 @@ def table_one(fits_lower, fits_upper) -> list[TableIRow]:
     """Assemble Table I from the Fig. 3 (lower) and Fig. 4 (upper) fits."""
     rows = []
     for pub, fit in zip(paper.TABLE_I, list(fits_lower) + list(fits_upper), strict=True):
-        rows.append(TableIRow(pub.regime, pub.n_charger, fit.alpha, fit.beta, pub.alpha,
-                              pub.beta, float(beta_limit(pub.n_charger))))
+        rows.append(
+            TableIRow(
+                pub.regime,
+                pub.n_charger,
+                fit.alpha,
+                fit.beta,
+                pub.alpha,
+                pub.beta,
+                float(beta_limit(pub.n_charger)),
+            )
+        )
     return rows
 
 
@@ -146,8 +171,12 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
     plot_power_grid(nb, nc, grid, ax=ax)
     ax.set_title(r"Fig. 5: $P_{max}$, $m=0$, $n=N$")
     files.append(_save(fig, out / "fig5.png"))
-    np.savetxt(out / "fig5_pmax.csv", grid, delimiter=",",
-               header=f"P_max; rows N_B={nb.start}..{nb.stop - 1}, cols N={nc.start}..{nc.stop - 1}")
+    np.savetxt(
+        out / "fig5_pmax.csv",
+        grid,
+        delimiter=",",
+        header=f"P_max; rows N_B={nb.start}..{nb.stop - 1}, cols N={nc.start}..{nc.stop - 1}",
+    )
     files.append(out / "fig5_pmax.csv")
     seconds["fig5"] = time.perf_counter() - start
     say(f"Fig. 5 ({len(nb) * len(nc)} configurations) written ({seconds['fig5']:.1f} s)")
@@ -158,8 +187,17 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
         writer = csv.writer(fh)
         writer.writerow(TABLE_COLUMNS)
         for row in table:
-            writer.writerow([row.regime, row.N, f"{row.alpha:.6f}", f"{row.beta:.6f}",
-                             row.alpha_paper, row.beta_paper, f"{row.beta_limit:.6f}"])
+            writer.writerow(
+                [
+                    row.regime,
+                    row.N,
+                    f"{row.alpha:.6f}",
+                    f"{row.beta:.6f}",
+                    row.alpha_paper,
+                    row.beta_paper,
+                    f"{row.beta_limit:.6f}",
+                ]
+            )
     files.append(path)
     return {"table": table, "files": files, "seconds": seconds}
 

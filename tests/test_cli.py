@@ -48,12 +48,19 @@ def run_module(*argv, timeout=120):
     """``python -m qutip_centralspin ...`` in a fresh interpreter (repo importable)."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "qutip_centralspin", *argv], capture_output=True,
-                          text=True, env=env, timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "qutip_centralspin", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def strict_json(text):
     """json.loads that rejects the non-standard NaN / Infinity tokens (as jq, JS, Go do)."""
+
     def reject(token):
         raise ValueError(f"non-standard JSON token {token}")
 
@@ -61,8 +68,25 @@ def strict_json(text):
 
 
 # --- pmax ------------------------------------------------------------------------------------
-PMAX_ARGS = ["pmax", "--nb", "3", "--n", "6", "--m0", "1", "--n0", "4", "--B", "1.5",
-             "--h", "0.7", "--A", "0.9", "--delta", "0.2"]
+PMAX_ARGS = [
+    "pmax",
+    "--nb",
+    "3",
+    "--n",
+    "6",
+    "--m0",
+    "1",
+    "--n0",
+    "4",
+    "--B",
+    "1.5",
+    "--h",
+    "0.7",
+    "--A",
+    "0.9",
+    "--delta",
+    "0.2",
+]
 PMAX_MODEL = CentralSpinModel(3, 6, B=1.5, h=0.7, A=0.9, delta=0.2)
 PMAX_STATE = (1, 4)
 
@@ -93,8 +117,10 @@ def test_pmax_text(capsys):
     assert code == 0 and err == ""
     p, e = max_power(PMAX_MODEL, PMAX_STATE), max_energy(PMAX_MODEL, PMAX_STATE)
     number = r"([-+0-9.eE]+|inf)"
-    values = {k: float(re.search(rf"{k}\s*=\s*{number}", out).group(1))
-              for k in ("P_max", "tau", "E_max")}
+    values = {
+        k: float(re.search(rf"{k}\s*=\s*{number}", out).group(1))
+        for k in ("P_max", "tau", "E_max")
+    }
     assert values["P_max"] == pytest.approx(p.value, rel=TEXT_RTOL)
     assert values["tau"] == pytest.approx(p.time, rel=TAU_RTOL)
     assert values["E_max"] == pytest.approx(e.value, rel=TEXT_RTOL)
@@ -127,8 +153,9 @@ def test_charge_json(capsys):
     assert t.shape == delta_e.shape == (101,)
     tau = max_power(model, (0, 4)).time
     assert t[0] == 0.0 and t[-1] == pytest.approx(3 * tau, rel=SAME_CALL_RTOL)  # default 3 tau
-    np.testing.assert_allclose(delta_e, SectorEngine(model).evolve((0, 4)).delta_energy(t),
-                               atol=CURVE_ATOL)
+    np.testing.assert_allclose(
+        delta_e, SectorEngine(model).evolve((0, 4)).delta_energy(t), atol=CURVE_ATOL
+    )
     power = delta_e[1:] / t[1:]
     assert data["p_max"] == pytest.approx(power.max(), rel=SAME_CALL_RTOL)
     assert data["t_pmax"] == pytest.approx(t[1 + np.argmax(power)], rel=SAME_CALL_RTOL)
@@ -138,12 +165,14 @@ def test_charge_json(capsys):
 
 
 def test_charge_text_and_t_max(capsys):
-    code, out, _ = run_main(capsys, "charge", "--nb", "2", "--n", "3", "--t-max", "2.5",
-                            "--points", "11")
+    code, out, _ = run_main(
+        capsys, "charge", "--nb", "2", "--n", "3", "--t-max", "2.5", "--points", "11"
+    )
     assert code == 0
     assert "P_max" in out and "E_max" in out
-    code, out, _ = run_main(capsys, "charge", "--nb", "2", "--n", "3", "--t-max", "2.5",
-                            "--points", "11", "--json")
+    code, out, _ = run_main(
+        capsys, "charge", "--nb", "2", "--n", "3", "--t-max", "2.5", "--points", "11", "--json"
+    )
     assert json.loads(out)["t"] == pytest.approx(np.linspace(0, 2.5, 11).tolist(), rel=1e-15)
 
 
@@ -209,10 +238,12 @@ def test_python_dash_m_pmax_json():
     proc = run_module(*PMAX_ARGS, "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["p_max"] == pytest.approx(max_power(PMAX_MODEL, PMAX_STATE).value,
-                                          rel=SAME_CALL_RTOL)
-    assert data["e_max"] == pytest.approx(max_energy(PMAX_MODEL, PMAX_STATE).value,
-                                          rel=SAME_CALL_RTOL)
+    assert data["p_max"] == pytest.approx(
+        max_power(PMAX_MODEL, PMAX_STATE).value, rel=SAME_CALL_RTOL
+    )
+    assert data["e_max"] == pytest.approx(
+        max_energy(PMAX_MODEL, PMAX_STATE).value, rel=SAME_CALL_RTOL
+    )
 
 
 def test_console_script_version():
@@ -237,8 +268,19 @@ def readme_output_files():
 
 def test_readme_lists_the_outputs():
     names = readme_output_files()
-    for expected in ("fig2a.png", "fig2b.png", "fig2c.png", "fig2d.png", "fig3a.png", "fig3b.png",
-                     "fig4a.png", "fig4b.png", "fig5.png", "fig5_pmax.csv", "table1.csv"):
+    for expected in (
+        "fig2a.png",
+        "fig2b.png",
+        "fig2c.png",
+        "fig2d.png",
+        "fig3a.png",
+        "fig3b.png",
+        "fig4a.png",
+        "fig4b.png",
+        "fig5.png",
+        "fig5_pmax.csv",
+        "table1.csv",
+    ):
         assert expected in names
 
 
@@ -292,8 +334,12 @@ def test_charge_process_flag_runs_that_process(capsys, flag, kind, target, scope
     assert code == 0, err
     data = strict_json(out)
     model = CentralSpinModel(2, 3)
-    ref = charge(model, dicke_state(model, 0, 3), np.linspace(0, 1.0, 21),
-                 processes=[Process(kind, 0.3, target=target, scope=scope)])
+    ref = charge(
+        model,
+        dicke_state(model, 0, 3),
+        np.linspace(0, 1.0, 21),
+        processes=[Process(kind, 0.3, target=target, scope=scope)],
+    )
     np.testing.assert_allclose(data["delta_e"], ref.delta_energy, rtol=OPEN_RTOL, atol=1e-14)
     closed = charge(model, dicke_state(model, 0, 3), np.linspace(0, 1.0, 21))
     assert np.max(np.abs(ref.delta_energy - closed.delta_energy)) > 1e-4  # the process acts

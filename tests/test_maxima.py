@@ -44,8 +44,12 @@ SCAN_GUARD = 300_000  # cap of maxima.MAX_SCAN_POINTS in tests: a runaway scan s
 GOLDEN = Path(__file__).parent / "golden" / "pmax_golden.csv"
 
 # no shrinking: a failing example is reported as drawn (shrinking can take minutes here)
-PROPERTY = settings(max_examples=30, deadline=None, derandomize=True,
-                    phases=[Phase.explicit, Phase.reuse, Phase.generate])
+PROPERTY = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -90,14 +94,23 @@ def brute_force_check(model, state, *, points=BRUTE_POINTS, refine=True):
 
 def sector_gaps(model, psi0):
     """Smallest neighbouring-level gap of each occupied sector, from the *full* qutip H."""
-    S = [qutip.tensor(qutip.jmat(model.n_battery / 2, k), qutip.qeye(model.n_charger + 1))
-         for k in ("z", "+", "-")]
-    J = [qutip.tensor(qutip.qeye(model.n_battery + 1), qutip.jmat(model.n_charger / 2, k))
-         for k in ("z", "+", "-")]
-    H = (model.B * S[0] + model.h * J[0] + model.A * (S[1] * J[2] + S[2] * J[1])
-         + 2 * model.delta * S[0] * J[0]).full()
-    kexc = np.rint(np.real(np.diag((S[0] + J[0]).full()))
-                   + (model.n_battery + model.n_charger) / 2).astype(int)
+    S = [
+        qutip.tensor(qutip.jmat(model.n_battery / 2, k), qutip.qeye(model.n_charger + 1))
+        for k in ("z", "+", "-")
+    ]
+    J = [
+        qutip.tensor(qutip.qeye(model.n_battery + 1), qutip.jmat(model.n_charger / 2, k))
+        for k in ("z", "+", "-")
+    ]
+    H = (
+        model.B * S[0]
+        + model.h * J[0]
+        + model.A * (S[1] * J[2] + S[2] * J[1])
+        + 2 * model.delta * S[0] * J[0]
+    ).full()
+    kexc = np.rint(
+        np.real(np.diag((S[0] + J[0]).full())) + (model.n_battery + model.n_charger) / 2
+    ).astype(int)
     amp = np.abs(psi0.full().ravel()) ** 2
     gaps = []
     for k in np.unique(kexc[amp > 1e-30]):
@@ -181,8 +194,11 @@ def test_certified_power_beats_dense_grid(name):
 
 def test_certified_power_of_mixed_state_beats_dense_grid():
     model = CentralSpinModel(3, 4, B=1.1, h=0.9, A=1.0, delta=0.2)
-    rho = (0.5 * dicke_state(model, 0, 4, dm=True) + 0.3 * dicke_state(model, 1, 2, dm=True)
-           + 0.2 * dicke_state(model, 0, 1, dm=True))
+    rho = (
+        0.5 * dicke_state(model, 0, 4, dm=True)
+        + 0.3 * dicke_state(model, 1, 2, dm=True)
+        + 0.2 * dicke_state(model, 0, 1, dm=True)
+    )
     brute_force_check(model, rho)
 
 
@@ -377,10 +393,18 @@ STATIONARY_IN_OCCUPIED_SECTOR = {
 
 
 NARROW_LOBE = (  # found by hypothesis: Delta E_B > 0 only on short windows (t ~ 1.14-1.19, ...)
-    CentralSpinModel(1, 2, B=-2.479189678042432, h=1.3807070326910482, A=1.2848421794944527,
-                     delta=0.03611227174286702),
-    {(0, 2): -0.6375811534276816 + 0.9615464422723385j,
-     (1, 1): 0.3229414259897705 - 0.32613492702845626j},
+    CentralSpinModel(
+        1,
+        2,
+        B=-2.479189678042432,
+        h=1.3807070326910482,
+        A=1.2848421794944527,
+        delta=0.03611227174286702,
+    ),
+    {
+        (0, 2): -0.6375811534276816 + 0.9615464422723385j,
+        (1, 1): 0.3229414259897705 - 0.32613492702845626j,
+    },
 )
 
 
@@ -470,15 +494,33 @@ def read_golden():
 def test_golden_file_is_nontrivial():
     rows = read_golden()
     assert len(rows) >= 8
-    assert {"n_battery", "n_charger", "m0", "n0", "B", "h", "A", "delta", "p_max",
-            "t_pmax"} <= set(rows[0])
+    assert {
+        "n_battery",
+        "n_charger",
+        "m0",
+        "n0",
+        "B",
+        "h",
+        "A",
+        "delta",
+        "p_max",
+        "t_pmax",
+    } <= set(rows[0])
 
 
-@pytest.mark.parametrize("row", read_golden(), ids=lambda r: f"NB{r['n_battery']}-N{r['n_charger']}")
+@pytest.mark.parametrize(
+    "row", read_golden(), ids=lambda r: f"NB{r['n_battery']}-N{r['n_charger']}"
+)
 def test_golden_pmax(row):
     """Regression: certified P_max of tests/golden/pmax_golden.csv (see its header to regenerate)."""
-    model = CentralSpinModel(int(row["n_battery"]), int(row["n_charger"]), B=float(row["B"]),
-                             h=float(row["h"]), A=float(row["A"]), delta=float(row["delta"]))
+    model = CentralSpinModel(
+        int(row["n_battery"]),
+        int(row["n_charger"]),
+        B=float(row["B"]),
+        h=float(row["h"]),
+        A=float(row["A"]),
+        delta=float(row["delta"]),
+    )
     p = max_power(model, (int(row["m0"]), int(row["n0"])))
     assert p.value == pytest.approx(float(row["p_max"]), rel=GOLDEN_RTOL)
     assert p.time == pytest.approx(float(row["t_pmax"]), rel=TAU_RTOL)

@@ -53,24 +53,54 @@ TIMES = np.linspace(0.0, 2.0, 41)
 
 #: (model, initial Dicke label (m, n), processes), each with an id.
 CASES = [
-    pytest.param(CentralSpinModel(3, 3, B=1.0, h=0.8, A=1.0, delta=0.2), (0, 3),
-                 [dephasing(0.2)], id="local-dephasing"),
-    pytest.param(CentralSpinModel(3, 3, B=1.0, h=0.8, A=1.0, delta=0.2), (1, 3),
-                 [decay(0.3)], id="local-decay"),
-    pytest.param(CentralSpinModel(4, 3, B=1.2, h=1.0, A=0.9, delta=-0.3), (1, 2),
-                 [pumping(0.25)], id="local-pumping"),
-    pytest.param(CentralSpinModel(4, 2), (0, 2),
-                 [dephasing(0.1), decay(0.2), pumping(0.05), dephasing(0.1, scope="collective"),
-                  decay(0.07, scope="collective")], id="battery-mix-resonant"),
-    pytest.param(CentralSpinModel(2, 3, h=0.6), (0, 3),
-                 [dephasing(0.15, "charger"), decay(0.1, "charger"), decay(0.1)],
-                 id="local-charger-and-battery"),
-    pytest.param(CentralSpinModel(3, 2), (1, 2),
-                 [pumping(0.1, "charger"), dephasing(0.2, "charger", "collective")],
-                 id="charger-pumping-resonant"),
-    pytest.param(CentralSpinModel(5, 2, B=1.0, h=1.0, A=0.7), (2, 1),
-                 [decay(0.3), pumping(0.1), dephasing(0.1, scope="collective")],
-                 id="nb5-resonant"),
+    pytest.param(
+        CentralSpinModel(3, 3, B=1.0, h=0.8, A=1.0, delta=0.2),
+        (0, 3),
+        [dephasing(0.2)],
+        id="local-dephasing",
+    ),
+    pytest.param(
+        CentralSpinModel(3, 3, B=1.0, h=0.8, A=1.0, delta=0.2),
+        (1, 3),
+        [decay(0.3)],
+        id="local-decay",
+    ),
+    pytest.param(
+        CentralSpinModel(4, 3, B=1.2, h=1.0, A=0.9, delta=-0.3),
+        (1, 2),
+        [pumping(0.25)],
+        id="local-pumping",
+    ),
+    pytest.param(
+        CentralSpinModel(4, 2),
+        (0, 2),
+        [
+            dephasing(0.1),
+            decay(0.2),
+            pumping(0.05),
+            dephasing(0.1, scope="collective"),
+            decay(0.07, scope="collective"),
+        ],
+        id="battery-mix-resonant",
+    ),
+    pytest.param(
+        CentralSpinModel(2, 3, h=0.6),
+        (0, 3),
+        [dephasing(0.15, "charger"), decay(0.1, "charger"), decay(0.1)],
+        id="local-charger-and-battery",
+    ),
+    pytest.param(
+        CentralSpinModel(3, 2),
+        (1, 2),
+        [pumping(0.1, "charger"), dephasing(0.2, "charger", "collective")],
+        id="charger-pumping-resonant",
+    ),
+    pytest.param(
+        CentralSpinModel(5, 2, B=1.0, h=1.0, A=0.7),
+        (2, 1),
+        [decay(0.3), pumping(0.1), dephasing(0.1, scope="collective")],
+        id="nb5-resonant",
+    ),
 ]
 
 
@@ -110,11 +140,18 @@ def test_blocks_match_bruteforce_from_a_mixture_over_sectors():
     "model, label, procs",
     [
         pytest.param(CentralSpinModel(6, 4), (0, 4), [dephasing(0.1)], id="dephasing-nb6"),
-        pytest.param(CentralSpinModel(5, 4, B=1.1, h=0.9, delta=0.3), (1, 4),
-                     [decay(0.2), pumping(0.05), dephasing(0.1, scope="collective")],
-                     id="mix-nb5-detuned"),
-        pytest.param(CentralSpinModel(4, 3), (0, 3),
-                     [decay(0.1, "charger"), dephasing(0.2)], id="local-charger"),
+        pytest.param(
+            CentralSpinModel(5, 4, B=1.1, h=0.9, delta=0.3),
+            (1, 4),
+            [decay(0.2), pumping(0.05), dephasing(0.1, scope="collective")],
+            id="mix-nb5-detuned",
+        ),
+        pytest.param(
+            CentralSpinModel(4, 3),
+            (0, 3),
+            [decay(0.1, "charger"), dephasing(0.2)],
+            id="local-charger",
+        ),
     ],
 )
 def test_blocks_match_piqs(model, label, procs):
@@ -130,10 +167,17 @@ def test_blocks_match_piqs(model, label, procs):
 
 COLLECTIVE = [
     pytest.param([dephasing(0.2, scope="collective")], id="S^z"),
-    pytest.param([decay(0.3, scope="collective"), pumping(0.1, "charger", "collective")],
-                 id="S^-+J^+"),
-    pytest.param([dephasing(0.1, "charger", "collective"), decay(0.2, "charger", "collective"),
-                  pumping(0.15, scope="collective")], id="J^z+J^-+S^+"),
+    pytest.param(
+        [decay(0.3, scope="collective"), pumping(0.1, "charger", "collective")], id="S^-+J^+"
+    ),
+    pytest.param(
+        [
+            dephasing(0.1, "charger", "collective"),
+            decay(0.2, "charger", "collective"),
+            pumping(0.15, scope="collective"),
+        ],
+        id="J^z+J^-+S^+",
+    ),
 ]
 
 
@@ -142,10 +186,12 @@ def test_collective_processes_match_plain_mesolve(procs):
     model = CentralSpinModel(3, 4, B=1.0, h=0.7, A=1.0, delta=0.3)
     psi0 = dicke_state(model, 1, 3)
     res = charge(model, psi0, TIMES, processes=procs, options={"store_states": True})
-    ref = charge(model, psi0, TIMES, processes=procs, solver="mesolve",
-                 options={"store_states": True})
-    by_c_ops = charge(model, psi0, TIMES, c_ops=collective_c_ops(model, procs),
-                      options=dict(ODE_OPTIONS))
+    ref = charge(
+        model, psi0, TIMES, processes=procs, solver="mesolve", options={"store_states": True}
+    )
+    by_c_ops = charge(
+        model, psi0, TIMES, c_ops=collective_c_ops(model, procs), options=dict(ODE_OPTIONS)
+    )
     assert ref.solver == "mesolve" and by_c_ops.solver == "mesolve"
     assert np.abs(res.delta_energy - ref.delta_energy).max() < MESOLVE_ATOL
     assert np.abs(res.delta_energy - by_c_ops.delta_energy).max() < MESOLVE_ATOL
@@ -173,8 +219,13 @@ def test_zero_rates_reproduce_the_closed_engine(model):
 
 def test_trace_is_preserved_with_every_kind_of_process():
     model = CentralSpinModel(6, 5, B=1.0, h=0.8, delta=0.1)
-    procs = [decay(0.3), pumping(0.1), dephasing(0.2), decay(0.1, "charger"),
-             pumping(0.2, "charger", "collective")]
+    procs = [
+        decay(0.3),
+        pumping(0.1),
+        dephasing(0.2),
+        decay(0.1, "charger"),
+        pumping(0.2, "charger", "collective"),
+    ]
     weights = BlockSolver(model, procs).sector_weights(dicke_state(model, 1, 4), TIMES)
     trace = sum(weights.values())
     assert np.abs(trace - 1).max() < CONSERVATION_ATOL
@@ -185,8 +236,10 @@ def test_trace_is_preserved_with_every_kind_of_process():
     "procs",
     [
         pytest.param([dephasing(0.3)], id="local"),
-        pytest.param([dephasing(0.2, scope="collective"), dephasing(0.1, "charger")],
-                     id="collective-and-charger"),
+        pytest.param(
+            [dephasing(0.2, scope="collective"), dephasing(0.1, "charger")],
+            id="collective-and-charger",
+        ),
     ],
 )
 def test_dephasing_only_stays_in_the_initial_sectors(procs):
@@ -273,8 +326,14 @@ def test_states_and_e_ops_on_the_reduced_battery_state():
         return float(np.real((rho_b * sz).tr()))
 
     sz = qutip.Qobj(np.diag([2, 1, 0, -1, -2, 1, 0, -1, 0]), dims=[[9], [9]])  # PIQS S^z, N_B=4
-    res = charge(model, psi0, TIMES, processes=dephasing(0.1),
-                 e_ops={"Sz": sz, "f": energy}, options={"store_states": True})
+    res = charge(
+        model,
+        psi0,
+        TIMES,
+        processes=dephasing(0.1),
+        e_ops={"Sz": sz, "f": energy},
+        options={"store_states": True},
+    )
     assert battery_state_dims(model, True) == 9
     assert all(s.dims == [[9], [9]] for s in res.states)
     assert np.abs([s.tr() - 1 for s in res.states]).max() < CONSERVATION_ATOL
@@ -317,19 +376,29 @@ def test_sector_coherence_is_rejected():
 def test_unknown_option_is_rejected():
     model = CentralSpinModel(2, 2)
     with pytest.raises(ValueError, match=r"options \['atol'\] are not understood by the block"):
-        charge(model, dicke_state(model, 0, 2), TIMES, processes=decay(0.1),
-               options={"atol": 1e-8})
+        charge(
+            model, dicke_state(model, 0, 2), TIMES, processes=decay(0.1), options={"atol": 1e-8}
+        )
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        pytest.param({"solver": "mesolve", "processes": dephasing(0.1)}, "collective.*local",
-                     id="mesolve-local"),
-        pytest.param({"solver": "exact", "processes": dephasing(0.1)}, "with processes",
-                     id="exact-with-processes"),
-        pytest.param({"processes": dephasing(0.1), "c_ops": ["x"]}, "either c_ops or processes",
-                     id="c_ops-and-processes"),
+        pytest.param(
+            {"solver": "mesolve", "processes": dephasing(0.1)},
+            "collective.*local",
+            id="mesolve-local",
+        ),
+        pytest.param(
+            {"solver": "exact", "processes": dephasing(0.1)},
+            "with processes",
+            id="exact-with-processes",
+        ),
+        pytest.param(
+            {"processes": dephasing(0.1), "c_ops": ["x"]},
+            "either c_ops or processes",
+            id="c_ops-and-processes",
+        ),
         pytest.param({"solver": "blocks"}, "needs processes", id="blocks-without"),
         pytest.param({"solver": "bruteforce"}, "needs processes", id="bruteforce-without"),
     ],
@@ -365,10 +434,16 @@ def test_symmetric_mesolve_is_the_charge_mesolve_path():
 @pytest.mark.parametrize(
     "model, procs",
     [
-        pytest.param(CentralSpinModel(4, 4, h=0.9), [dephasing(0.1, "charger"), decay(0.2)],
-                     id="both-local-4x4"),
-        pytest.param(CentralSpinModel(5, 8), [decay(0.1), pumping(0.05), dephasing(0.1)],
-                     id="nb5-n8-resonant"),
+        pytest.param(
+            CentralSpinModel(4, 4, h=0.9),
+            [dephasing(0.1, "charger"), decay(0.2)],
+            id="both-local-4x4",
+        ),
+        pytest.param(
+            CentralSpinModel(5, 8),
+            [decay(0.1), pumping(0.05), dephasing(0.1)],
+            id="nb5-n8-resonant",
+        ),
     ],
 )
 def test_blocks_match_bruteforce_larger(model, procs):

@@ -51,10 +51,14 @@ def test_valid_process_keeps_its_fields(kind, target, scope):
     [
         pytest.param(("damping", 0.1), r"kind must be one of .*'damping'", id="kind"),
         pytest.param(("decay", 0.1, "bath"), r"target must be one of .*'bath'", id="target"),
-        pytest.param(("decay", 0.1, "battery", "global"), r"scope must be one of .*'global'",
-                     id="scope"),
-        pytest.param(("decay", -0.1), r"rate must be a finite real number >= 0, got -0.1",
-                     id="negative-rate"),
+        pytest.param(
+            ("decay", 0.1, "battery", "global"), r"scope must be one of .*'global'", id="scope"
+        ),
+        pytest.param(
+            ("decay", -0.1),
+            r"rate must be a finite real number >= 0, got -0.1",
+            id="negative-rate",
+        ),
         pytest.param(("decay", math.inf), r"rate must be a finite real number", id="inf-rate"),
         pytest.param(("decay", "fast"), r"rate must be a finite real number", id="str-rate"),
     ],
@@ -190,7 +194,9 @@ UNCOUPLED = CentralSpinModel(1, 2, B=1.3, h=0.7, A=0.0)
 def test_decay_of_one_excited_spin_is_exp_minus_gamma_t(scope):
     """L = sqrt(g) sigma^- on an excited spin: p_up(t) = exp(-g t), Delta E = B (e^{-gt} - 1)."""
     gamma = 0.4
-    res = charge(UNCOUPLED, dicke_state(UNCOUPLED, 1, 2), TIMES, processes=decay(gamma, scope=scope))
+    res = charge(
+        UNCOUPLED, dicke_state(UNCOUPLED, 1, 2), TIMES, processes=decay(gamma, scope=scope)
+    )
     expected = UNCOUPLED.B * (np.exp(-gamma * TIMES) - 1)
     assert np.abs(res.delta_energy - expected).max() < CLOSED_FORM_ATOL
     assert res.power[0] == pytest.approx(-gamma * UNCOUPLED.B, abs=CLOSED_FORM_ATOL)
@@ -220,8 +226,9 @@ def test_decay_and_pumping_relax_to_the_detailed_balance_population():
         pytest.param(dephasing(0.15), dephasing(0.6, scope="collective"), id="sz=2Sz"),
         pytest.param(decay(0.2), decay(0.2, scope="collective"), id="sm=Sm"),
         pytest.param(pumping(0.1), pumping(0.1, scope="collective"), id="sp=Sp"),
-        pytest.param(dephasing(0.1, "charger"), dephasing(0.4, "charger", "collective"),
-                     id="charger-sz=2Jz"),
+        pytest.param(
+            dephasing(0.1, "charger"), dephasing(0.4, "charger", "collective"), id="charger-sz=2Jz"
+        ),
     ],
 )
 def test_one_spin_local_equals_collective(local, collective):

@@ -126,8 +126,12 @@ def bosonic_charger_power(n_battery):
 
     x = np.linspace(1e-3, 6.0 / math.sqrt(n_battery), 4001)
     i = int(np.argmax(gain_rate(x)))
-    opt = minimize_scalar(lambda y: -gain_rate(y)[0], bounds=(x[i - 1], x[i + 1]),
-                          method="bounded", options={"xatol": 1e-12})
+    opt = minimize_scalar(
+        lambda y: -gain_rate(y)[0],
+        bounds=(x[i - 1], x[i + 1]),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     return -opt.fun
 
 
@@ -249,11 +253,13 @@ def test_scaling_sweep_agrees_with_max_power():
 def test_parallel_map_gives_serial_numbers():
     kwargs = dict(initial="n=N", B=1.1, h=0.9, delta=0.2)
     serial = scaling_sweep(range(1, 7), 6, map=qutip.serial_map, **kwargs)
-    parallel = scaling_sweep(range(1, 7), 6, map=qutip.parallel_map, map_kw={"num_cpus": 2},
-                             **kwargs)
+    parallel = scaling_sweep(
+        range(1, 7), 6, map=qutip.parallel_map, map_kw={"num_cpus": 2}, **kwargs
+    )
     for name in ("p_max", "t_pmax", "e_max"):
-        np.testing.assert_allclose(getattr(parallel, name), getattr(serial, name),
-                                   rtol=PARALLEL_RTOL, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(parallel, name), getattr(serial, name), rtol=PARALLEL_RTOL, err_msg=name
+        )
     np.testing.assert_array_equal(parallel.e_converged, serial.e_converged)
     grid_s = power_grid(range(1, 5), range(1, 6))
     grid_p = power_grid(range(1, 5), range(1, 6), map=qutip.parallel_map, map_kw={"num_cpus": 2})
@@ -269,8 +275,9 @@ def test_power_grid_shape_and_agreement():
         np.testing.assert_allclose(grid[:, j], sweep.p_max, rtol=0)
         assert sweep.e_max is None and sweep.e_converged is None
     # spot checks against max_power directly, and the N = 1 closed form in column 0
-    assert grid[4, 2] == pytest.approx(max_power(CentralSpinModel(5, 8), (0, 8)).value,
-                                       rel=CERTIFIED_RTOL)
+    assert grid[4, 2] == pytest.approx(
+        max_power(CentralSpinModel(5, 8), (0, 8)).value, rel=CERTIFIED_RTOL
+    )
     for i, b in enumerate(nb):
         cf = analytic.single_charger_max_power(CentralSpinModel(b, 1), 0)[0]
         assert grid[i, 0] == pytest.approx(cf, rel=CERTIFIED_RTOL)
@@ -305,8 +312,16 @@ def test_progress_bar_is_passed_to_map():
         (power_grid, dict(n_battery=range(1, 3), n_charger=[2, -1])),
         (scaling_sweep, dict(n_battery=range(1, 3), n_charger=4, B=math.nan)),
     ],
-    ids=["NB>N-sweep", "NB>N-grid", "bad-initial", "bad-initial-grid", "NB=0", "N=0", "N<0",
-         "nan-B"],
+    ids=[
+        "NB>N-sweep",
+        "NB>N-grid",
+        "bad-initial",
+        "bad-initial-grid",
+        "NB=0",
+        "N=0",
+        "N<0",
+        "nan-B",
+    ],
 )
 def test_bad_sweep_input(call, kwargs):
     with pytest.raises(ValueError):

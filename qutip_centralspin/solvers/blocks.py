@@ -270,28 +270,98 @@ def _local_terms(kind: str, rate: float, n_spins: int, J, m_a, m_b):
     if kind == "dephasing":
         yield None, 0, np.full(J.shape, -rate * n_spins)
         yield 0, 0, 2 * rate * _safe_div(half + 1, J * (J + 1)) * m_a * m_b
-        yield 1, 0, (2 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
-                     * _sqrt0(J**2 - m_a**2) * _sqrt0(J**2 - m_b**2))
-        yield -1, 0, (2 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                      * _sqrt0((J + 1) ** 2 - m_a**2) * _sqrt0((J + 1) ** 2 - m_b**2))
+        yield (
+            1,
+            0,
+            (
+                2
+                * rate
+                * _safe_div(half + J + 1, J * (2 * J + 1))
+                * _sqrt0(J**2 - m_a**2)
+                * _sqrt0(J**2 - m_b**2)
+            ),
+        )
+        yield (
+            -1,
+            0,
+            (
+                2
+                * rate
+                * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                * _sqrt0((J + 1) ** 2 - m_a**2)
+                * _sqrt0((J + 1) ** 2 - m_b**2)
+            ),
+        )
     elif kind == "decay":
         yield None, 0, -0.5 * rate * ((half + m_a) + (half + m_b))
-        yield 0, -1, (0.5 * rate * _safe_div(half + 1, J * (J + 1))
-                      * _ladder_down(J, m_a) * _ladder_down(J, m_b))
-        yield 1, -1, (0.5 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
-                      * _sqrt0((J + m_a) * (J + m_a - 1)) * _sqrt0((J + m_b) * (J + m_b - 1)))
-        yield -1, -1, (0.5 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                       * _sqrt0((J - m_a + 1) * (J - m_a + 2))
-                       * _sqrt0((J - m_b + 1) * (J - m_b + 2)))
+        yield (
+            0,
+            -1,
+            (
+                0.5
+                * rate
+                * _safe_div(half + 1, J * (J + 1))
+                * _ladder_down(J, m_a)
+                * _ladder_down(J, m_b)
+            ),
+        )
+        yield (
+            1,
+            -1,
+            (
+                0.5
+                * rate
+                * _safe_div(half + J + 1, J * (2 * J + 1))
+                * _sqrt0((J + m_a) * (J + m_a - 1))
+                * _sqrt0((J + m_b) * (J + m_b - 1))
+            ),
+        )
+        yield (
+            -1,
+            -1,
+            (
+                0.5
+                * rate
+                * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                * _sqrt0((J - m_a + 1) * (J - m_a + 2))
+                * _sqrt0((J - m_b + 1) * (J - m_b + 2))
+            ),
+        )
     else:  # pumping: decay with m -> -m
         yield None, 0, -0.5 * rate * ((half - m_a) + (half - m_b))
-        yield 0, 1, (0.5 * rate * _safe_div(half + 1, J * (J + 1))
-                     * _ladder_up(J, m_a) * _ladder_up(J, m_b))
-        yield 1, 1, (0.5 * rate * _safe_div(half + J + 1, J * (2 * J + 1))
-                     * _sqrt0((J - m_a) * (J - m_a - 1)) * _sqrt0((J - m_b) * (J - m_b - 1)))
-        yield -1, 1, (0.5 * rate * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                      * _sqrt0((J + m_a + 1) * (J + m_a + 2))
-                      * _sqrt0((J + m_b + 1) * (J + m_b + 2)))
+        yield (
+            0,
+            1,
+            (
+                0.5
+                * rate
+                * _safe_div(half + 1, J * (J + 1))
+                * _ladder_up(J, m_a)
+                * _ladder_up(J, m_b)
+            ),
+        )
+        yield (
+            1,
+            1,
+            (
+                0.5
+                * rate
+                * _safe_div(half + J + 1, J * (2 * J + 1))
+                * _sqrt0((J - m_a) * (J - m_a - 1))
+                * _sqrt0((J - m_b) * (J - m_b - 1))
+            ),
+        )
+        yield (
+            -1,
+            1,
+            (
+                0.5
+                * rate
+                * _safe_div(half - J, (J + 1) * (2 * J + 1))
+                * _sqrt0((J + m_a + 1) * (J + m_a + 2))
+                * _sqrt0((J + m_b + 1) * (J + m_b + 2))
+            ),
+        )
 
 
 class _Assembler:
@@ -382,9 +452,7 @@ class _Assembler:
         val = value[keep]
         sq, sr = self.S.q[self.blk[src]], self.S.r[self.blk[src]]
         # physical-norm entry: D[t, s] sqrt(d_src / d_tgt) with the ladder multiplicities
-        w = np.exp(
-            0.5 * (self.log_mult[sq, sr] - self.log_mult[sq + d_ladder_b, sr + d_ladder_c])
-        )
+        w = np.exp(0.5 * (self.log_mult[sq, sr] - self.log_mult[sq + d_ladder_b, sr + d_ladder_c]))
         mag = np.abs(val) * w
         same = t == src
         self.diss_diag += np.bincount(t[same], weights=val[same], minlength=self.size)
@@ -490,12 +558,8 @@ class BlockSolver:
         self.model = model
         self.processes: tuple[Process, ...] = as_processes(processes)
         self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
-        self.local_battery = any(
-            key[1] == "battery" and key[2] == "local" for key in self._rates
-        )
-        self.local_charger = any(
-            key[1] == "charger" and key[2] == "local" for key in self._rates
-        )
+        self.local_battery = any(key[1] == "battery" and key[2] == "local" for key in self._rates)
+        self.local_charger = any(key[1] == "charger" and key[2] == "local" for key in self._rates)
         self._generators: dict[tuple[int, ...], _Generator] = {}
 
     # -- invariant sectors ---------------------------------------------------------------
@@ -519,8 +583,10 @@ class BlockSolver:
         ``chiral=True`` keeps only the half of the packed entries allowed by the chiral
         symmetry (see :attr:`chiral_symmetric`); valid for states that respect it.
         """
-        key = (tuple(int(k) for k in sorted(set(np.asarray(sectors).tolist()), reverse=True)),
-               bool(chiral))
+        key = (
+            tuple(int(k) for k in sorted(set(np.asarray(sectors).tolist()), reverse=True)),
+            bool(chiral),
+        )
         if key not in self._generators:
             self._generators[key] = self._build(np.array(key[0], dtype=int), key[1])
         return self._generators[key]
@@ -594,15 +660,27 @@ class BlockSolver:
         del energy_a, energy_b
         if mod.A != 0:
             # H X: ket (k, n) -> (k+1, n-1) with A <S^+><J^->, and -> (k-1, n+1)
-            asm.add(asm.target(0, 0, 1, -1, 0, 0),
-                    mod.A * _ladder_up(jb, ma) * _ladder_down(lc, ua), coherent=True)
-            asm.add(asm.target(0, 0, -1, 1, 0, 0),
-                    mod.A * _ladder_down(jb, ma) * _ladder_up(lc, ua), coherent=True)
+            asm.add(
+                asm.target(0, 0, 1, -1, 0, 0),
+                mod.A * _ladder_up(jb, ma) * _ladder_down(lc, ua),
+                coherent=True,
+            )
+            asm.add(
+                asm.target(0, 0, -1, 1, 0, 0),
+                mod.A * _ladder_down(jb, ma) * _ladder_up(lc, ua),
+                coherent=True,
+            )
             # -X H: the same moves on the bra, with the opposite sign
-            asm.add(asm.target(0, 0, 0, 0, 1, -1),
-                    -mod.A * _ladder_up(jb, mb) * _ladder_down(lc, ub), coherent=True)
-            asm.add(asm.target(0, 0, 0, 0, -1, 1),
-                    -mod.A * _ladder_down(jb, mb) * _ladder_up(lc, ub), coherent=True)
+            asm.add(
+                asm.target(0, 0, 0, 0, 1, -1),
+                -mod.A * _ladder_up(jb, mb) * _ladder_down(lc, ub),
+                coherent=True,
+            )
+            asm.add(
+                asm.target(0, 0, 0, 0, -1, 1),
+                -mod.A * _ladder_down(jb, mb) * _ladder_up(lc, ub),
+                coherent=True,
+            )
         del jb, ma, mb, lc, ua, ub
 
         # ---- dissipators ------------------------------------------------------------------
@@ -835,7 +913,9 @@ class BlockSolver:
         n_func = 1 + sectors_desc.size
         pop_index = None
         if populations:
-            pop_index, inv = np.unique(S.q[gen.pop_blk] * (nb + 1) + gen.pop_k, return_inverse=True)
+            pop_index, inv = np.unique(
+                S.q[gen.pop_blk] * (nb + 1) + gen.pop_k, return_inverse=True
+            )
             rows.append(n_func + inv)
             vals.append(np.ones(n_pop))
             n_func += pop_index.size
@@ -969,8 +1049,13 @@ class _Recurrence:
 
     def _part(self, lo, hi, x, out):
         _csr_matvec(
-            hi - lo, self.A.shape[1], self.A.indptr[lo : hi + 1], self.A.indices, self.A.data,
-            x, out[lo:hi],
+            hi - lo,
+            self.A.shape[1],
+            self.A.indptr[lo : hi + 1],
+            self.A.indices,
+            self.A.data,
+            x,
+            out[lo:hi],
         )
 
     def step(self, x: np.ndarray, out: np.ndarray, sign: float) -> np.ndarray:

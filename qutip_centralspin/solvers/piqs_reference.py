@@ -365,9 +365,7 @@ def bruteforce_mesolve(
                 c_ops += [root * qutip.tensor(ib, op) for op in (zc, mc, pc)[index]]
             else:
                 c_ops.append(root * qutip.tensor(ib, (Sz_c, Sm_c, Sp_c)[index]))
-    iso = qutip.Qobj(
-        np.kron(iso_b, iso_c), dims=[H.dims[0], [nb + 1, nc + 1]]
-    )
+    iso = qutip.Qobj(np.kron(iso_b, iso_c), dims=[H.dims[0], [nb + 1, nc + 1]])
     rho_sym = psi0.proj() if psi0.isket else psi0
     rho0 = iso @ rho_sym @ iso.dag()
     L = qutip.liouvillian(H, c_ops)

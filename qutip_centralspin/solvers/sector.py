@@ -169,8 +169,9 @@ class SectorEngine:
             if norm == 0:
                 raise ValueError("the superposition has zero norm")
             # Dicke labels need no full-space vector: go straight to the sector blocks
-            return SectorEvolution(self, None, is_ket=True,
-                                   blocks={k: b / norm for k, b in blocks.items()})
+            return SectorEvolution(
+                self, None, is_ket=True, blocks={k: b / norm for k, b in blocks.items()}
+            )
         check_state(self.model, state, "state")
         if state.isket:
             return SectorEvolution(self, state.full().ravel(), is_ket=True)
@@ -184,8 +185,14 @@ class SectorEvolution:
     :math:`\\hbar = 1`; ``t`` may be any array of non-negative times.
     """
 
-    def __init__(self, engine: SectorEngine, data: np.ndarray | None, *, is_ket: bool,
-                 blocks: dict | None = None):
+    def __init__(
+        self,
+        engine: SectorEngine,
+        data: np.ndarray | None,
+        *,
+        is_ket: bool,
+        blocks: dict | None = None,
+    ):
         self.engine = engine
         self.model = engine.model
         self.is_ket = is_ket
@@ -194,10 +201,12 @@ class SectorEvolution:
             blocks = self._blocks_of(data, is_ket)
         self._components = self._components_of(blocks)
         # E_B(0) = sum_K z_K . |C_K|^2 (rows of C_K are the Dicke levels of sector K)
-        self.initial_energy = float(sum(
-            z @ np.sum(np.abs(sec.vectors @ coeff) ** 2, axis=1)
-            for sec, coeff, z, *_ in self._components
-        ))
+        self.initial_energy = float(
+            sum(
+                z @ np.sum(np.abs(sec.vectors @ coeff) ** 2, axis=1)
+                for sec, coeff, z, *_ in self._components
+            )
+        )
         self._initial_rate = self._rate_at_zero()
 
     @property

@@ -42,8 +42,13 @@ def sesolve_pmax(model, m0, n0, cert):
     h_b = battery_hamiltonian(model)
     tau = cert.time
     tlist = np.linspace(0.0, 1.5 * tau, 6001)
-    res = qutip.sesolve(hamiltonian(model), psi0, tlist, e_ops=[h_b],
-                        options={"atol": 1e-12, "rtol": 1e-10, "nsteps": 10**7})
+    res = qutip.sesolve(
+        hamiltonian(model),
+        psi0,
+        tlist,
+        e_ops=[h_b],
+        options={"atol": 1e-12, "rtol": 1e-10, "nsteps": 10**7},
+    )
     e = np.real(np.asarray(res.expect[0]))
     return float(np.max((e[1:] - e[0]) / tlist[1:]))
 
@@ -60,13 +65,16 @@ def main():
         print(f"N_B={nb:3d} N={nc:3d} |{m0},{n0}>  P_max={cert.value:.15g}  sesolve rel {rel:.1e}")
         rows.append([nb, nc, m0, n0, B, h, A, delta, repr(cert.value), repr(cert.time)])
     with OUT.open("w", newline="") as fh:
-        fh.write("# Certified P_max = max_t Delta E_B(t)/t from |m0, n0> (qutip_centralspin.max_power,\n")
+        fh.write(
+            "# Certified P_max = max_t Delta E_B(t)/t from |m0, n0> (qutip_centralspin.max_power,\n"
+        )
         fh.write("# bracket 1e-10 relative; cross-checked against full-space sesolve to 1e-6).\n")
         fh.write("# Checked to 1e-9 relative by tests/test_maxima.py::test_golden_pmax.\n")
         fh.write("# Regenerate ON PURPOSE only: python tests/golden/make_pmax_golden.py\n")
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["n_battery", "n_charger", "m0", "n0", "B", "h", "A", "delta", "p_max",
-                         "t_pmax"])
+        writer.writerow(
+            ["n_battery", "n_charger", "m0", "n0", "B", "h", "A", "delta", "p_max", "t_pmax"]
+        )
         writer.writerows(rows)
     print(f"wrote {OUT}")
 
