@@ -72,7 +72,7 @@ import qutip
 from scipy.optimize import minimize_scalar
 
 from . import _checks
-from .maxima import Maximum, default_window
+from .maxima import Maximum, default_window, window_converged_maximum
 
 __all__ = [
     "BATTERY_KINDS",
@@ -569,11 +569,12 @@ def max_ergotropy(
     if omega == 0 or window == 0:
         w0 = float(w_of(0.0)[0])
         return Maximum(w0, 0.0, w0, (0.0, float(window)), True)
-    first = _max_on_window(w_of, window, omega, samples_per_period)
-    second = _max_on_window(w_of, 2 * window, omega, samples_per_period)
-    scale = max(abs(second.value), B * n_battery * 1e-12, np.finfo(float).tiny)
-    converged = abs(second.value - first.value) <= ERGOTROPY_WINDOW_RTOL * scale
-    return Maximum(first.value, first.time, first.upper_bound, first.window, converged)
+    return window_converged_maximum(
+        lambda w: _max_on_window(w_of, w, omega, samples_per_period),
+        window,
+        floor=B * n_battery * 1e-12,
+        rtol=ERGOTROPY_WINDOW_RTOL,
+    )
 
 
 def _max_on_window(w_of, window, omega, samples_per_period) -> Maximum:

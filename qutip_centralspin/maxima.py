@@ -261,10 +261,23 @@ def certified_max_energy(
         window = default_window(evo)
     if omega == 0 or window == 0:
         return Maximum(0.0, 0.0, 0.0, (0.0, window or 0.0))
-    first = _max_energy_window(evo, window, omega, rtol)
-    second = _max_energy_window(evo, 2 * window, omega, rtol)
-    scale = max(abs(second.value), abs(evo.energy_ceiling()), np.finfo(float).tiny)
-    converged = abs(second.value - first.value) <= WINDOW_CONVERGENCE_RTOL * scale
+    return window_converged_maximum(
+        lambda w: _max_energy_window(evo, w, omega, rtol),
+        window,
+        floor=abs(evo.energy_ceiling()),
+        rtol=WINDOW_CONVERGENCE_RTOL,
+    )
+
+
+def window_converged_maximum(max_on, window: float, *, floor: float, rtol: float) -> Maximum:
+    """Maximum over ``[0, window]`` flagged ``converged`` if ``[0, 2 window]`` agrees to ``rtol``.
+
+    ``max_on(w)`` returns the :class:`Maximum` over ``[0, w]``; ``floor`` sets the absolute
+    scale below which differences do not count (relative to ``max(|value|, floor)``).
+    """
+    first, second = max_on(window), max_on(2 * window)
+    scale = max(abs(second.value), floor, np.finfo(float).tiny)
+    converged = abs(second.value - first.value) <= rtol * scale
     return Maximum(first.value, first.time, first.upper_bound, first.window, converged)
 
 
