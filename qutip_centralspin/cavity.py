@@ -67,14 +67,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import qutip
 import scipy.sparse as sp
-from scipy.linalg import eigh_tridiagonal
 from scipy.special import gammaln
 from scipy.stats import poisson
 
 from . import _checks
 from .maxima import CERTIFIED_RTOL, Maximum, certified_max_power
 from .model import CentralSpinModel
-from .solvers.sector import Sector, SectorEvolution
+from .solvers.sector import Sector, SectorEvolution, eigh_tridiagonal
 
 __all__ = [
     "PHOTON_TAIL_TOL",

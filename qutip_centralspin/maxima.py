@@ -46,6 +46,7 @@ SAMPLES_PER_FASTEST_PERIOD = 8
 #: Largest number of samples a single scan may take before it gives up (memory guard).
 MAX_SCAN_POINTS = 20_000_000
 _CHUNK = 64
+_EPS, _TINY = float(np.finfo(float).eps), float(np.finfo(float).tiny)
 _MAX_CHUNK = 4096
 #: Energy changes below this fraction of the state's energy scale are round-off.
 NOISE_RTOL = 1e-12
@@ -55,6 +56,13 @@ NO_GAIN_SCAN_POINTS = 200_000
 MAX_HALVINGS = 8
 #: Branch and bound splits each live interval into this many parts per level.
 SPLIT = 16
+#: Newton refinement of the best P sample: at most this many steps ...
+NEWTON_STEPS = 30
+#: ... until its possible gain P'^2/(2a) is below this fraction of the requested accuracy.
+NEWTON_GAIN_FRACTION = 1e-3
+#: Round-off allowance of the Newton bound: P(t*) sums terms of total size sum|M_ab|/t, each
+#: rounded to about one ulp; this many ulps of that size are added to the bound.
+ROUNDOFF_ULPS = 64
 
 
 @dataclass(frozen=True)
@@ -153,9 +161,9 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
         if scan.resolved:
             t, p = scan.times, scan.values
             keep = t <= scan.stop + dt
-            return _branch_and_bound(
-                evo.power, t[keep], p[keep], curvature, rtol, (0.0, scan.stop)
-            )
+            t, p = t[keep], p[keep]
+            peak = _newton_peak(evo, t, p, rtol)
+            return _branch_and_bound(evo.power, t, p, curvature, rtol, (0.0, scan.stop), peak=peak)
         dt /= 2  # the grid could hide a lobe taller than the best sample: look closer
     # Not resolved: report the rigorous bracket of the finest scan.
     margin = dt * dt * curvature * 2  # (2 dt)^2 curvature / 8 for the last scan's step
@@ -163,6 +171,59 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
     upper = max(float(scan.values.max()) + margin, ceiling / scan.times[-1], found)
     time = scan.best_time if scan.best > 0 else math.inf
     return Maximum(found, time, upper, (0.0, float(scan.times[-1])), converged=False)
+
+
+@dataclass(frozen=True)
+class _Peak:
+    """A local maximum ``value`` at ``time``; ``f <= upper_bound`` on ``[lo, hi]``."""
+
+    time: float
+    value: float
+    upper_bound: float
+    lo: float
+    hi: float
+
+
+def _newton_peak(evo, times, values, rtol: float) -> _Peak | None:
+    r"""Refine the best sample of P by Newton's method on :math:`P'`; certify a neighbourhood.
+
+    At any :math:`t^*` with :math:`a = -P''(t^*)/2 > 0`, Taylor's theorem with
+    :math:`|P'''| \le K = M_4/4` gives for :math:`|s| \le R = 3a/K`
+
+    .. math::
+
+        P(t^*+s) \le P^* + |P'||s| - a s^2 + K|s|^3/6 \le P^* + |P'||s| - a s^2/2
+        \le P^* + P'^2/(2a),
+
+    one rigorous bound on all of :math:`[t^*-R, t^*+R]` (plus a round-off allowance,
+    :data:`ROUNDOFF_ULPS`). Newton steps on :math:`P'`, from the vertex of the parabola through
+    the best sample and its neighbours, shrink :math:`P'^2/(2a)` until it is negligible against
+    ``rtol``. The interval usually covers the peak's scan intervals, so branch and bound has
+    nothing left to split there. Returns ``None`` (branch and bound alone decides) if Newton
+    leaves the neighbouring samples, meets :math:`P'' \ge 0` or does not converge.
+    """
+    i = int(np.argmax(values))
+    if not 0 < i < values.size - 1:
+        return None
+    lo, hi = float(times[i - 1]), float(times[i + 1])
+    f_lo, f_mid, f_hi = float(values[i - 1]), float(values[i]), float(values[i + 1])
+    bend = f_lo - 2 * f_mid + f_hi
+    t = float(times[i])
+    if bend < 0:
+        t += (hi - lo) / 4 * (f_lo - f_hi) / bend
+    for _ in range(NEWTON_STEPS):
+        if not lo < t < hi:
+            return None
+        p, p1, p2 = evo.power_derivatives(t)
+        if not p2 < 0:
+            return None
+        gain = -p1 * p1 / p2  # P'^2 / (2a)
+        if gain <= NEWTON_GAIN_FRACTION * rtol * abs(p):
+            radius = -1.5 * p2 / (evo.derivative_bound(4) / 4)  # 3a/K
+            roundoff = ROUNDOFF_ULPS * _EPS * evo.derivative_bound(0) / t
+            return _Peak(t, p, float(p + gain + roundoff), t - radius, t + radius)
+        t -= p1 / p2
+    return None
 
 
 @dataclass(frozen=True)
@@ -298,20 +359,33 @@ def _max_energy_window(evo, window, omega, rtol) -> Maximum:
     )
 
 
-def _branch_and_bound(f, t, values, curvature, rtol, window) -> Maximum:
-    """Maximise ``f`` given samples on a uniform grid and a bound ``|f''| <= curvature``."""
+def _branch_and_bound(f, t, values, curvature, rtol, window, *, peak=None) -> Maximum:
+    """Maximise ``f`` given samples on a uniform grid and a bound ``|f''| <= curvature``.
+
+    ``peak`` (a :class:`_Peak`) is a certified local maximum: grid intervals inside its
+    neighbourhood are bounded by ``peak.upper_bound`` and never split.
+    """
     i = int(np.argmax(values))
     best, t_best = float(values[i]), float(t[i])
     a, b = t[:-1], t[1:]
     fa, fb = values[:-1], values[1:]
+    covered = -math.inf
+    if peak is not None:
+        if peak.value > best:
+            best, t_best = peak.value, peak.time
+        inside = (a >= peak.lo) & (b <= peak.hi)
+        if inside.any():
+            covered = peak.upper_bound
+            a, b, fa, fb = a[~inside], b[~inside], fa[~inside], fb[~inside]
     width = float(t[1] - t[0]) if t.size > 1 else 0.0
     for _ in range(60):
         margin = width**2 * curvature / 8
         upper = np.maximum(fa, fb) + margin
-        tol = rtol * max(abs(best), np.finfo(float).tiny)
+        tol = rtol * max(abs(best), _TINY)
         alive = upper >= best + 0.0
-        bound = float(upper[alive].max()) if alive.any() else best
-        if bound - best <= tol or width == 0:
+        bound = max(float(upper[alive].max()) if alive.any() else best, covered)
+        if bound - best <= tol or width == 0 or not alive.any():
+            # (nothing alive: the bracket is the peak's, round-off allowance included)
             return Maximum(best, t_best, max(bound, best), window)
         a, b, fa, fb = a[alive], b[alive], fa[alive], fb[alive]
         # split every live interval in SPLIT parts

@@ -524,3 +524,127 @@ def test_golden_pmax(row):
     p = max_power(model, (int(row["m0"]), int(row["n0"])))
     assert p.value == pytest.approx(float(row["p_max"]), rel=GOLDEN_RTOL)
     assert p.time == pytest.approx(float(row["t_pmax"]), rel=TAU_RTOL)
+
+
+# --- the Newton step: derivatives, the Taylor bound, and that it replaces branch and bound -----
+NEWTON_CASES = {
+    "paper (10, 10)": (CentralSpinModel(10, 10), (0, 10)),
+    "fig. 2(d)": (CentralSpinModel(1, 10, B=5.0, delta=5.0), (0, 10)),
+    "superposition": (
+        CentralSpinModel(3, 6, B=1.3, h=0.7, delta=-0.4),
+        {(0, 6): 1.0, (1, 2): 0.5j, (2, 5): -0.3},
+    ),
+    "mixture": (
+        CentralSpinModel(3, 4, B=1.1, h=0.9, delta=0.2),
+        {"rho": [((0, 4), 0.5), ((1, 2), 0.3), ((0, 1), 0.2)]},
+    ),
+}
+FD_DERIVATIVE_RTOL = 1e-6  # 5-point stencil, step 1e-3/w_max: error ~ (w h)^4 ~ 1e-12 of E^(k)
+
+
+def newton_case(name):
+    model, state = NEWTON_CASES[name]
+    if isinstance(state, dict) and "rho" in state:
+        state = sum(p * dicke_state(model, *lab, dm=True) for lab, p in state["rho"])
+    return model, SectorEngine(model).evolve(state)
+
+
+@pytest.mark.parametrize("name", list(NEWTON_CASES))
+def test_energy_derivatives_match_the_amplitude_route(name):
+    """(E, E', E'') from the spectral sum against E_B(t) from the sector amplitudes and its
+    5-point finite differences (an independent evaluation of the same function)."""
+    _, evo = newton_case(name)
+    h = 1e-3 / evo.max_frequency()
+    scale = evo.derivative_bound(0)
+    for t in (0.0, 0.137, 0.71, 2.3):
+        e, d1, d2 = evo.energy_derivatives(t)
+        f = evo.battery_energy(t + h * np.arange(-2, 3))
+        fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
+        fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+        assert e == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
+        assert d1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
+        assert d2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
+
+
+@pytest.mark.parametrize("name", list(NEWTON_CASES))
+def test_power_derivatives_match_finite_differences(name):
+    """(P, P', P'') used by the Newton step against 5-point differences of P_B(t)."""
+    _, evo = newton_case(name)
+    h = 1e-3 / evo.max_frequency()
+    for t in (0.137, 0.71, 2.3):
+        p, p1, p2 = evo.power_derivatives(t)
+        f = evo.power(t + h * np.arange(-2, 3))
+        fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
+        fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+        scale = evo.derivative_bound(0) / t
+        assert p == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
+        assert p1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
+        assert p2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
+
+
+@pytest.mark.parametrize("name", list(NEWTON_CASES))
+def test_third_derivative_bound_of_power_holds(name):
+    """The Taylor step rests on |P'''| <= M_4/4: P minus its quadratic Taylor polynomial
+    stays within (M_4/4)|s|^3/6 around arbitrary base points, over several periods."""
+    _, evo = newton_case(name)
+    k3 = evo.derivative_bound(4) / 4
+    span = 6 * math.pi / evo.max_frequency()
+    for t in (0.05, 0.4, 1.7):
+        p, p1, p2 = evo.power_derivatives(t)
+        s = np.linspace(-min(span, 0.9 * t), span, 4001)
+        remainder = evo.power(t + s) - (p + p1 * s + p2 * s * s / 2)
+        slack = ROUNDOFF_RTOL * evo.derivative_bound(0) / t
+        assert np.all(np.abs(remainder) <= k3 * np.abs(s) ** 3 / 6 + slack)
+
+
+@pytest.mark.parametrize("name", list(NEWTON_CASES))
+def test_newton_bracket_agrees_with_branch_and_bound_alone(name, monkeypatch):
+    """With and without the Newton step: the same P_max, each value inside the other's
+    bracket, and the peak's neighbourhood really is bounded (dense scan inside it)."""
+    _, evo = newton_case(name)
+    with_newton = maxima.certified_max_power(evo)
+    monkeypatch.setattr(maxima, "_newton_peak", lambda *args: None)
+    alone = maxima.certified_max_power(evo)
+    slack = ROUNDOFF_RTOL * with_newton.value
+    assert with_newton.value <= alone.upper_bound + slack
+    assert alone.value <= with_newton.upper_bound + slack
+    assert 0.0 <= with_newton.error <= CERTIFIED_RTOL * with_newton.value
+
+
+@pytest.mark.parametrize("name", ["paper (10, 10)", "fig. 2(d)"])
+def test_newton_step_leaves_nothing_to_branch_and_bound(name, monkeypatch):
+    """For the paper's states the certified neighbourhood of the peak covers every grid
+    interval that could compete: after the scan, P is never sampled again."""
+    _, evo = newton_case(name)
+    calls = []
+    bnb = maxima._branch_and_bound
+
+    def counting(f, *args, **kwargs):
+        return bnb(lambda t: calls.append(np.size(t)) or f(t), *args, **kwargs)
+
+    monkeypatch.setattr(maxima, "_branch_and_bound", counting)
+    result = maxima.certified_max_power(evo)
+    assert result.error <= CERTIFIED_RTOL * result.value
+    assert calls == []
+    monkeypatch.setattr(maxima, "_newton_peak", lambda *args: None)
+    maxima.certified_max_power(evo)
+    assert calls  # without the Newton step, branch and bound has to split
+
+
+def test_newton_peak_neighbourhood_is_bounded():
+    """Inside [lo, hi] of the returned peak no sample of P exceeds its upper bound, and the
+    neighbourhood is wider than the scan step (else it would be useless)."""
+    _, evo = newton_case("paper (10, 10)")
+    dt = 2 * math.pi / (maxima.SAMPLES_PER_FASTEST_PERIOD * evo.max_frequency())
+    t = dt * np.arange(60)
+    peak = maxima._newton_peak(evo, t, evo.power(t), CERTIFIED_RTOL)
+    assert peak is not None and peak.hi - peak.lo > 2 * dt
+    inside = np.linspace(max(peak.lo, 1e-9), peak.hi, 100_001)
+    assert evo.power(inside).max() <= peak.upper_bound
+    # the Taylor step's intermediate claim, P <= P* + |P'||s| - a s^2 / 2 with a = -P''/2,
+    # holds on the whole neighbourhood (it fails beyond it: that is what sets the radius)
+    p, p1, p2 = evo.power_derivatives(peak.time)
+    s = inside - peak.time
+    slack = ROUNDOFF_RTOL * evo.derivative_bound(0) / peak.time
+    assert np.all(evo.power(inside) <= p + abs(p1) * np.abs(s) + p2 * s * s / 4 + slack)
+    assert peak.upper_bound - peak.value <= CERTIFIED_RTOL * peak.value
