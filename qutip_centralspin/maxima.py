@@ -244,21 +244,20 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
     It gives up, unresolved, after :data:`NO_GAIN_SCAN_POINTS` samples without that.
     """
     margin = dt * dt * curvature / 8
-    times, values = [], []
-    t0, best, best_time, count, chunk = 0.0, -math.inf, math.inf, 0, _CHUNK
-    stop = math.inf
-    while t0 <= stop:
-        t = t0 + dt * np.arange(chunk + 1)
+    times, values = [np.zeros(1)], [np.array([evo.initial_rate()])]  # the limit at t = 0
+    best, best_time, count, chunk, stop = -math.inf, math.inf, 0, _CHUNK, math.inf
+    while True:
+        t = dt * np.arange(count + 1, count + chunk + 1)  # exact multiples of dt
         p = evo.power(t)
-        times.append(t[:-1])
-        values.append(p[:-1])
-        last = p[-1:]
+        times.append(t)
+        values.append(p)
         count += chunk
         i = int(np.argmax(p))
         if p[i] > best and p[i] * t[i] > noise:  # a gain above round-off
             best, best_time = float(p[i]), float(t[i])
             stop = ceiling / best
-        t0 = float(t[-1])
+        if t[-1] > stop:
+            break
         if not margin <= best and count >= min(NO_GAIN_SCAN_POINTS, MAX_SCAN_POINTS):
             break  # unresolved: the caller halves the step
         if count > MAX_SCAN_POINTS:
@@ -266,9 +265,7 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
                 f"P_max search exceeded {MAX_SCAN_POINTS} samples before t = D/P = {stop:.3g}"
             )
         chunk = min(2 * chunk, _MAX_CHUNK)
-    times.append(np.array([t0]))
-    values.append(last)  # P at t0, the end of the last chunk
-    resolved = t0 > stop and margin <= best
+    resolved = float(t[-1]) > stop and margin <= best
     return _PowerScan(
         np.concatenate(times), np.concatenate(values), best, best_time, stop, resolved
     )
@@ -370,23 +367,23 @@ def _branch_and_bound(f, t, values, curvature, rtol, window, *, peak=None) -> Ma
     a, b = t[:-1], t[1:]
     fa, fb = values[:-1], values[1:]
     covered = -math.inf
-    if peak is not None:
-        if peak.value > best:
-            best, t_best = peak.value, peak.time
-        inside = (a >= peak.lo) & (b <= peak.hi)
-        if inside.any():
-            covered = peak.upper_bound
-            a, b, fa, fb = a[~inside], b[~inside], fa[~inside], fb[~inside]
+    if peak is not None and peak.value > best:
+        best, t_best = peak.value, peak.time
     width = float(t[1] - t[0]) if t.size > 1 else 0.0
-    for _ in range(60):
-        margin = width**2 * curvature / 8
-        upper = np.maximum(fa, fb) + margin
-        tol = rtol * max(abs(best), _TINY)
-        alive = upper >= best + 0.0
-        bound = max(float(upper[alive].max()) if alive.any() else best, covered)
-        if bound - best <= tol or width == 0 or not alive.any():
-            # (nothing alive: the bracket is the peak's, round-off allowance included)
-            return Maximum(best, t_best, max(bound, best), window)
+    for level in range(60):
+        upper = np.maximum(fa, fb) + width**2 * curvature / 8
+        if level == 0 and peak is not None:
+            inside = (a >= peak.lo) & (b <= peak.hi)
+            if inside.any():
+                covered = peak.upper_bound
+                upper[inside] = -math.inf  # bounded by the peak: never split
+        # intervals whose bound is below the best sample cannot hold the maximum
+        bound = max(float(upper.max()) if upper.size else -math.inf, best, covered)
+        if bound - best <= rtol * max(abs(best), _TINY) or width == 0:
+            return Maximum(best, t_best, bound, window)
+        alive = upper >= best
+        if not alive.any():  # the bracket is the peak's (its round-off allowance included)
+            return Maximum(best, t_best, bound, window)
         a, b, fa, fb = a[alive], b[alive], fa[alive], fb[alive]
         # split every live interval in SPLIT parts
         frac = np.arange(1, SPLIT) / SPLIT
