@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,11 +42,13 @@ __all__ = ["Maximum", "max_power", "max_energy", "grid_maximum"]
 CERTIFIED_RTOL = 1e-10
 #: Doubling the E_max window must change it by less than this (relative) to count as converged.
 WINDOW_CONVERGENCE_RTOL = 1e-6
-#: Coarse scan resolution: samples per period of the fastest Bohr frequency.
+#: E_max scan resolution: samples per period of the fastest Bohr frequency.
 SAMPLES_PER_FASTEST_PERIOD = 8
+#: P_max scan resolution: samples per period :math:`2\pi M_3/M_4` of the derivative scale.
+SAMPLES_PER_SCAN_PERIOD = 10
 #: Largest number of samples a single scan may take before it gives up (memory guard).
 MAX_SCAN_POINTS = 20_000_000
-_CHUNK = 64
+_CHUNK = 16
 _EPS, _TINY = float(np.finfo(float).eps), float(np.finfo(float).tiny)
 _MAX_CHUNK = 4096
 #: Energy changes below this fraction of the state's energy scale are round-off.
@@ -59,7 +62,7 @@ SPLIT = 16
 #: Newton refinement of the best P sample: at most this many steps ...
 NEWTON_STEPS = 30
 #: ... until its possible gain P'^2/(2a) is below this fraction of the requested accuracy.
-NEWTON_GAIN_FRACTION = 1e-3
+NEWTON_GAIN_FRACTION = 0.1
 #: Round-off allowance of the Newton bound: P(t*) sums terms of total size sum|M_ab|/t, each
 #: rounded to about one ulp; this many ulps of that size are added to the bound.
 ROUNDOFF_ULPS = 64
@@ -155,7 +158,10 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
         value = rate0 if rate0 > noise * omega else 0.0
         return Maximum(value, 0.0 if value > 0 else math.inf, value, (0.0, math.inf))
     curvature = evo.derivative_bound(3) / 3
-    dt = 2 * math.pi / (SAMPLES_PER_FASTEST_PERIOD * omega)
+    # the scan step follows the derivative scale M_4/M_3 <= omega of E_B, not the fastest
+    # (often nearly empty) Bohr frequency; the margins below keep the result rigorous anyway
+    scale = min(omega, evo.derivative_bound(4) / evo.derivative_bound(3))
+    dt = 2 * math.pi / (SAMPLES_PER_SCAN_PERIOD * scale)
     for _ in range(MAX_HALVINGS + 1):
         scan = _scan_power(evo, dt, ceiling, noise, curvature)
         if scan.resolved:
@@ -173,8 +179,7 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
     return Maximum(found, time, upper, (0.0, float(scan.times[-1])), converged=False)
 
 
-@dataclass(frozen=True)
-class _Peak:
+class _Peak(NamedTuple):
     """A local maximum ``value`` at ``time``; ``f <= upper_bound`` on ``[lo, hi]``."""
 
     time: float
@@ -214,15 +219,17 @@ def _newton_peak(evo, times, values, rtol: float) -> _Peak | None:
     for _ in range(NEWTON_STEPS):
         if not lo < t < hi:
             return None
-        p, p1, p2 = evo.power_derivatives(t)
+        p, p1, p2, p3 = evo.power_derivatives(t)
         if not p2 < 0:
             return None
         gain = -p1 * p1 / p2  # P'^2 / (2a)
         if gain <= NEWTON_GAIN_FRACTION * rtol * abs(p):
             radius = -1.5 * p2 / (evo.derivative_bound(4) / 4)  # 3a/K
             roundoff = ROUNDOFF_ULPS * _EPS * evo.derivative_bound(0) / t
-            return _Peak(t, p, float(p + gain + roundoff), t - radius, t + radius)
-        t -= p1 / p2
+            return _Peak(t, p, p + gain + roundoff, t - radius, t + radius)
+        # Halley's step on P' = 0 (cubic convergence); Newton's if the correction misbehaves
+        denominator = 2 * p2 * p2 - p1 * p3
+        t -= 2 * p1 * p2 / denominator if denominator > 0 else p1 / p2
     return None
 
 
@@ -264,7 +271,9 @@ def _scan_power(evo, dt, ceiling, noise, curvature) -> _PowerScan:
             raise RuntimeError(
                 f"P_max search exceeded {MAX_SCAN_POINTS} samples before t = D/P = {stop:.3g}"
             )
-        chunk = min(2 * chunk, _MAX_CHUNK)
+        # double the chunk, but never sample past the current stop (it only shrinks)
+        left = min((stop - float(t[-1])) / dt, _MAX_CHUNK)  # stop may still be inf
+        chunk = min(2 * chunk, _MAX_CHUNK, int(left) + 1)
     resolved = float(t[-1]) > stop and margin <= best
     return _PowerScan(
         np.concatenate(times), np.concatenate(values), best, best_time, stop, resolved

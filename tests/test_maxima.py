@@ -540,6 +540,9 @@ NEWTON_CASES = {
     ),
 }
 FD_DERIVATIVE_RTOL = 1e-6  # 5-point stencil, step 1e-3/w_max: error ~ (w h)^4 ~ 1e-12 of E^(k)
+FD_THIRD_RTOL = (
+    1e-3  # 3rd difference, step 1e-2/w_max: (w h)^2/4 ~ 3e-5 of M_5/M_3; round-off 1e-10
+)
 
 
 def newton_case(name):
@@ -551,35 +554,41 @@ def newton_case(name):
 
 @pytest.mark.parametrize("name", list(NEWTON_CASES))
 def test_energy_derivatives_match_the_amplitude_route(name):
-    """(E, E', E'') from the spectral sum against E_B(t) from the sector amplitudes and its
-    5-point finite differences (an independent evaluation of the same function)."""
+    """E_B and its first three derivatives from the spectral sum against E_B(t) from the
+    sector amplitudes and its finite differences (an independent evaluation)."""
     _, evo = newton_case(name)
     h = 1e-3 / evo.max_frequency()
     scale = evo.derivative_bound(0)
     for t in (0.0, 0.137, 0.71, 2.3):
-        e, d1, d2 = evo.energy_derivatives(t)
+        e, d1, d2, d3 = evo.energy_derivatives(t)
         f = evo.battery_energy(t + h * np.arange(-2, 3))
         fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
         fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+        g = evo.battery_energy(t + 10 * h * np.arange(-2, 3))
+        fd3 = (-g[0] + 2 * g[1] - 2 * g[3] + g[4]) / (2 * (10 * h) ** 3)
         assert e == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
         assert d1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
         assert d2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
+        assert d3 == pytest.approx(fd3, abs=FD_THIRD_RTOL * evo.derivative_bound(3))
 
 
 @pytest.mark.parametrize("name", list(NEWTON_CASES))
 def test_power_derivatives_match_finite_differences(name):
-    """(P, P', P'') used by the Newton step against 5-point differences of P_B(t)."""
+    """P_B and its first three derivatives (the refinement step) against finite differences."""
     _, evo = newton_case(name)
     h = 1e-3 / evo.max_frequency()
     for t in (0.137, 0.71, 2.3):
-        p, p1, p2 = evo.power_derivatives(t)
+        p, p1, p2, p3 = evo.power_derivatives(t)
         f = evo.power(t + h * np.arange(-2, 3))
         fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
         fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+        g = evo.power(t + 10 * h * np.arange(-2, 3))
+        fd3 = (-g[0] + 2 * g[1] - 2 * g[3] + g[4]) / (2 * (10 * h) ** 3)
         scale = evo.derivative_bound(0) / t
         assert p == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
         assert p1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
         assert p2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
+        assert p3 == pytest.approx(fd3, abs=FD_THIRD_RTOL * evo.derivative_bound(3))
 
 
 @pytest.mark.parametrize("name", list(NEWTON_CASES))
@@ -590,7 +599,7 @@ def test_third_derivative_bound_of_power_holds(name):
     k3 = evo.derivative_bound(4) / 4
     span = 6 * math.pi / evo.max_frequency()
     for t in (0.05, 0.4, 1.7):
-        p, p1, p2 = evo.power_derivatives(t)
+        p, p1, p2, _ = evo.power_derivatives(t)
         s = np.linspace(-min(span, 0.9 * t), span, 4001)
         remainder = evo.power(t + s) - (p + p1 * s + p2 * s * s / 2)
         slack = ROUNDOFF_RTOL * evo.derivative_bound(0) / t
@@ -635,7 +644,8 @@ def test_newton_peak_neighbourhood_is_bounded():
     """Inside [lo, hi] of the returned peak no sample of P exceeds its upper bound, and the
     neighbourhood is wider than the scan step (else it would be useless)."""
     _, evo = newton_case("paper (10, 10)")
-    dt = 2 * math.pi / (maxima.SAMPLES_PER_FASTEST_PERIOD * evo.max_frequency())
+    scale = evo.derivative_bound(4) / evo.derivative_bound(3)  # the engine's scan step
+    dt = 2 * math.pi / (maxima.SAMPLES_PER_SCAN_PERIOD * scale)
     t = dt * np.arange(60)
     peak = maxima._newton_peak(evo, t, evo.power(t), CERTIFIED_RTOL)
     assert peak is not None and peak.hi - peak.lo > 2 * dt
@@ -643,7 +653,7 @@ def test_newton_peak_neighbourhood_is_bounded():
     assert evo.power(inside).max() <= peak.upper_bound
     # the Taylor step's intermediate claim, P <= P* + |P'||s| - a s^2 / 2 with a = -P''/2,
     # holds on the whole neighbourhood (it fails beyond it: that is what sets the radius)
-    p, p1, p2 = evo.power_derivatives(peak.time)
+    p, p1, p2, _ = evo.power_derivatives(peak.time)
     s = inside - peak.time
     slack = ROUNDOFF_RTOL * evo.derivative_bound(0) / peak.time
     assert np.all(evo.power(inside) <= p + abs(p1) * np.abs(s) + p2 * s * s / 4 + slack)

@@ -126,9 +126,10 @@ class SectorEngine:
         m = np.arange(max(0, k - nc), min(nb, k) + 1)
         n = k - m
         sz, jz = m - nb / 2, n - nc / 2
-        diag = mod.B * sz + mod.h * jz + 2 * mod.delta * sz * jz
-        mm = m[:-1]
-        off = mod.A * np.sqrt((mm + 1.0) * (nb - mm) * (n[:-1] * (nc - n[:-1] + 1.0)))
+        diag = (mod.B + 2 * mod.delta * jz) * sz + mod.h * jz
+        mm = m[:-1]  # couplings m -> m + 1, n = k - m -> n - 1
+        off = np.sqrt((mm + 1.0) * (nb - mm) * (k - mm) * (nc + 1.0 - k + mm))
+        off *= mod.A
         energies, vectors = eigh_tridiagonal(diag, off)
         return Sector(k, m, n, diag, off, energies, vectors)
 
@@ -255,8 +256,10 @@ class SectorEvolution:
         for k in sorted(blocks):
             block = blocks[k]
             sec = eng.sector(int(k))
-            populations = np.abs(block)
-            populations = np.sum(populations * populations, axis=1)
+            populations = np.abs(block[:, 0] if block.shape[1] == 1 else block)
+            populations *= populations
+            if populations.ndim == 2:
+                populations = populations.sum(axis=1)
             weight = float(populations.sum())
             if weight <= EMPTY_SECTOR_WEIGHT:
                 continue
@@ -342,36 +345,44 @@ class SectorEvolution:
 
     @functools.cached_property
     def _taylor_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows :math:`M_{ab}(-i\\omega_{ab})^k`, k = 0, 1, 2, and the frequencies."""
+        """Rows :math:`M_{ab}(-i\\omega_{ab})^k`, k = 0..3, and the frequencies."""
         amplitude, omega = self._spectral_terms
+        rows = np.empty((4, amplitude.size), dtype=complex)
+        rows[0] = amplitude
         factor = -1j * omega
-        return np.stack([amplitude, amplitude * factor, amplitude * factor * factor]), omega
+        for k in range(1, 4):
+            np.multiply(rows[k - 1], factor, out=rows[k])
+        return rows, omega
 
-    def energy_derivatives(self, t: float) -> tuple[float, float, float]:
-        """:math:`(E_B, \\dot E_B, \\ddot E_B)` at one time ``t``, from the spectral form.
+    def energy_derivatives(self, t: float) -> tuple[float, float, float, float]:
+        """:math:`E_B` and its first three time derivatives at one time ``t``.
 
         :math:`E_B^{(k)}(t) = \\mathrm{Re}\\sum_{ab} M_{ab}(-i\\omega_{ab})^k
-        e^{-i\\omega_{ab}t}`; used by the Newton step of :func:`~qutip_centralspin.max_power`.
+        e^{-i\\omega_{ab}t}`, from the spectral form; used by the Newton-type refinement of
+        :func:`~qutip_centralspin.max_power`.
         """
         terms, omega = self._taylor_terms
-        e, d1, d2 = (terms @ np.exp(-1j * t * omega)).real
-        return float(e), float(d1), float(d2)
+        e, d1, d2, d3 = (terms @ np.exp(-1j * t * omega)).real.tolist()
+        return e, d1, d2, d3
 
-    def power_derivatives(self, t: float) -> tuple[float, float, float]:
-        """:math:`(P_B, \\dot P_B, \\ddot P_B)` at one time ``t > 0``.
+    def power_derivatives(self, t: float) -> tuple[float, float, float, float]:
+        """:math:`P_B` and its first three time derivatives at one time ``t > 0``.
 
-        From :math:`P_B t = \\Delta E_B` differentiated once and twice:
-        :math:`\\dot P = (\\dot E_B - P)/t`, :math:`\\ddot P = (\\ddot E_B - 2\\dot P)/t`.
+        From :math:`P_B t = \\Delta E_B` differentiated k times,
+        :math:`P^{(k)} = (\\Delta E_B^{(k)} - k P^{(k-1)})/t`.
         """
-        e, d1, d2 = self.energy_derivatives(t)
+        e, d1, d2, d3 = self.energy_derivatives(t)
         p = (e - self.initial_energy) / t
         p1 = (d1 - p) / t
-        return p, p1, (d2 - 2 * p1) / t
+        p2 = (d2 - 2 * p1) / t
+        return p, p1, p2, (d3 - 3 * p2) / t
 
     def _rate_at_zero(self) -> float:
         amplitude, omega = self._spectral_terms
-        # d/dt sum_ab M_ab e^{-i omega_ab t} at t = 0
-        return float(np.real(np.sum(-1j * omega * amplitude)))
+        if not np.iscomplexobj(amplitude):  # M real symmetric, omega antisymmetric: rate 0
+            return 0.0
+        # d/dt sum_ab M_ab e^{-i omega_ab t} at t = 0 = sum_ab omega_ab Im M_ab
+        return float(omega @ amplitude.imag)
 
     # -- certification data ----------------------------------------------------------------
     def derivative_bound(self, order: int) -> float:
@@ -380,6 +391,8 @@ class SectorEvolution:
         :math:`E_B(t) = \\sum_{ab} M_{ab} e^{-i\\omega_{ab}t}` with :math:`\\omega_{ab} =
         \\lambda_a - \\lambda_b` per sector, so this bound is rigorous.
         """
+        if 0 <= order < len(self._moments):
+            return self._moments[order]
         magnitude, frequency = self._magnitudes
         return float(magnitude @ frequency**order)
 
@@ -387,6 +400,12 @@ class SectorEvolution:
     def _magnitudes(self) -> tuple[np.ndarray, np.ndarray]:
         amplitude, omega = self._spectral_terms
         return np.abs(amplitude), np.abs(omega)
+
+    @functools.cached_property
+    def _moments(self) -> tuple[float, ...]:
+        """:math:`M_k = \\sum|M_{ab}||\\omega_{ab}|^k` for k = 0..4 (what the maxima use)."""
+        magnitude, frequency = self._magnitudes
+        return tuple((magnitude @ (frequency[:, None] ** np.arange(5.0))).tolist())
 
     def oscillation_amplitude(self) -> float:
         """:math:`\\sum_{\\omega_{ab} \\ne 0}|M_{ab}|`: bound on :math:`|E_B(t) - \\bar E_B|`.
