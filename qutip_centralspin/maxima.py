@@ -11,10 +11,19 @@ rigorous bracket rather than a grid guess:
    :math:`|E_B^{(k)}| \le \sum|M_{ab}||\omega_{ab}|^k =: M_k`. On an interval of width
    :math:`w` a function with :math:`|f''| \le M` exceeds the larger end value by at most
    :math:`w^2 M/8`. For :math:`P = \Delta E_B/t = \int_0^1 \Delta E_B'(ut)\,du`,
-   :math:`|P''| \le M_3/3`.
-3. **Branch and bound.** Intervals whose bound cannot reach the best sample are dropped; the
-   others are split in 8 until the bound and the best sample agree to ``rtol`` (default
-   1e-10 relative).
+   :math:`|P^{(k)}| \le M_{k+1}/(k+1)`. The scan samples
+   :data:`SAMPLES_PER_SCAN_PERIOD` points per period :math:`2\pi M_3/M_4` (the scale on which
+   the derivatives of :math:`E_B` act, far slower than the largest, nearly empty Bohr
+   frequency for large sectors); the step only sets the cost, the margins keep it rigorous.
+3. **The peak.** The best sample is refined by Halley/Newton steps on :math:`P'` from the
+   parabola through its neighbours. At the refined :math:`t^*`, Taylor's theorem with
+   :math:`|P'''| \le M_4/4` bounds :math:`P` on a whole neighbourhood
+   :math:`|t - t^*| \le 3a/(M_4/4)`, :math:`a = -P''(t^*)/2`, by
+   :math:`P(t^*) + P'(t^*)^2/(2a)` (+ a round-off allowance, :data:`ROUNDOFF_ULPS`).
+4. **Branch and bound.** Scan intervals inside that neighbourhood are settled; of the others,
+   those whose bound cannot reach the best value are dropped and the rest are split in
+   :data:`SPLIT` until bound and best value agree to ``rtol`` (default 1e-10 relative). For
+   the paper's states nothing is left to split after step 3.
 
 :math:`E_{max}` of a quasi-periodic signal depends on the time window: the default window is
 :math:`T_w = 2\pi/g_{min}`, one period of the slowest beat between neighbouring levels of the
