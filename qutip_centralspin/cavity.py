@@ -380,10 +380,7 @@ class CavityEngine:
         diag = mod.B * (m - nb / 2) + mod.omega * photons
         mm = m[:-1]
         off = mod.g * np.sqrt((mm + 1.0) * (nb - mm) * photons[:-1])
-        if m.size == 1:
-            energies, vectors = diag.astype(float), np.ones((1, 1))
-        else:
-            energies, vectors = eigh_tridiagonal(diag, off)
+        energies, vectors = eigh_tridiagonal(diag, off)
         return Sector(k, m, photons, diag, off, energies, vectors)
 
     def evolve(self, state) -> CavityEvolution:

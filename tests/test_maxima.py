@@ -545,6 +545,16 @@ FD_THIRD_RTOL = (
 )
 
 
+def differences(f, t, h):
+    """f(t), and f', f'' (5-point, step h) and the third derivative (step 10 h) by differences."""
+    g = f(t + h * np.arange(-2, 3))
+    d1 = (g[0] - 8 * g[1] + 8 * g[3] - g[4]) / (12 * h)
+    d2 = (-g[0] + 16 * g[1] - 30 * g[2] + 16 * g[3] - g[4]) / (12 * h * h)
+    w = f(t + 10 * h * np.arange(-2, 3))
+    d3 = (-w[0] + 2 * w[1] - 2 * w[3] + w[4]) / (2 * (10 * h) ** 3)
+    return g[2], d1, d2, d3
+
+
 def newton_case(name):
     model, state = NEWTON_CASES[name]
     if isinstance(state, dict) and "rho" in state:
@@ -561,12 +571,8 @@ def test_energy_derivatives_match_the_amplitude_route(name):
     scale = evo.derivative_bound(0)
     for t in (0.0, 0.137, 0.71, 2.3):
         e, d1, d2, d3 = evo.energy_derivatives(t)
-        f = evo.battery_energy(t + h * np.arange(-2, 3))
-        fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
-        fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
-        g = evo.battery_energy(t + 10 * h * np.arange(-2, 3))
-        fd3 = (-g[0] + 2 * g[1] - 2 * g[3] + g[4]) / (2 * (10 * h) ** 3)
-        assert e == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
+        f0, fd1, fd2, fd3 = differences(evo.battery_energy, t, h)
+        assert e == pytest.approx(f0, abs=ROUNDOFF_RTOL * scale)
         assert d1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
         assert d2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
         assert d3 == pytest.approx(fd3, abs=FD_THIRD_RTOL * evo.derivative_bound(3))
@@ -579,13 +585,9 @@ def test_power_derivatives_match_finite_differences(name):
     h = 1e-3 / evo.max_frequency()
     for t in (0.137, 0.71, 2.3):
         p, p1, p2, p3 = evo.power_derivatives(t)
-        f = evo.power(t + h * np.arange(-2, 3))
-        fd1 = (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h)
-        fd2 = (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
-        g = evo.power(t + 10 * h * np.arange(-2, 3))
-        fd3 = (-g[0] + 2 * g[1] - 2 * g[3] + g[4]) / (2 * (10 * h) ** 3)
+        f0, fd1, fd2, fd3 = differences(evo.power, t, h)
         scale = evo.derivative_bound(0) / t
-        assert p == pytest.approx(f[2], abs=ROUNDOFF_RTOL * scale)
+        assert p == pytest.approx(f0, abs=ROUNDOFF_RTOL * scale)
         assert p1 == pytest.approx(fd1, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(1))
         assert p2 == pytest.approx(fd2, abs=FD_DERIVATIVE_RTOL * evo.derivative_bound(2))
         assert p3 == pytest.approx(fd3, abs=FD_THIRD_RTOL * evo.derivative_bound(3))

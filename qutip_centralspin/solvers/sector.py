@@ -212,8 +212,8 @@ class SectorEvolution:
         self._full = data
         if blocks is None:
             blocks = self._blocks_of(data, is_ket)
-        self._components, self.initial_energy = self._components_of(blocks)
-        self._initial_rate = None  # computed on first use (initial_rate)
+        # _summary: (highest reachable E_B, energy scale, largest Bohr frequency)
+        self._components, self.initial_energy, self._summary = self._components_of(blocks)
 
     @property
     def _data(self) -> np.ndarray:
@@ -245,8 +245,9 @@ class SectorEvolution:
                 blocks[sec.k] = w[:, keep] * np.sqrt(p[keep])
         return blocks
 
-    def _components_of(self, blocks: dict) -> tuple[list, float]:
-        """Per occupied sector ``(sector, C_K in the eigenbasis, z, weight, scaled)``, and E_B(0).
+    def _components_of(self, blocks: dict) -> tuple[list, float, tuple[float, float, float]]:
+        """Per occupied sector ``(sector, C_K in the eigenbasis, z, weight, scaled)``; E_B(0);
+        and ``(sum_K w_K max z_K, sum_K w_K max|z_K|, max_K spread of the levels)``.
 
         E_B(0) = sum_K z_K . diag(C_K C_K^dagger): the rows of the blocks are Dicke levels.
         """
@@ -279,8 +280,7 @@ class SectorEvolution:
             top += weight * max(z_first, z_last)
             scale += weight * max(abs(z_first), abs(z_last))
             spread = max(spread, float(sec.energies[-1] - sec.energies[0]))
-        self._summary = (top, scale, spread)
-        return comps, energy
+        return comps, energy, (top, scale, spread)
 
     # -- observables -----------------------------------------------------------------------
     def battery_energy(self, t) -> np.ndarray:
@@ -319,13 +319,11 @@ class SectorEvolution:
             return (self._energy(t) - self.initial_energy) / t
         out = np.empty(t.shape)
         out[pos] = (self._energy(t[pos]) - self.initial_energy) / t[pos]
-        out[~pos] = self.initial_rate()
+        out[~pos] = self._initial_rate
         return out
 
     def initial_rate(self) -> float:
         """:math:`\\dot E_B(0) = \\lim_{t\\to0} P_B(t)` (exactly 0 for a Dicke product state)."""
-        if self._initial_rate is None:
-            self._initial_rate = self._rate_at_zero()
         return self._initial_rate
 
     @functools.cached_property
@@ -377,7 +375,8 @@ class SectorEvolution:
         p2 = (d2 - 2 * p1) / t
         return p, p1, p2, (d3 - 3 * p2) / t
 
-    def _rate_at_zero(self) -> float:
+    @functools.cached_property
+    def _initial_rate(self) -> float:
         amplitude, omega = self._spectral_terms
         if not np.iscomplexobj(amplitude):  # M real symmetric, omega antisymmetric: rate 0
             return 0.0
