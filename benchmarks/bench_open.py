@@ -56,7 +56,7 @@ def _peak_rss_mb() -> float:
 
 def _run_case(kind: str, n: int) -> dict:
     """One block-solver run (called in a subprocess): time, size and memory."""
-    from qutip_centralspin import BlockSolver
+    from qutip_centralspin.solvers.blocks import BlockSolver
 
     model, psi0, proc = _setup(kind, n)
     base_rss = _peak_rss_mb()

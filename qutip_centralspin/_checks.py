@@ -74,3 +74,50 @@ def time_list(name: str, tlist) -> np.ndarray:
     if arr.size > 1 and np.any(np.diff(arr) <= 0):
         raise ValueError(f"{name} must be strictly increasing")
     return arr
+
+
+#: Options every solver path understands (QuTiP's names).
+COMMON_OPTIONS = ("store_states", "store_final_state", "progress_bar", "progress_kwargs")
+
+
+def solver_options(solver: str, options, allowed) -> dict:
+    """Return ``options`` as a new dict after checking them the same way on every path.
+
+    Unknown keys, an unknown ``progress_bar`` name (QuTiP's: ``"text"``, ``"enhanced"``,
+    ``"tqdm"``, ``"html"``, ``""``/``None``/``False`` for none) and non-dict
+    ``progress_kwargs`` raise ``ValueError`` naming the key, what is allowed and the value.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict, got {type(options).__name__}")
+    options = dict(options)
+    unknown = sorted(set(options) - set(allowed), key=str)
+    if unknown:
+        raise ValueError(
+            f"options {unknown} are not understood by solver={solver!r} "
+            f"(allowed: {sorted(allowed)})"
+        )
+    if "progress_bar" in options:
+        from qutip.ui.progressbar import progress_bars
+
+        bar = options["progress_bar"]
+        try:
+            known = bar in progress_bars
+        except TypeError:  # unhashable
+            known = False
+        if not known:
+            names = sorted(str(k) for k in progress_bars if isinstance(k, str) and k)
+            raise ValueError(
+                f"options['progress_bar'] must be one of {names} (or '', None, False, True), "
+                f"got {bar!r}"
+            )
+    kwargs = options.get("progress_kwargs")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise ValueError(f"options['progress_kwargs'] must be a dict, got {type(kwargs).__name__}")
+    for key in ("store_states", "store_final_state"):
+        if key in options and options[key] not in (None, True, False):
+            raise ValueError(f"options[{key!r}] must be True, False or None, got {options[key]!r}")
+    if options.get("num_cpus") is not None:
+        options["num_cpus"] = positive_int("options['num_cpus']", options["num_cpus"])
+    return options

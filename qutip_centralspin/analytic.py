@@ -22,7 +22,7 @@ from scipy.optimize import brentq
 
 from . import _checks
 from .model import CentralSpinModel
-from .operators import _check_model
+from .operators import check_model
 from .states import dicke_state
 
 __all__ = [
@@ -63,7 +63,7 @@ def b_coefficient(n_spins, n):
 
 
 def _single(model: CentralSpinModel, n) -> int:
-    _check_model(model)
+    check_model(model)
     if model.n_battery != 1:
         raise ValueError(
             f"the N_B = 1 closed forms need n_battery = 1, got n_battery = {model.n_battery}"
@@ -200,7 +200,7 @@ def single_spin_max_power(model: CentralSpinModel, n: int) -> tuple[float, float
 
 
 def _check_resonant(model):
-    _check_model(model)
+    check_model(model)
     if model.delta != 0 or model.B != model.h:
         raise ValueError(
             "the Holstein-Primakoff (Tavis-Cummings) closed forms hold for B = h and delta = 0, "
@@ -273,7 +273,7 @@ def parallel_max_power(model: CentralSpinModel, n: int | None = None) -> float:
     :math:`P_{max} = N_B\, c^* K\Omega_n/2`; for ``n = N`` at resonance this is the paper's
     :math:`c^* B A\sqrt{N}N_B`.
     """
-    _check_model(model)
+    check_model(model)
     cell = model.replace(n_battery=1)
     n = model.n_charger if n is None else n
     return model.n_battery * single_spin_max_power(cell, n)[0]

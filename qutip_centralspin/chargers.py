@@ -36,7 +36,7 @@ import qutip
 from . import _checks
 from .maxima import certified_max_energy, certified_max_power
 from .model import CentralSpinModel
-from .operators import _check_model
+from .operators import check_model
 from .solvers.sector import SectorEngine
 from .states import battery_dicke, dicke_state, spin_coherent_charger
 
@@ -44,7 +44,6 @@ __all__ = [
     "CHARGER_SPECS",
     "thermal_populations",
     "thermal_charger",
-    "coherent_charger",
     "charger_state",
     "BestDickeCharger",
     "best_dicke_charger",
@@ -118,23 +117,10 @@ def thermal_charger(model: CentralSpinModel, T: float, *, m: int = 0) -> qutip.Q
     >>> rho0.dims, round(rho0.tr(), 12)
     ([[3, 7], [3, 7]], 1.0)
     """
-    _check_model(model)
+    check_model(model)
     p = thermal_populations(model.n_charger, model.h, T)
     charger = qutip.qdiags(p[::-1], 0, dims=[[model.n_charger + 1], [model.n_charger + 1]])
     return qutip.tensor(battery_dicke(model, m).proj(), charger)
-
-
-def coherent_charger(
-    model: CentralSpinModel, theta: float, phi: float = 0.0, *, m: int = 0, dm: bool = False
-) -> qutip.Qobj:
-    r"""Spin-coherent charger :math:`|\theta,\phi\rangle` (``theta = 0``: the full charger).
-
-    Same as :func:`qutip_centralspin.spin_coherent_charger` (reused). The flipped-spin number
-    is binomial, :math:`\langle n\rangle = N\cos^2(\theta/2)`; :math:`\Delta E_B(t)` is that of
-    the dephased mixture (each sector keeps its own population and :math:`H_B` is
-    sector-diagonal), but :math:`\rho_B(t)` and hence the ergotropy carry the coherences.
-    """
-    return spin_coherent_charger(model, theta, phi, m=m, dm=dm)
 
 
 def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qobj:
@@ -170,7 +156,7 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
     >>> charger_state(model, "coherent:0.5").isket, charger_state(model, "thermal:1").isoper
     (True, True)
     """
-    _check_model(model)
+    check_model(model)
     if not isinstance(spec, str):
         raise ValueError(f"spec must be a string, one of {CHARGER_SPECS}, got {spec!r}")
     kind, _, rest = spec.strip().lower().partition(":")
@@ -183,7 +169,7 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
             angles = [float(x) for x in rest.split(":")]
             if len(angles) not in (1, 2):
                 raise ValueError("coherent needs THETA or THETA:PHI")
-            return coherent_charger(model, *angles, m=m)
+            return spin_coherent_charger(model, *angles, m=m)
         if kind == "thermal":
             return thermal_charger(model, float(rest), m=m)
     except ValueError as err:
@@ -251,7 +237,7 @@ def best_dicke_charger(
     >>> best_dicke_charger(CentralSpinModel(n_battery=1, n_charger=9)).n
     5
     """
-    _check_model(model)
+    check_model(model)
     m = _checks.int_in_range("m", m, 0, model.n_battery)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")

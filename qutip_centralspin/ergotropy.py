@@ -72,7 +72,8 @@ import qutip
 from scipy.optimize import minimize_scalar
 
 from . import _checks
-from .maxima import Maximum, default_window, window_converged_maximum
+from .maxima import default_window, window_converged_maximum
+from .results import Maximum
 
 __all__ = [
     "BATTERY_KINDS",
@@ -474,7 +475,8 @@ def ergotropy_trace(evo, tlist, *, battery: str = "dicke") -> ErgotropyTrace:
     Examples
     --------
     >>> import numpy as np
-    >>> from qutip_centralspin import CentralSpinModel, SectorEngine
+    >>> from qutip_centralspin import CentralSpinModel
+    >>> from qutip_centralspin.solvers import SectorEngine
     >>> from qutip_centralspin.ergotropy import ergotropy_trace
     >>> evo = SectorEngine(CentralSpinModel(n_battery=2, n_charger=6)).evolve((0, 6))
     >>> trace = ergotropy_trace(evo, np.linspace(0, 1, 11))
@@ -498,13 +500,13 @@ def ergotropy_trace(evo, tlist, *, battery: str = "dicke") -> ErgotropyTrace:
 
 def _reduced_frequency(evo) -> float:
     """Largest frequency in the matrix elements of rho_B(t) (intra- and inter-sector)."""
-    secs = [comp[0] for comp in evo._components]
+    secs = evo.occupied_sectors
     if not secs:
         return 0.0
     lo = np.array([s.energies[0] for s in secs])
     hi = np.array([s.energies[-1] for s in secs])
     ks = np.array([s.k for s in secs])
-    coherent = evo.is_ket or evo._dm_columns() is not None
+    coherent = evo.has_sector_coherences
     if not coherent:
         return float(np.max(hi - lo))
     near = np.abs(ks[:, None] - ks[None, :]) <= evo.model.n_battery

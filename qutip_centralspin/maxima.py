@@ -43,9 +43,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _checks
+from .results import Maximum
 from .solvers.sector import SectorEngine, SectorEvolution
 
-__all__ = ["Maximum", "max_power", "max_energy", "grid_maximum"]
+__all__ = ["max_power", "max_energy"]
 
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
@@ -75,38 +76,6 @@ NEWTON_GAIN_FRACTION = 0.1
 #: Round-off allowance of the Newton bound: P(t*) sums terms of total size sum|M_ab|/t, each
 #: rounded to about one ulp; this many ulps of that size are added to the bound.
 ROUNDOFF_ULPS = 64
-
-
-@dataclass(frozen=True)
-class Maximum:
-    """A maximum over time: value, where it is reached, and how sure we are.
-
-    Attributes
-    ----------
-    value : float
-        The maximum found (a lower bound of the true supremum, attained at ``time``).
-    time : float
-        The time at which ``value`` is attained (``inf`` if the supremum is not attained).
-    upper_bound : float
-        Rigorous upper bound of the supremum over ``window`` (certified maxima), or the
-        grid-error estimate (:func:`grid_maximum`).
-    window : tuple of float
-        The time interval searched.
-    converged : bool
-        For :math:`E_{max}`: doubling the window changed it by < 1e-6 relative. For
-        :math:`P_{max}`: always ``True`` (the search window is provably sufficient).
-    """
-
-    value: float
-    time: float
-    upper_bound: float
-    window: tuple[float, float]
-    converged: bool = True
-
-    @property
-    def error(self) -> float:
-        """Width of the certified bracket, ``upper_bound - value``."""
-        return self.upper_bound - self.value
 
 
 def _evolution(model, psi0, engine) -> SectorEvolution:
@@ -319,7 +288,7 @@ def default_window(evo: SectorEvolution) -> float:
     """:math:`2\\pi/g_{min}`: slowest neighbouring-level beat of the occupied sectors."""
     gaps = [
         float(np.min(np.diff(sec.energies)))
-        for sec, *_ in evo._components
+        for sec in evo.occupied_sectors
         if sec.energies.size > 1
     ]
     positive = [g for g in gaps if g > 0]
@@ -416,27 +385,3 @@ def _branch_and_bound(f, t, values, curvature, rtol, window, *, peak=None) -> Ma
         fa, fb = vals[:, :-1].ravel(), vals[:, 1:].ravel()
         width /= SPLIT
     return Maximum(best, t_best, max(bound, best), window)
-
-
-def grid_maximum(tlist, values) -> Maximum:
-    r"""Maximum of sampled data (e.g. a ``sesolve`` result) with its grid error estimate.
-
-    Returns the best sample; ``upper_bound`` adds :math:`w^2\max|f''|/8`, with :math:`w` the
-    largest grid step and :math:`f''` estimated from second differences. This is an estimate,
-    not a proof: a grid coarser than the fastest oscillation can miss a peak entirely.
-    """
-    t = _checks.time_list("tlist", tlist)
-    v = np.asarray(values, dtype=float)
-    if v.shape != t.shape:
-        raise ValueError(f"values must have the shape of tlist {t.shape}, got {v.shape}")
-    i = int(np.argmax(v))
-    margin = 0.0
-    if t.size > 2:
-        h = np.diff(t)
-        second = 2 * (
-            v[2:] / (h[1:] * (h[:-1] + h[1:]))
-            - v[1:-1] / (h[:-1] * h[1:])
-            + v[:-2] / (h[:-1] * (h[:-1] + h[1:]))
-        )
-        margin = float(h.max() ** 2 * np.abs(second).max() / 8)
-    return Maximum(float(v[i]), float(t[i]), float(v[i]) + margin, (float(t[0]), float(t[-1])))

@@ -30,6 +30,8 @@ __all__ = [
     "interaction_hamiltonian",
     "hamiltonian",
     "excitation_number",
+    "hamiltonian_from",
+    "check_model",
 ]
 
 
@@ -65,7 +67,7 @@ def collective_operators(model: CentralSpinModel) -> CollectiveOperators:
 
     Built from ``qutip.jmat(N_B/2, ...)`` and ``qutip.jmat(N/2, ...)`` with ``qutip.tensor``.
     """
-    _check_model(model)
+    check_model(model)
     jb, jc = model.n_battery / 2, model.n_charger / 2
     ib, ic = qutip.qeye(model.n_battery + 1), qutip.qeye(model.n_charger + 1)
     return CollectiveOperators(
@@ -97,6 +99,20 @@ def interaction_hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
     return model.A * flip_flop + 2 * model.delta * ops.Sz * ops.Jz
 
 
+def hamiltonian_from(model: CentralSpinModel, S, J) -> qutip.Qobj:
+    r""":math:`H = BS^z + hJ^z + A(S^+J^- + S^-J^+) + 2\Delta S^zJ^z` from given operators.
+
+    The one place the Hamiltonian is written. ``S`` and ``J`` are ``(z, +, -)`` triples of
+    ``Qobj`` already embedded in one space, in any basis (``jmat`` on the Dicke space,
+    ``qutip.piqs.jspin``, sums of qubit operators): every solver path builds its ``H`` here.
+    """
+    sz, sp, sm = S
+    jz, jp, jm = J
+    H = model.B * sz + model.h * jz + model.A * (sp * jm + sm * jp) + 2 * model.delta * sz * jz
+    H.isherm = True
+    return H
+
+
 def hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
     r"""Total Hamiltonian :math:`H = H_B + H_C + H_I` (Eqs. 4-6).
 
@@ -108,14 +124,7 @@ def hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
     ([[3, 4], [3, 4]], True)
     """
     ops = collective_operators(model)
-    H = (
-        model.B * ops.Sz
-        + model.h * ops.Jz
-        + model.A * (ops.Sp * ops.Jm + ops.Sm * ops.Jp)
-        + 2 * model.delta * ops.Sz * ops.Jz
-    )
-    H.isherm = True
-    return H
+    return hamiltonian_from(model, (ops.Sz, ops.Sp, ops.Sm), (ops.Jz, ops.Jp, ops.Jm))
 
 
 def excitation_number(model: CentralSpinModel) -> qutip.Qobj:
@@ -129,6 +138,8 @@ def excitation_number(model: CentralSpinModel) -> qutip.Qobj:
     return ops.Sz + ops.Jz + shift * qutip.qeye(model.dims[0])
 
 
-def _check_model(model) -> None:
+def check_model(model) -> CentralSpinModel:
+    """Return ``model`` if it is a :class:`CentralSpinModel`, else raise ``TypeError``."""
     if not isinstance(model, CentralSpinModel):
         raise TypeError(f"model must be a CentralSpinModel, got {type(model).__name__}")
+    return model

@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .charging import ChargingResult
+from .results import ChargingResult
 from .scaling import PowerLawFit, ScalingSweep
 
 __all__ = [
@@ -31,22 +31,156 @@ def _axes(ax):
     return ax
 
 
-def plot_charging(result: ChargingResult, ax=None, *, power: bool = True):
-    r"""Plot :math:`\Delta E_B(t)` and, on a twin axis, :math:`P_B(t)` of a charging run."""
+#: ``gid`` of the :math:`P_B` twin axes made by :func:`plot_charging`, so overlays reuse it.
+_POWER_TWIN_GID = "qutip_centralspin.plot_charging.power_axes"
+#: ``gid`` prefix of each run's :math:`\Delta E_B` line; ``|N_B|N|solver`` follows it.
+_RUN_GID = "qutip_centralspin.plot_charging.run"
+
+
+def _power_twin(ax):
+    """The :math:`P_B` twin axes an earlier :func:`plot_charging` call made for ``ax``, or None."""
+    for other in ax.figure.axes:
+        if other is ax or other.get_gid() != _POWER_TWIN_GID:
+            continue
+        if not ax.get_shared_x_axes().joined(ax, other):
+            continue
+        # ``sharex=True`` subplots are joined too: the twin must also sit where ``ax`` sits
+        spec = ax.get_subplotspec()
+        if spec is not None:
+            if other.get_subplotspec() == spec:
+                return other
+        elif other.get_position(original=True).bounds == ax.get_position(original=True).bounds:
+            return other
+    return None
+
+
+def _charging_runs(ax) -> list[tuple[str, str, str]]:
+    """``(N_B, N, solver)`` of each run :func:`plot_charging` has drawn on ``ax``, in order."""
+    runs = []
+    for line in ax.get_lines():
+        gid = line.get_gid()
+        if isinstance(gid, str) and gid.startswith(_RUN_GID + "|"):
+            runs.append(tuple(gid.split("|", 3)[1:]))
+    return runs
+
+
+def _charging_title(runs) -> str:
+    """``$N_B=..$, $N=..$ (solver)``, keeping only the parts that all ``runs`` share."""
+    n_battery, n_charger, solver = (set(values) for values in zip(*runs, strict=True))
+    parts = []
+    if len(n_battery) == 1:
+        parts.append(rf"$N_B={n_battery.pop()}$")
+    if len(n_charger) == 1:
+        parts.append(rf"$N={n_charger.pop()}$")
+    title = ", ".join(parts)
+    if len(solver) == 1:
+        title += f" ({solver.pop()})"
+    return title.strip()
+
+
+def plot_charging(
+    result: ChargingResult,
+    ax=None,
+    *,
+    power: bool = True,
+    label: str | None = None,
+    color=None,
+):
+    r"""Plot :math:`\Delta E_B(t)` and, on a twin axis, :math:`P_B(t)` of a charging run.
+
+    Call it again with the returned axes to overlay further runs (e.g. a unitary and a
+    dephasing run): all runs share one twin axis for :math:`P_B`, each run gets its own
+    colour, and one legend lists every curve.
+
+    Parameters
+    ----------
+    result : ChargingResult
+        The run to draw (from :func:`~qutip_centralspin.charge`).
+    ax : matplotlib.axes.Axes, optional
+        Primary axes to draw on (a new figure is made if ``None``). Pass the axes returned by an
+        earlier call to overlay this run on it; its :math:`P_B` twin axis is reused.
+    power : bool, default True
+        Also draw :math:`P_B(t)` (dashed) on the twin axis. With ``False`` only
+        :math:`\Delta E_B(t)` is drawn, and no twin axis is made for this run.
+    label : str, optional
+        Name of the run in the legend, which shows ``"{label}: $\Delta E_B$"`` and
+        ``"{label}: $P_B$"``. Defaults to ``result.solver`` (e.g. ``"exact"``).
+    color : matplotlib colour, optional
+        Colour of both curves of this run. Defaults to the next colour of the property cycle,
+        counted from the runs already on ``ax``: ``"C0"``, ``"C1"``, ...
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The primary axes: time :math:`t` [:math:`1/A`] against the stored energy
+        :math:`\Delta E_B` [:math:`A`] (solid). The twin axis (found again by later calls)
+        holds the power :math:`P_B = \Delta E_B/t` [:math:`A^2`] (dashed, same colour).
+
+    Notes
+    -----
+    The legend on the primary axes is rebuilt on every call from the lines of both axes. The
+    title shows :math:`N_B`, :math:`N` and the solver, keeping only what all overlaid runs
+    share (runs with different :math:`N_B` drop :math:`N_B` from the title, and so on).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qutip_centralspin import CentralSpinModel, charge, dicke_state
+    >>> from qutip_centralspin.plotting import plot_charging
+    >>> from qutip_centralspin.processes import dephasing
+    >>> model = CentralSpinModel(2, 4)
+    >>> psi0 = dicke_state(model, 0, 4)
+    >>> tlist = np.linspace(0, 2, 41)
+    >>> ax = plot_charging(charge(model, psi0, tlist), label="unitary")
+    >>> res = charge(model, psi0, tlist, processes=[dephasing(0.1)])
+    >>> ax = plot_charging(res, ax=ax, label=r"dephasing $\gamma=0.1$")
+    >>> len(ax.figure.axes)  # one P_B twin axis shared by both runs
+    2
+    >>> [line.get_color() for line in ax.get_lines()]
+    ['C0', 'C1']
+    >>> len(ax.get_legend().get_texts())
+    4
+    >>> ax.get_title()
+    '$N_B=2$, $N=4$'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    if ax is not None and ax.get_gid() == _POWER_TWIN_GID:
+        raise ValueError("pass the axes returned by plot_charging, not its P_B twin axis")
     ax = _axes(ax)
-    ax.plot(result.times, result.delta_energy, color="tab:blue", label=r"$\Delta E_B(t)$")
+    model = result.model
+    if label is None:
+        label = result.solver
+    if color is None:
+        color = f"C{len(_charging_runs(ax))}"
+    ax.plot(
+        result.times,
+        result.delta_energy,
+        color=color,
+        label=rf"{label}: $\Delta E_B$",
+        gid=f"{_RUN_GID}|{model.n_battery}|{model.n_charger}|{result.solver}",
+    )
     ax.set_xlabel(r"time $t$ [$1/A$]")
     ax.set_ylabel(r"stored energy $\Delta E_B$ [$A$]")
-    handles, labels = ax.get_legend_handles_labels()
+    twin = _power_twin(ax)
     if power:
-        twin = ax.twinx()
-        twin.plot(result.times, result.power, color="tab:red", ls="--", label=r"$P_B(t)$")
-        twin.set_ylabel(r"power $P_B = \Delta E_B/t$ [$A^2$]")
+        if twin is None:
+            twin = ax.twinx()
+            twin.set_gid(_POWER_TWIN_GID)
+            twin.set_ylabel(r"power $P_B = \Delta E_B/t$ [$A^2$]")
+            # draw the primary axes, and so its legend, above the twin's curves; the twin
+            # (drawn first) takes over the background
+            ax.set_zorder(twin.get_zorder() + 1)
+            twin.patch.set_facecolor(ax.patch.get_facecolor())
+            twin.patch.set_visible(True)
+            ax.patch.set_visible(False)
+        twin.plot(result.times, result.power, color=color, ls="--", label=rf"{label}: $P_B$")
+    handles, labels = ax.get_legend_handles_labels()
+    if twin is not None:
         h2, l2 = twin.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="best")
-    m = result.model
-    ax.set_title(rf"$N_B={m.n_battery}$, $N={m.n_charger}$ ({result.solver})")
+    ax.set_title(_charging_title(_charging_runs(ax)))
     return ax
 
 

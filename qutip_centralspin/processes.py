@@ -50,7 +50,7 @@ import qutip
 
 from . import _checks
 from .model import CentralSpinModel
-from .operators import _check_model
+from .operators import check_model, collective_operators
 
 __all__ = [
     "Process",
@@ -59,6 +59,7 @@ __all__ = [
     "pumping",
     "as_processes",
     "collective_c_ops",
+    "battery_energy_dissipation",
     "processes_from_flags",
     "KINDS",
     "TARGETS",
@@ -72,14 +73,16 @@ TARGETS = ("battery", "charger")
 #: Allowed values of :attr:`Process.scope`.
 SCOPES = ("local", "collective")
 
-_LOCAL_SYMBOL = {"dephasing": "sigma^z_i", "decay": "sigma^-_i", "pumping": "sigma^+_i"}
-_COLLECTIVE_SYMBOL = {
-    ("dephasing", "battery"): "S^z",
-    ("decay", "battery"): "S^-",
-    ("pumping", "battery"): "S^+",
-    ("dephasing", "charger"): "J^z",
-    ("decay", "charger"): "J^-",
-    ("pumping", "charger"): "J^+",
+#: The one symbol table: ``kind`` -> the ``qutip.jmat`` / ``qutip.piqs.jspin`` name of its
+#: operator (local: :math:`\sigma^{z,-,+}_i`; collective: :math:`S^{z,-,+}` or :math:`J^{z,-,+}`).
+OPERATOR = {"dephasing": "z", "decay": "-", "pumping": "+"}
+#: ``kind`` -> the name of its rate in ``qutip.piqs.Dicke`` (``collective_`` prefixed for
+#: collective processes) and the factor from our rate to PIQS's (PIQS dephasing multiplies
+#: :math:`\sigma^z_i/2`, so its coefficient is :math:`4\gamma`).
+PIQS_RATE = {
+    "dephasing": ("dephasing", 4.0),
+    "decay": ("emission", 1.0),
+    "pumping": ("pumping", 1.0),
 }
 
 
@@ -146,10 +149,10 @@ class Process:
     @property
     def lindblad_operator(self) -> str:
         """Plain-text statement of the Lindblad operator(s) this process adds."""
-        root = f"sqrt({self.rate:g})"
+        root, op = f"sqrt({self.rate:g})", OPERATOR[self.kind]
         if self.is_local:
-            return f"{root} {_LOCAL_SYMBOL[self.kind]} on every {self.target} spin"
-        return f"{root} {_COLLECTIVE_SYMBOL[(self.kind, self.target)]}"
+            return f"{root} sigma^{op}_i on every {self.target} spin"
+        return f"{root} {'S' if self.target == 'battery' else 'J'}^{op}"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -225,7 +228,7 @@ def collective_c_ops(model: CentralSpinModel, processes) -> list[qutip.Qobj]:
     >>> c_ops[0].dims
     [[3, 4], [3, 4]]
     """
-    _check_model(model)
+    check_model(model)
     procs = as_processes(processes)
     local = [p for p in procs if p.is_local]
     if local:
@@ -233,19 +236,50 @@ def collective_c_ops(model: CentralSpinModel, processes) -> list[qutip.Qobj]:
             "processes must all be collective (scope='collective') to act on the symmetric "
             f"space, got local process(es) {[p.key for p in local]}; use the block solver"
         )
-    jb, jc = model.n_battery / 2, model.n_charger / 2
-    ib, ic = qutip.qeye(model.n_battery + 1), qutip.qeye(model.n_charger + 1)
-    op_name = {"dephasing": "z", "decay": "-", "pumping": "+"}
-    c_ops = []
-    for proc in procs:
-        if proc.rate == 0:
+    return [
+        math.sqrt(proc.rate) * _collective_operator(model, proc) for proc in procs if proc.rate > 0
+    ]
+
+
+def _collective_operator(model: CentralSpinModel, proc: Process) -> qutip.Qobj:
+    """:math:`S^{z,-,+}` or :math:`J^{z,-,+}` of ``proc`` on the symmetric space."""
+    ops = collective_operators(model)
+    side = "S" if proc.target == "battery" else "J"
+    return getattr(ops, side + {"z": "z", "-": "m", "+": "p"}[OPERATOR[proc.kind]])
+
+
+def battery_energy_dissipation(model: CentralSpinModel, processes) -> qutip.Qobj:
+    r"""Adjoint dissipator on :math:`H_B`: :math:`\sum_k \mathcal D^\dagger[L_k](B S^z)`.
+
+    :math:`\dot E_B = \langle i[H, H_B] + \sum_k (L_k^\dagger H_B L_k -
+    \tfrac12\{L_k^\dagger L_k, H_B\})\rangle`. Charger processes and dephasing commute with
+    :math:`H_B` and add nothing. Local decay and pumping sum to collective operators on the
+    symmetric space: per spin :math:`\mathcal D^\dagger[\sigma^-](s^z) = -(\tfrac12 + s^z)`
+    and :math:`\mathcal D^\dagger[\sigma^+](s^z) = \tfrac12 - s^z`, so
+
+    .. math::
+
+        -\gamma B\,(N_B/2 + S^z) \;\text{(local decay)}, \qquad
+        \gamma B\,(N_B/2 - S^z) \;\text{(local pumping)}.
+
+    Returns the operator on the full symmetric space (dims ``[[N_B+1, N+1], ...]``).
+    """
+    check_model(model)
+    ops = collective_operators(model)
+    h_b = model.B * ops.Sz
+    half = 0.5 * model.n_battery * qutip.qeye(model.dims[0])
+    out = 0 * h_b
+    for proc in as_processes(processes):
+        if proc.target != "battery" or proc.rate == 0 or proc.kind == "dephasing":
             continue
-        if proc.target == "battery":
-            op = qutip.tensor(qutip.jmat(jb, op_name[proc.kind]), ic)
+        if proc.is_local:
+            sign = -1.0 if proc.kind == "decay" else 1.0
+            out += proc.rate * model.B * (sign * half - ops.Sz)
         else:
-            op = qutip.tensor(ib, qutip.jmat(jc, op_name[proc.kind]))
-        c_ops.append(math.sqrt(proc.rate) * op)
-    return c_ops
+            op = _collective_operator(model, proc)
+            odo = op.dag() * op
+            out += proc.rate * (op.dag() * h_b * op - 0.5 * (odo * h_b + h_b * odo))
+    return out
 
 
 #: ``processes_from_flags`` keyword -> (kind, target, scope).

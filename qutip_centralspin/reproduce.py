@@ -62,8 +62,8 @@ def _fig2(out: Path) -> list[Path]:
         )
         numeric = {
             "dE_B": res.delta_energy,
-            "dE_C": res.expect["E_C"] - res.expect["E_C"][0],
-            "E_I": res.expect["E_I"],
+            "dE_C": res.e_data["E_C"] - res.e_data["E_C"][0],
+            "E_I": res.e_data["E_I"],
         }
         cf = analytic.single_spin_energies(model, n, t)
         closed = {

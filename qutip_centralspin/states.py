@@ -13,7 +13,7 @@ import qutip
 
 from . import _checks
 from .model import CentralSpinModel
-from .operators import _check_model, dicke_index
+from .operators import check_model, dicke_index
 
 __all__ = [
     "battery_dicke",
@@ -27,14 +27,14 @@ __all__ = [
 
 def battery_dicke(model: CentralSpinModel, m: int) -> qutip.Qobj:
     """Battery Dicke ket :math:`|m\\rangle_B` (``m`` flipped spins, ``0 <= m <= N_B``)."""
-    _check_model(model)
+    check_model(model)
     m = _checks.int_in_range("m", m, 0, model.n_battery)
     return qutip.basis(model.n_battery + 1, dicke_index(model.n_battery, m))
 
 
 def charger_dicke(model: CentralSpinModel, n: int) -> qutip.Qobj:
     """Charger Dicke ket :math:`|n\\rangle_C` (``n`` flipped spins, ``0 <= n <= N``)."""
-    _check_model(model)
+    check_model(model)
     n = _checks.int_in_range("n", n, 0, model.n_charger)
     return qutip.basis(model.n_charger + 1, dicke_index(model.n_charger, n))
 
@@ -80,7 +80,7 @@ def spin_coherent_charger(
     m : int, default 0
         Flipped battery spins of the battery Dicke state.
     """
-    _check_model(model)
+    check_model(model)
     theta = _checks.finite_real("theta", theta)
     if not 0 <= theta <= np.pi:
         raise ValueError(f"theta must be in [0, pi], got {theta!r}")

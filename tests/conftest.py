@@ -91,7 +91,7 @@ def _reference_delta_energy(model, psi0, tlist, c_ops=None):
     """Delta E_B(t) from a plain QuTiP run with the Qobj H_B = B S^z as e_op."""
     h_b = _battery_energy_op(model)
     res = _reference(model, psi0, tlist, e_ops=[h_b], c_ops=c_ops)
-    e_b = np.real(np.asarray(res.expect[0]))
+    e_b = np.real(np.asarray(res.e_data[0]))
     e_b0 = np.real(qutip.expect(h_b, psi0))
     return e_b - e_b0
 

@@ -23,16 +23,18 @@ from tolerances import (
 
 from qutip_centralspin import (
     CentralSpinModel,
-    SectorEngine,
     analytic,
-    battery_hamiltonian,
-    charger_hamiltonian,
     dicke_state,
     hamiltonian,
-    interaction_hamiltonian,
     max_energy,
     max_power,
 )
+from qutip_centralspin.operators import (
+    battery_hamiltonian,
+    charger_hamiltonian,
+    interaction_hamiltonian,
+)
+from qutip_centralspin.solvers import SectorEngine
 
 RABI_PERIODS = 4  # "several Rabi periods" of the N_B = 1 oscillation
 N_TIMES = 201

@@ -14,15 +14,10 @@ import pytest
 import qutip
 from tolerances import EXACT_ATOL, ODE_ATOL
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    SectorEngine,
-    battery_dicke,
-    charger_dicke,
-    dicke_state,
-    hamiltonian,
-)
+from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian
 from qutip_centralspin.observables import BatteryEnergy
+from qutip_centralspin.solvers import SectorEngine
+from qutip_centralspin.states import battery_dicke, charger_dicke
 
 UP, DOWN = qutip.basis(2, 0), qutip.basis(2, 1)  # sigma_z UP = +UP
 
@@ -82,14 +77,14 @@ def brute_energy(model, battery_ket, charger, times, ode_options, charger_on_qub
     H, h_b = brute_force_hamiltonian(model, charger_on_qubits)
     psi0 = qutip.tensor(battery_ket, charger)
     res = qutip.sesolve(H, psi0, times, e_ops=[h_b], options=ode_options)
-    return np.real(np.asarray(res.expect[0]))
+    return np.real(np.asarray(res.e_data[0]))
 
 
 def collective_energy(model, psi0, times, ode_options):
     res = qutip.sesolve(
         hamiltonian(model), psi0, times, e_ops=[BatteryEnergy(model)], options=ode_options
     )
-    return np.asarray(res.expect[0])
+    return np.asarray(res.e_data[0])
 
 
 CASES = [

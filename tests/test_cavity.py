@@ -30,7 +30,7 @@ def reference_energy(model, evo, times):
     hb = cav.cavity_battery_hamiltonian(model, d)
     solve = qutip.sesolve if psi0.isket else qutip.mesolve
     res = solve(h, psi0, times, e_ops=[hb], options=dict(ODE_OPTIONS))
-    return np.real(res.expect[0])
+    return np.real(res.e_data[0])
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,10 @@ import numpy as np
 import pytest
 from tolerances import CERTIFIED_RTOL, TAU_RTOL
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    SectorEngine,
-    __version__,
-    c_star,
-    max_energy,
-    max_power,
-    paper,
-)
+from qutip_centralspin import CentralSpinModel, __version__, max_energy, max_power, paper
+from qutip_centralspin.analytic import c_star
 from qutip_centralspin.cli import main
+from qutip_centralspin.solvers import SectorEngine
 
 # --- tolerances of this file (each with the reason for its size) ------------------------------
 SAME_CALL_RTOL = 1e-12  # CLI and API run the same certified search; JSON floats round-trip

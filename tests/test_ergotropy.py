@@ -15,8 +15,9 @@ import qutip
 from qutip import piqs
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import CentralSpinModel, SectorEngine, analytic, dicke_state, hamiltonian
+from qutip_centralspin import CentralSpinModel, analytic, dicke_state, hamiltonian
 from qutip_centralspin import ergotropy as erg
+from qutip_centralspin.solvers import SectorEngine
 
 EXACT_ATOL = 1e-12  # eigvalsh of <= 64x64 matrices of norm <= ~3 and sums of <= 64 terms
 BRUTE_ATOL = 1e-10  # full 2^6 = 64-level diagonalisation vs sorted Dicke spectrum, round-off

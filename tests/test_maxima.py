@@ -20,17 +20,17 @@ from tolerances import CERTIFIED_RTOL, ODE_ATOL, ODE_OPTIONS, TAU_RTOL
 
 from qutip_centralspin import (
     CentralSpinModel,
-    SectorEngine,
     analytic,
     charge,
     dicke_state,
-    grid_maximum,
     hamiltonian,
     max_energy,
     max_power,
     maxima,
 )
 from qutip_centralspin.maxima import WINDOW_CONVERGENCE_RTOL, default_window
+from qutip_centralspin.results import grid_maximum
+from qutip_centralspin.solvers import SectorEngine
 
 # --- tolerances of this file (each with the reason for its size) ------------------------------
 ROUNDOFF_RTOL = 1e-13  # one engine evaluation of P_B(t) at |t| <~ 10, d <~ 10: ~1e3 ulps at most

@@ -14,19 +14,12 @@ import scipy.special
 from tolerances import ODE_OPTIONS
 
 import qutip_centralspin.solvers.blocks as blocks_module
-from qutip_centralspin import (
-    BlockSolver,
-    CentralSpinModel,
-    SectorEngine,
-    charge,
-    collective_c_ops,
-    decay,
-    dephasing,
-    dicke_state,
-    pumping,
-)
-from qutip_centralspin.solvers.blocks import battery_state_dims, bessel_table
-from qutip_centralspin.solvers.piqs_reference import (
+from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, pumping
+from qutip_centralspin.basis import battery_dims
+from qutip_centralspin.processes import collective_c_ops
+from qutip_centralspin.solvers import SectorEngine
+from qutip_centralspin.solvers.blocks import BlockSolver, bessel_table
+from qutip_centralspin.solvers.references import (
     bruteforce_mesolve,
     dicke_projection,
     piqs_mesolve,
@@ -196,8 +189,8 @@ def test_collective_processes_match_plain_mesolve(procs):
     assert np.abs(res.delta_energy - ref.delta_energy).max() < MESOLVE_ATOL
     assert np.abs(res.delta_energy - by_c_ops.delta_energy).max() < MESOLVE_ATOL
     assert np.abs(res.power - by_c_ops.power).max() < MESOLVE_ATOL
-    # reduced battery state on the N_B + 1 symmetric levels, jmat order
-    assert res.states[0].dims == [[4], [4]]
+    # reduced battery state in the PIQS basis, the symmetric levels its first block
+    assert res.states[0].dims == [[battery_dims(3)], [battery_dims(3)]]
     assert _max_state_error(res.states, ref.states) < MESOLVE_ATOL
 
 
@@ -334,12 +327,12 @@ def test_states_and_e_ops_on_the_reduced_battery_state():
         e_ops={"Sz": sz, "f": energy},
         options={"store_states": True},
     )
-    assert battery_state_dims(model, True) == 9
+    assert battery_dims(model.n_battery) == 9
     assert all(s.dims == [[9], [9]] for s in res.states)
     assert np.abs([s.tr() - 1 for s in res.states]).max() < CONSERVATION_ATOL
-    delta = model.B * (res.expect["Sz"] - res.expect["Sz"][0])
+    delta = model.B * (res.e_data["Sz"] - res.e_data["Sz"][0])
     assert np.abs(delta - res.delta_energy).max() < CONSERVATION_ATOL
-    assert np.allclose(res.expect["f"], res.expect["Sz"])
+    assert np.allclose(res.e_data["f"], res.e_data["Sz"])
     assert calls == list(TIMES)
 
 
@@ -375,7 +368,9 @@ def test_sector_coherence_is_rejected():
 
 def test_unknown_option_is_rejected():
     model = CentralSpinModel(2, 2)
-    with pytest.raises(ValueError, match=r"options \['atol'\] are not understood by the block"):
+    with pytest.raises(
+        ValueError, match=r"options \['atol'\] are not understood by solver='blocks'"
+    ):
         charge(
             model, dicke_state(model, 0, 2), TIMES, processes=decay(0.1), options={"atol": 1e-8}
         )

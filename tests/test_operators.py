@@ -8,15 +8,13 @@ import pytest
 import qutip
 from tolerances import OPERATOR_ATOL
 
-from qutip_centralspin import (
-    CentralSpinModel,
+from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian
+from qutip_centralspin.operators import (
     battery_hamiltonian,
     charger_hamiltonian,
     collective_operators,
     dicke_index,
-    dicke_state,
     excitation_number,
-    hamiltonian,
     interaction_hamiltonian,
 )
 from qutip_centralspin.states import battery_dicke, charger_dicke

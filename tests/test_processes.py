@@ -23,7 +23,7 @@ from qutip_centralspin.processes import (
     processes_from_flags,
     pumping,
 )
-from qutip_centralspin.solvers.piqs_reference import piqs_rates, symmetric_mesolve
+from qutip_centralspin.solvers.references import piqs_rates, symmetric_mesolve
 
 #: Block solver (Chebyshev, exact to rounding) against exponentials evaluated by NumPy.
 CLOSED_FORM_ATOL = 1e-11

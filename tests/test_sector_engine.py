@@ -9,13 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tolerances import EXACT_ATOL, ODE_ATOL, STATE_ATOL
 
-from qutip_centralspin import (
-    BatteryPower,
-    CentralSpinModel,
-    SectorEngine,
-    SectorEvolution,
-    dicke_state,
-)
+from qutip_centralspin import BatteryPower, CentralSpinModel, dicke_state
+from qutip_centralspin.solvers import SectorEngine, SectorEvolution
 
 TIMES = np.linspace(0.0, 4.0, 17)
 FAST = settings(max_examples=40, deadline=None)

@@ -1,10 +1,12 @@
-"""Solvers: the exact excitation-sector engine and the QuTiP reference path.
+"""Solvers, one module a path; each returns a :class:`~qutip_centralspin.results.ChargingResult`.
 
 * :mod:`.sector` -- closed systems, exact diagonalisation of each U(1) sector (no time stepping);
-* :mod:`.reference` -- ``qutip.sesolve`` / ``qutip.mesolve`` on the full Dicke space.
+  :mod:`.exact` runs it for :func:`~qutip_centralspin.charge`;
+* :mod:`.blocks` -- open systems, exact Lindblad evolution on the invariant (j, K) blocks;
+* :mod:`.qutip_paths` -- ``qutip.sesolve`` / ``qutip.mesolve`` on the full Dicke space;
+* :mod:`.references` -- ``qutip.piqs`` (x) charger, brute-force qubits, symmetric ``mesolve``.
 """
 
-from .reference import evolve_qutip
 from .sector import SectorEngine, SectorEvolution
 
-__all__ = ["SectorEngine", "SectorEvolution", "evolve_qutip"]
+__all__ = ["SectorEngine", "SectorEvolution"]

@@ -86,6 +86,7 @@ N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -101,17 +102,18 @@ except ImportError:  # pragma: no cover
     _csr_matvec = None
 
 from .. import _checks
-from ..charging import ChargingResult
+from ..basis import battery_dims, piqs_index
+from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
-from ..operators import _check_model
+from ..operators import check_model
 from ..processes import Process, as_processes
+from ..results import ChargingResult
 from ..states import check_state
-from .reference import e_ops_dict, expect_on_states
 
-__all__ = ["BlockSolver", "charge_blocks", "battery_state_dims", "OPTIONS"]
+__all__ = ["BlockSolver", "charge_blocks", "OPTIONS"]
 
 #: Options understood by the block solver (QuTiP's names where QuTiP has one).
-OPTIONS = ("store_states", "progress_bar", "progress_kwargs", "num_cpus")
+OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
 #: Chebyshev series truncated where every remaining Bessel coefficient is below this.
 CHEBYSHEV_TAIL = 1e-17
 #: Largest growth of the recurrence vectors accepted before a segment is split (rounding
@@ -160,18 +162,6 @@ def _safe_div(num, den):
     out = np.zeros(np.broadcast(num, den).shape)
     np.divide(num, den, out=out, where=den != 0)
     return out
-
-
-def battery_state_dims(model: CentralSpinModel, local_battery: bool) -> int:
-    """Dimension of the reduced battery state returned by the open solvers.
-
-    ``N_B + 1`` (symmetric levels) without local battery processes, else the number of PIQS
-    Dicke states ``(N_B/2 + 1)^2`` (rounded down), as ``qutip.piqs.num_dicke_states``.
-    """
-    nb = model.n_battery
-    if not local_battery:
-        return nb + 1
-    return (nb // 2 + 1) * (nb - nb // 2 + 1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -554,7 +544,7 @@ class BlockSolver:
     """
 
     def __init__(self, model: CentralSpinModel, processes):
-        _check_model(model)
+        check_model(model)
         self.model = model
         self.processes: tuple[Process, ...] = as_processes(processes)
         self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
@@ -837,50 +827,57 @@ class BlockSolver:
 
     # -- evolution -----------------------------------------------------------------------
     def solve(self, psi0: qutip.Qobj, tlist, *, e_ops=None, options=None) -> ChargingResult:
-        r"""Evolve ``psi0``; return :math:`\Delta E_B(t)`, :math:`P_B(t)` (and :math:`\rho_B(t)`).
+        r"""Evolve ``psi0`` from ``tlist[0]``; return :math:`\Delta E_B`, :math:`P_B` (and
+        :math:`\rho_B`).
 
         Parameters
         ----------
         psi0 : Qobj
-            Ket or density matrix on the model's symmetric dims, block-diagonal in the total
-            excitation :math:`K` (Dicke product states and mixtures of them).
+            Ket or density matrix on the model's symmetric dims at ``tlist[0]``,
+            block-diagonal in the total excitation :math:`K` (Dicke product states and
+            mixtures of them).
         tlist : array_like
-            Increasing times :math:`\ge 0`.
-        e_ops : list, dict, Qobj or callable, optional
-            Evaluated on the reduced battery state :math:`\rho_B(t)` (a ``Qobj`` with
-            :func:`battery_state_dims` levels, see the module notes): a ``Qobj`` ``O`` gives
-            :math:`\mathrm{tr}[O\rho_B]`, a callable is called as ``f(t, rho_B)``.
+            Increasing times :math:`\ge 0`; ``tlist[0]`` is the time origin (see
+            :mod:`qutip_centralspin.results`).
+        e_ops : list, dict, Qobj, QobjEvo or callable, optional
+            Evaluated on the reduced battery state :math:`\rho_B(t)`, a ``Qobj`` in the
+            ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.basis`).
         options : dict, optional
-            ``store_states`` (keep :math:`\rho_B(t)` in ``result.states``), ``progress_bar``
-            (QuTiP's names: ``"text"``, ``"enhanced"``, ``"tqdm"``, ...), ``progress_kwargs``,
-            ``num_cpus`` (threads for the sparse products; default 2 for large generators).
+            ``store_states``, ``store_final_state`` (:math:`\rho_B`), ``progress_bar``
+            (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the sparse
+            products; default 2 for large generators).
 
         Returns
         -------
         ChargingResult
-            ``solver == "blocks"``; ``qutip_result`` is ``None``. :math:`P_B(0)` is the exact
-            limit :math:`\dot E_B(0) = \mathrm{tr}[H_B\mathcal L\rho(0)]`.
+            ``solver == "blocks"``; :math:`P_B(t_0)` is the exact limit
+            :math:`\dot E_B(t_0) = \mathrm{tr}[H_B\mathcal L\rho(t_0)]`.
         """
+        start = time.perf_counter()
         times = _checks.time_list("tlist", tlist)
-        options = _check_options(options)
-        user_ops = e_ops_dict(e_ops)
-        store = bool(options.get("store_states", False))
-        run = self._run(psi0, times, options, populations=store or bool(user_ops))
-        expect = expect_on_states(user_ops, times, run.battery_states)
-        delta = run.energy - run.initial_energy
-        power = np.empty_like(delta)
-        pos = times > 0
-        power[pos] = delta[pos] / times[pos]
-        power[~pos] = run.initial_rate
-        return ChargingResult(
-            model=self.model,
-            times=times,
-            delta_energy=delta,
-            power=power,
+        options = _checks.solver_options("blocks", options, OPTIONS)
+        user_ops = normalize_e_ops(e_ops)
+        store = bool(options.get("store_states"))
+        want = store or bool(options.get("store_final_state")) or bool(user_ops)
+        run = self._run(psi0, times, options, populations=want)
+        e_data = evaluate_e_ops(user_ops, times, run.battery_states) if user_ops else {}
+        return ChargingResult.from_energy(
+            self.model,
+            times,
+            run.energy,
             initial_energy=run.initial_energy,
+            initial_rate=run.initial_rate,
             solver="blocks",
-            states=run.battery_states if store else None,
-            expect=expect,
+            states=run.battery_states,
+            store_states=store,
+            store_final_state=bool(options.get("store_final_state")),
+            e_data=e_data,
+            stats={
+                "solver": "blocks",
+                "method": "Chebyshev propagation on the invariant (j, K) blocks",
+                "run time": time.perf_counter() - start,
+                "dimension": run.dimension,
+            },
         )
 
     def sector_weights(self, psi0: qutip.Qobj, tlist, *, options=None) -> dict[int, np.ndarray]:
@@ -890,7 +887,8 @@ class BlockSolver:
         is the trace, 1 up to rounding).
         """
         times = _checks.time_list("tlist", tlist)
-        return self._run(psi0, times, _check_options(options), populations=False).sectors
+        options = _checks.solver_options("blocks", options, OPTIONS)
+        return self._run(psi0, times, options, populations=False).sectors
 
     def _run(self, psi0, times, options, *, populations: bool) -> _Run:
         psi0 = check_state(self.model, psi0, "psi0")
@@ -923,7 +921,7 @@ class BlockSolver:
             (np.concatenate(vals), (np.concatenate(rows), np.tile(gen.pop_rows, len(rows)))),
             shape=(n_func, v0.size),
         )
-        values = _propagate(gen, v0, times, F, options)
+        values = _propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
         initial = F @ v0
         rate0 = F[[0]] @ gen.apply(v0)
         states = None
@@ -942,12 +940,8 @@ class BlockSolver:
         """Diagonal reduced battery states from the (q, k) populations at every time."""
         nb = self.model.n_battery
         q, k = np.divmod(pop_index, nb + 1)
-        dim = battery_state_dims(self.model, self.local_battery)
-        if self.local_battery:
-            # PIQS order: ladder q starts at sum_{q' < q} (nb - 2q' + 1); inside, index j - m
-            idx = q * (nb + 1) - q * (q - 1) + (nb - q - k)
-        else:
-            idx = nb - k  # qutip.jmat order
+        dim = battery_dims(nb)
+        idx = piqs_index(nb, q, k)
         out = []
         for col in pops.T:
             diag = np.zeros(dim)
@@ -964,19 +958,6 @@ class _Run:
     sectors: dict
     battery_states: list | None
     dimension: int
-
-
-def _check_options(options) -> dict:
-    options = dict(options or {})
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise ValueError(
-            f"options {sorted(unknown)} are not understood by the block solver "
-            f"(allowed: {list(OPTIONS)})"
-        )
-    if options.get("num_cpus") is not None:
-        options["num_cpus"] = _checks.positive_int("num_cpus", options["num_cpus"])
-    return options
 
 
 # ------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dstevd as _dstevd
 
 from ..model import CentralSpinModel
-from ..operators import _check_model
+from ..operators import check_model
 from ..states import check_state
 
 __all__ = ["SectorEngine", "SectorEvolution"]
@@ -94,12 +94,12 @@ class SectorEngine:
     >>> from qutip_centralspin.solvers import SectorEngine
     >>> engine = SectorEngine(CentralSpinModel(n_battery=4, n_charger=10))
     >>> evo = engine.evolve((0, 10))          # the Dicke state |m=0, n=10>
-    >>> evo.delta_energy(np.array([0.0]))
-    array([0.])
+    >>> [round(float(e), 6) + 0.0 for e in evo.delta_energy(np.array([0.0, 0.2]))]
+    [0.0, 1.68189]
     """
 
     def __init__(self, model: CentralSpinModel):
-        _check_model(model)
+        check_model(model)
         self.model = model
         self._sectors: dict[int, Sector] = {}
 
@@ -467,6 +467,17 @@ class SectorEvolution:
             vectors[idx] = sec.vectors @ (phases * coeff[:, :1])
         dims = self.model.ket_dims
         return [qutip.Qobj(vectors[:, i : i + 1], dims=dims) for i in range(times.size)]
+
+    @property
+    def occupied_sectors(self) -> list[Sector]:
+        """The excitation sectors the initial state occupies (ascending ``k``)."""
+        return [comp[0] for comp in self._components]
+
+    @property
+    def has_sector_coherences(self) -> bool:
+        """Whether rho_B(t) can hold coherences: a ket, or a density matrix with coherences
+        between excitation sectors."""
+        return self.is_ket or self._dm_columns() is not None
 
     @property
     def sector_weights(self) -> dict[int, float]:

@@ -49,7 +49,7 @@ def sesolve_pmax(model, m0, n0, cert):
         e_ops=[h_b],
         options={"atol": 1e-12, "rtol": 1e-10, "nsteps": 10**7},
     )
-    e = np.real(np.asarray(res.expect[0]))
+    e = np.real(np.asarray(res.e_data[0]))
     return float(np.max((e[1:] - e[0]) / tlist[1:]))
 
 

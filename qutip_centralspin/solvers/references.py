@@ -17,17 +17,19 @@ Every path integrates the master equation of :mod:`qutip_centralspin.processes` 
   :math:`(N_B+1)(N+1)` space with the collapse operators of
   :func:`qutip_centralspin.processes.collective_c_ops`.
 
-All return a :class:`~qutip_centralspin.charging.ChargingResult` whose ``states`` (with
+All return a :class:`~qutip_centralspin.results.ChargingResult` whose ``states`` (with
 ``options={"store_states": True}``) and ``e_ops`` refer to the reduced battery state
-:math:`\rho_B(t)`, in the same basis as the block solver: the :math:`N_B+1` symmetric levels
-without local battery processes, the PIQS Dicke basis otherwise (the brute-force qubit state
-is projected on it). ``options`` go to ``qutip.mesolve``; unless given, ``atol`` and
-``rtol`` default to :data:`REFERENCE_ATOL` and :data:`REFERENCE_RTOL`.
+:math:`\rho_B(t)` in the basis of every open path, the ``qutip.piqs`` Dicke basis
+(:mod:`qutip_centralspin.basis`; the brute-force qubit state is projected on it). ``options``
+go to ``qutip.mesolve``; unless given, ``atol`` and ``rtol`` default to
+:data:`REFERENCE_ATOL` and :data:`REFERENCE_RTOL`. As on every path, ``psi0`` is the state at
+``tlist[0]`` (:mod:`qutip_centralspin.results`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import qutip
@@ -35,13 +37,14 @@ import scipy.linalg
 from qutip import piqs
 
 from .. import _checks
-from ..charging import ChargingResult
+from ..basis import battery_dims, embed_symmetric
+from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
-from ..operators import _check_model, battery_hamiltonian, hamiltonian
-from ..processes import as_processes, collective_c_ops
+from ..operators import battery_hamiltonian, check_model, hamiltonian, hamiltonian_from
+from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops
+from ..results import ChargingResult
 from ..states import check_state
-from .blocks import battery_state_dims
-from .reference import e_ops_dict, expect_on_states
+from .qutip_paths import MESOLVE_OPTIONS
 
 __all__ = [
     "piqs_mesolve",
@@ -59,15 +62,6 @@ MAX_BRUTEFORCE_SPINS = 5
 REFERENCE_ATOL = 1e-12
 REFERENCE_RTOL = 1e-10
 
-_KIND_TO_PIQS = {
-    ("dephasing", "local"): "dephasing",
-    ("decay", "local"): "emission",
-    ("pumping", "local"): "pumping",
-    ("dephasing", "collective"): "collective_dephasing",
-    ("decay", "collective"): "collective_emission",
-    ("pumping", "collective"): "collective_pumping",
-}
-
 
 def piqs_rates(processes, target: str) -> dict[str, float]:
     r"""Keyword arguments of ``qutip.piqs.Dicke`` for the processes on ``target``.
@@ -79,15 +73,18 @@ def piqs_rates(processes, target: str) -> dict[str, float]:
     for proc in as_processes(processes):
         if proc.target != target or proc.rate == 0:
             continue
-        name = _KIND_TO_PIQS[(proc.kind, proc.scope)]
-        factor = 4.0 if name == "dephasing" else 1.0
+        name, factor = PIQS_RATE[proc.kind]
+        if not proc.is_local:
+            name, factor = "collective_" + name, 1.0
         out[name] = out.get(name, 0.0) + factor * proc.rate
     return out
 
 
 def _mesolve_options(options) -> dict:
     opts = {"atol": REFERENCE_ATOL, "rtol": REFERENCE_RTOL}
-    opts.update(dict(options or {}))
+    opts.update(options)
+    for key in ("store_states", "store_final_state"):
+        opts.pop(key, None)
     return opts
 
 
@@ -105,36 +102,30 @@ class _Recorder:
         return float(np.real(qutip.expect(self.h_b, state)))
 
 
-def _finish(model, times, solver, res, recorder, rho0, liouvillian, e_ops, store):
-    """Assemble the ChargingResult from an energy recorder run."""
-    energy = np.asarray(res.expect[0], dtype=float)
-    e0 = float(np.real(qutip.expect(recorder.h_b, rho0)))
-    drho = qutip.vector_to_operator(liouvillian * qutip.operator_to_vector(rho0))
-    rate0 = float(np.real(qutip.expect(recorder.h_b, drho)))
-    delta = energy - e0
-    power = np.empty_like(delta)
-    pos = times > 0
-    power[pos] = delta[pos] / times[pos]
-    power[~pos] = rate0
-    states = recorder.states if recorder.reduce is not None else None
-    expect = expect_on_states(e_ops_dict(e_ops), times, states)
-    return ChargingResult(
-        model=model,
-        times=times,
-        delta_energy=delta,
-        power=power,
+def _run(model, times, solver, L, rho0, h_b, reduce, e_ops, options, start) -> ChargingResult:
+    """Integrate with ``qutip.mesolve`` from ``tlist[0]`` and assemble the result."""
+    options = _checks.solver_options(solver, options, MESOLVE_OPTIONS)
+    user_ops = normalize_e_ops(e_ops)
+    store = bool(options.get("store_states"))
+    final = bool(options.get("store_final_state"))
+    recorder = _Recorder(h_b, reduce if (store or final or user_ops) else None)
+    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
+    e0 = float(np.real(qutip.expect(h_b, rho0)))
+    drho = qutip.vector_to_operator(L * qutip.operator_to_vector(rho0))
+    e_data = evaluate_e_ops(user_ops, times, recorder.states) if user_ops else {}
+    return ChargingResult.from_energy(
+        model,
+        times,
+        np.asarray(res.expect[0], dtype=float),
         initial_energy=e0,
+        initial_rate=float(np.real(qutip.expect(h_b, drho))),
         solver=solver,
-        states=states if store else None,
-        expect=expect,
-        qutip_result=res,
+        states=recorder.states,
+        store_states=store,
+        store_final_state=final,
+        e_data=e_data,
+        stats={**res.stats, "solver": solver, "run time": time.perf_counter() - start},
     )
-
-
-def _split_options(options):
-    options = dict(options or {})
-    store = bool(options.pop("store_states", False))
-    return store, options
 
 
 # ------------------------------------------------------------------------------------------
@@ -167,13 +158,12 @@ def piqs_mesolve(
     options : dict, optional
         ``store_states`` (keep :math:`\rho_B(t)`) and ``qutip.mesolve`` options.
     """
-    _check_model(model)
+    check_model(model)
     psi0 = check_state(model, psi0, "psi0")
     times = _checks.time_list("tlist", tlist)
     procs = as_processes(processes)
-    store, options = _split_options(options)
+    start = time.perf_counter()
     nb, nc = model.n_battery, model.n_charger
-    local_b = any(p.is_local and p.target == "battery" and p.rate > 0 for p in procs)
     local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
 
     nds_b = piqs.num_dicke_states(nb)
@@ -190,15 +180,14 @@ def piqs_mesolve(
         lind_c = 0 * qutip.spre(qutip.qeye(dim_c))
         for proc in procs:
             if proc.target == "charger" and proc.rate > 0:
-                op = {"dephasing": sz_c, "decay": sm_c, "pumping": sp_c}[proc.kind]
+                op = {"z": sz_c, "-": sm_c, "+": sp_c}[OPERATOR[proc.kind]]
                 lind_c = lind_c + qutip.lindblad_dissipator(math.sqrt(proc.rate) * op)
         embed_c = np.eye(dim_c)
     ib, ic = qutip.qeye(nds_b), qutip.qeye(dim_c)
-    H = (
-        model.B * qutip.tensor(sz_b, ic)
-        + model.h * qutip.tensor(ib, sz_c)
-        + model.A * (qutip.tensor(sp_b, sm_c) + qutip.tensor(sm_b, sp_c))
-        + 2 * model.delta * qutip.tensor(sz_b, sz_c)
+    H = hamiltonian_from(
+        model,
+        [qutip.tensor(op, ic) for op in (sz_b, sp_b, sm_b)],
+        [qutip.tensor(ib, op) for op in (sz_c, sp_c, sm_c)],
     )
     lind_b = qutip.Qobj(lind_b.data, dims=[[[nds_b], [nds_b]], [[nds_b], [nds_b]]])
     lind_c = qutip.Qobj(lind_c.data, dims=[[[dim_c], [dim_c]], [[dim_c], [dim_c]]])
@@ -213,16 +202,12 @@ def piqs_mesolve(
     rho_sym = psi0.proj() if psi0.isket else psi0
     rho0 = iso @ rho_sym @ iso.dag()
 
-    dim_b = battery_state_dims(model, local_b)
-
     def reduce(state):
-        rho_b = state.ptrace(0).full()[:dim_b, :dim_b]
-        return qutip.Qobj(rho_b, dims=[[dim_b], [dim_b]])
+        rho_b = state.ptrace(0)  # already the PIQS basis of the battery
+        return qutip.Qobj(rho_b.full(), dims=[[nds_b], [nds_b]])
 
-    want_states = store or bool(e_ops_dict(e_ops))
-    recorder = _Recorder(model.B * qutip.tensor(sz_b, ic), reduce if want_states else None)
-    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
-    return _finish(model, times, "piqs", res, recorder, rho0, L, e_ops, store)
+    h_b = model.B * qutip.tensor(sz_b, ic)
+    return _run(model, times, "piqs", L, rho0, h_b, reduce, e_ops, options, start)
 
 
 # ------------------------------------------------------------------------------------------
@@ -312,18 +297,17 @@ def bruteforce_mesolve(
     ValueError
         If a subsystem modelled as qubits has more than :data:`MAX_BRUTEFORCE_SPINS` spins.
     """
-    _check_model(model)
+    check_model(model)
     psi0 = check_state(model, psi0, "psi0")
     times = _checks.time_list("tlist", tlist)
     procs = as_processes(processes)
-    store, options = _split_options(options)
+    start = time.perf_counter()
     nb, nc = model.n_battery, model.n_charger
     if nb > MAX_BRUTEFORCE_SPINS:
         raise ValueError(
             f"n_battery must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force reference "
             f"(2^N_B qubits), got {nb}"
         )
-    local_b = any(p.is_local and p.target == "battery" and p.rate > 0 for p in procs)
     local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
     if local_c and nc > MAX_BRUTEFORCE_SPINS:
         raise ValueError(
@@ -343,18 +327,17 @@ def bruteforce_mesolve(
         zc = mc = pc = None
         iso_c = np.eye(nc + 1)
     ib, ic = qutip.qeye(Sz_b.dims[0]), qutip.qeye(Sz_c.dims[0])
-    H = (
-        model.B * qutip.tensor(Sz_b, ic)
-        + model.h * qutip.tensor(ib, Sz_c)
-        + model.A * (qutip.tensor(Sp_b, Sm_c) + qutip.tensor(Sm_b, Sp_c))
-        + 2 * model.delta * qutip.tensor(Sz_b, Sz_c)
+    H = hamiltonian_from(
+        model,
+        [qutip.tensor(op, ic) for op in (Sz_b, Sp_b, Sm_b)],
+        [qutip.tensor(ib, op) for op in (Sz_c, Sp_c, Sm_c)],
     )
     c_ops = []
     for proc in procs:
         if proc.rate == 0:
             continue
         root = math.sqrt(proc.rate)
-        index = ("dephasing", "decay", "pumping").index(proc.kind)
+        index = ("z", "-", "+").index(OPERATOR[proc.kind])
         if proc.target == "battery":
             if proc.is_local:
                 c_ops += [root * qutip.tensor(op, ic) for op in (zb, mb, pb)[index]]
@@ -370,18 +353,14 @@ def bruteforce_mesolve(
     rho0 = iso @ rho_sym @ iso.dag()
     L = qutip.liouvillian(H, c_ops)
 
-    dim_b = battery_state_dims(model, local_b)
     basis = dicke_projection(nb)
 
     def reduce(state):
-        n_b = len(Sz_b.dims[0])
-        rho_b = state.ptrace(list(range(n_b))).full()
-        return _to_piqs_basis(rho_b, basis, dim_b)
+        rho_b = state.ptrace(list(range(len(Sz_b.dims[0])))).full()
+        return _to_piqs_basis(rho_b, basis, battery_dims(nb))
 
-    want_states = store or bool(e_ops_dict(e_ops))
-    recorder = _Recorder(model.B * qutip.tensor(Sz_b, ic), reduce if want_states else None)
-    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
-    return _finish(model, times, "bruteforce", res, recorder, rho0, L, e_ops, store)
+    h_b = model.B * qutip.tensor(Sz_b, ic)
+    return _run(model, times, "bruteforce", L, rho0, h_b, reduce, e_ops, options, start)
 
 
 # ------------------------------------------------------------------------------------------
@@ -393,23 +372,23 @@ def symmetric_mesolve(
     r"""Collective processes only: ``qutip.mesolve`` on the symmetric :math:`(N_B+1)(N+1)` space.
 
     The collapse operators are :func:`~qutip_centralspin.processes.collective_c_ops`;
-    :math:`\rho_B(t)` is ``state.ptrace(0)`` (:math:`N_B + 1` levels, ``qutip.jmat`` order).
+    :math:`\rho_B(t)` is ``state.ptrace(0)`` written in the PIQS basis (its first block).
 
     Raises
     ------
     ValueError
         If a process is local.
     """
-    _check_model(model)
+    check_model(model)
     psi0 = check_state(model, psi0, "psi0")
     times = _checks.time_list("tlist", tlist)
+    start = time.perf_counter()
     c_ops = collective_c_ops(model, processes)
-    store, options = _split_options(options)
     rho0 = psi0.proj() if psi0.isket else psi0
     L = qutip.liouvillian(hamiltonian(model), c_ops)
-    want_states = store or bool(e_ops_dict(e_ops))
-    recorder = _Recorder(
-        battery_hamiltonian(model), (lambda s: s.ptrace(0)) if want_states else None
-    )
-    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
-    return _finish(model, times, "mesolve", res, recorder, rho0, L, e_ops, store)
+
+    def reduce(state):
+        return embed_symmetric(state.ptrace(0))
+
+    h_b = battery_hamiltonian(model)
+    return _run(model, times, "mesolve", L, rho0, h_b, reduce, e_ops, options, start)
