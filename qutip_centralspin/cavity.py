@@ -73,8 +73,11 @@ from scipy.stats import poisson
 from . import _checks
 from .maxima import CERTIFIED_RTOL, certified_max_power
 from .model import CentralSpinModel
+from .operators import ladder_up
 from .results import Maximum
-from .solvers.sector import Sector, SectorEvolution, eigh_tridiagonal
+from .solvers.sector import SectorEvolution
+from .solvers.sectors import Sector, SectorBasis
+from .states import parse_spec
 
 __all__ = [
     "PHOTON_TAIL_TOL",
@@ -100,6 +103,8 @@ __all__ = [
 #: Default largest neglected photon weight of a truncated coherent/thermal state.
 PHOTON_TAIL_TOL = 1e-12
 CAVITY_SPECS = ("fock:K", "coherent:THETA", "alpha:ALPHA", "thermal:T")
+#: The grammar of :data:`CAVITY_SPECS` for :func:`qutip_centralspin.states.parse_spec`.
+CAVITY_GRAMMAR = {"fock": (1, 1), "coherent": (1, 1), "alpha": (1, 1), "thermal": (1, 1)}
 
 
 @dataclass(frozen=True)
@@ -322,27 +327,23 @@ def cavity_state(
     :math:`g\sqrt N = AN`), so there is deliberately no ``"full"`` spec.
     """
     _check_cavity(model)
-    if not isinstance(spec, str):
-        raise ValueError(f"spec must be a string, one of {CAVITY_SPECS}, got {spec!r}")
-    kind, _, rest = spec.strip().lower().partition(":")
+    kind, numbers = parse_spec(spec, CAVITY_GRAMMAR)
+    (x,) = numbers
     try:
-        if kind == "coherent" and n_charger is None:
-            raise ValueError("'coherent' needs n_charger (the spin charger's N)")
         if kind == "fock":
-            return cavity_fock_state(model, int(rest), m=m)
+            return cavity_fock_state(model, int(x) if x.is_integer() else x, m=m)
         if kind == "coherent":
-            theta = float(rest)
-            if not 0 <= theta <= math.pi:
-                raise ValueError(f"theta must be in [0, pi], got {theta!r}")
+            if n_charger is None:
+                raise ValueError("'coherent' needs n_charger (the spin charger's N)")
+            if not 0 <= x <= math.pi:
+                raise ValueError(f"theta must be in [0, pi], got {x!r}")
             n = _checks.positive_int("n_charger", n_charger)
-            return cavity_coherent_state(model, math.sqrt(n) * math.cos(theta / 2), m=m, tol=tol)
+            return cavity_coherent_state(model, math.sqrt(n) * math.cos(x / 2), m=m, tol=tol)
         if kind == "alpha":
-            return cavity_coherent_state(model, float(rest), m=m, tol=tol)
-        if kind == "thermal":
-            return cavity_thermal_state(model, float(rest), m=m, tol=tol)
+            return cavity_coherent_state(model, x, m=m, tol=tol)
+        return cavity_thermal_state(model, x, m=m, tol=tol)
     except ValueError as err:
         raise ValueError(f"spec {spec!r}: {err}") from None
-    raise ValueError(f"spec must be one of {CAVITY_SPECS}, got {spec!r}")
 
 
 # -- the exact engine -----------------------------------------------------------------------
@@ -363,26 +364,15 @@ class CavityEngine:
     def __init__(self, model: CavityModel):
         _check_cavity(model)
         self.model = model
-        self._sectors: dict[int, Sector] = {}
+        self._sectors: dict[int, Sector] = {}  # shared by the CavityBasis of every state
+
+    def basis(self, n_photons: int) -> CavityBasis:
+        """The sector basis with photon levels ``0 .. n_photons - 1`` (cache shared)."""
+        return CavityBasis(self.model, n_photons, self._sectors)
 
     def sector(self, k: int) -> Sector:
         """The sector with ``k = m + photons`` excitations (any ``k >= 0``)."""
-        if k not in self._sectors:
-            self._sectors[k] = self._build(int(k))
-        return self._sectors[k]
-
-    def _build(self, k: int) -> Sector:
-        mod = self.model
-        nb = mod.n_battery
-        if k < 0:
-            raise ValueError(f"sector k must be >= 0, got {k}")
-        m = np.arange(0, min(nb, k) + 1)
-        photons = k - m
-        diag = mod.B * (m - nb / 2) + mod.omega * photons
-        mm = m[:-1]
-        off = mod.g * np.sqrt((mm + 1.0) * (nb - mm) * photons[:-1])
-        energies, vectors = eigh_tridiagonal(diag, off)
-        return Sector(k, m, photons, diag, off, energies, vectors)
+        return self.basis(1).sector(k)
 
     def evolve(self, state) -> CavityEvolution:
         """Prepare the exact evolution of ``state``.
@@ -413,7 +403,7 @@ class CavityEngine:
         if len(dims) != 2 or dims[0] != nb1 or (state.isoper and state.dims[1] != dims):
             raise ValueError(f"state must have dims [[{nb1}, D], ...], got {state.dims}")
         d_in = dims[1]
-        space = _CavitySpace(self, d_in + self.model.n_battery)
+        space = self.basis(d_in + self.model.n_battery)
         data = state.full()
         if state.isket:
             vec = np.zeros((nb1, space.n_photons), dtype=complex)
@@ -425,27 +415,33 @@ class CavityEngine:
         return CavityEvolution(space, flat, is_ket=False, neglected_weight=neglected)
 
 
-class _CavitySpace:
-    """A padded photon space ``0..D-1`` holding every sector an input state reaches.
+class CavityBasis(SectorBasis):
+    """Battery Dicke levels (``jmat`` order) (x) photon numbers ``0 .. D-1``: a sector basis.
 
-    Offers the engine interface :class:`SectorEvolution` relies on (``model``, ``excitations``,
-    ``sector``, ``full_index``), with QuTiP ordering battery first (jmat) then photon number.
+    The photon space is padded to hold every sector an input state reaches (``D`` = input
+    levels + :math:`N_B`), so nothing leaks out of it.
     """
 
-    def __init__(self, engine: CavityEngine, n_photons: int):
-        self.cavity_engine = engine
-        self.model = engine.model
-        self.n_photons = n_photons
-        nb = self.model.n_battery
-        m_of = np.repeat(np.arange(nb, -1, -1), n_photons)
-        k_of = np.tile(np.arange(n_photons), nb + 1)
-        self.excitations = m_of + k_of
+    def __init__(self, model: CavityModel, n_photons: int, cache: dict | None = None):
+        super().__init__(model, cache)
+        self.n_photons = int(n_photons)
+        self.charger_labels = np.arange(self.n_photons)  # photon index = photon number
 
-    def sector(self, k: int) -> Sector:
-        return self.cavity_engine.sector(k)
+    def charger_index(self, k):
+        return np.asarray(k)
 
-    def full_index(self, m, k):
-        return (self.model.n_battery - np.asarray(m)) * self.n_photons + np.asarray(k)
+    def tridiagonal(self, k: int):
+        r""":math:`H_{mm} = B(m - N_B/2) + \omega(K - m)`,
+        :math:`H_{m+1,m} = g\langle S^+\rangle\sqrt{K - m}`."""
+        mod = self.model
+        nb = mod.n_battery
+        if k < 0:
+            raise ValueError(f"sector k must be >= 0, got {k}")
+        m = np.arange(0, min(nb, k) + 1)
+        photons = k - m
+        diag = mod.B * (m - nb / 2) + mod.omega * photons
+        off = mod.g * ladder_up(nb / 2, m[:-1] - nb / 2) * np.sqrt(photons[:-1])
+        return m, photons, diag, off
 
 
 class CavityEvolution(SectorEvolution):
@@ -465,7 +461,7 @@ class CavityEvolution(SectorEvolution):
         Photon levels ``D`` of :meth:`states` (input levels + ``N_B``: no leakage).
     """
 
-    def __init__(self, space: _CavitySpace, data, *, is_ket: bool, neglected_weight: float):
+    def __init__(self, space: CavityBasis, data, *, is_ket: bool, neglected_weight: float):
         super().__init__(space, data, is_ket=is_ket)
         self.neglected_weight = float(neglected_weight)
         self.energy_error_bound = self.neglected_weight * abs(self.model.B) * self.model.n_battery

@@ -38,7 +38,7 @@ from .maxima import certified_max_energy, certified_max_power
 from .model import CentralSpinModel
 from .operators import check_model
 from .solvers.sector import SectorEngine
-from .states import battery_dicke, dicke_state, spin_coherent_charger
+from .states import battery_dicke, dicke_state, parse_spec, spin_coherent_charger
 
 __all__ = [
     "CHARGER_SPECS",
@@ -51,6 +51,8 @@ __all__ = [
 
 #: The forms understood by :func:`charger_state`.
 CHARGER_SPECS = ("full", "dicke:K", "coherent:THETA[:PHI]", "thermal:T")
+#: The grammar of :data:`CHARGER_SPECS` for :func:`qutip_centralspin.states.parse_spec`.
+CHARGER_GRAMMAR = {"full": (0, 0), "dicke": (1, 1), "coherent": (1, 2), "thermal": (1, 1)}
 #: Maxima closer than this (relative) to the best count as ties in :func:`best_dicke_charger`.
 TIE_RTOL = 1e-9
 OBJECTIVES = ("power", "energy")
@@ -130,7 +132,7 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
     ----------
     model : CentralSpinModel
     spec : str
-        * ``"full"`` (or ``"n=N"``): Dicke :math:`|n = N\rangle` (the paper's charger);
+        * ``"full"``: Dicke :math:`|n = N\rangle` (the paper's charger);
         * ``"dicke:K"``: Dicke :math:`|n = K\rangle`, ``0 <= K <= N``;
         * ``"coherent:THETA"`` or ``"coherent:THETA:PHI"``: spin-coherent, angles in radians,
           ``0 <= THETA <= pi`` (``0``: full charger);
@@ -157,24 +159,22 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
     (True, True)
     """
     check_model(model)
-    if not isinstance(spec, str):
-        raise ValueError(f"spec must be a string, one of {CHARGER_SPECS}, got {spec!r}")
-    kind, _, rest = spec.strip().lower().partition(":")
+    kind, numbers = parse_spec(spec, CHARGER_GRAMMAR)
     try:
-        if kind in ("full", "n=n") and not rest:
+        if kind == "full":
             return dicke_state(model, m, model.n_charger)
         if kind == "dicke":
-            return dicke_state(model, m, int(rest))
+            return dicke_state(model, m, _whole(numbers[0]))
         if kind == "coherent":
-            angles = [float(x) for x in rest.split(":")]
-            if len(angles) not in (1, 2):
-                raise ValueError("coherent needs THETA or THETA:PHI")
-            return spin_coherent_charger(model, *angles, m=m)
-        if kind == "thermal":
-            return thermal_charger(model, float(rest), m=m)
+            return spin_coherent_charger(model, *numbers, m=m)
+        return thermal_charger(model, numbers[0], m=m)
     except ValueError as err:
         raise ValueError(f"spec {spec!r}: {err}") from None
-    raise ValueError(f"spec must be one of {CHARGER_SPECS}, got {spec!r}")
+
+
+def _whole(x: float):
+    """An integral float as ``int`` (a non-integral one is left for the range check)."""
+    return int(x) if float(x).is_integer() else x
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import qutip
 
 from . import _checks
@@ -32,6 +33,9 @@ __all__ = [
     "excitation_number",
     "hamiltonian_from",
     "check_model",
+    "ladder_up",
+    "ladder_down",
+    "diagonal_energy",
 ]
 
 
@@ -60,6 +64,30 @@ class CollectiveOperators(NamedTuple):
     Jz: qutip.Qobj
     Jp: qutip.Qobj
     Jm: qutip.Qobj
+
+
+def ladder_up(j, m):
+    r""":math:`\langle j, m+1|S^+|j, m\rangle = \sqrt{(j - m)(j + m + 1)}` (0 outside the ladder).
+
+    The one place the ladder coefficients are written (``qutip.jmat``'s, :math:`\hbar = 1`);
+    every sector engine and the open block solver take them from here. Works on arrays.
+    """
+    return np.sqrt(np.maximum((j - np.asarray(m)) * (j + np.asarray(m) + 1), 0.0))
+
+
+def ladder_down(j, m):
+    r""":math:`\langle j, m-1|S^-|j, m\rangle = \sqrt{(j + m)(j - m + 1)}` (0 outside the ladder)."""
+    return np.sqrt(np.maximum((j + np.asarray(m)) * (j - np.asarray(m) + 1), 0.0))
+
+
+def diagonal_energy(model: CentralSpinModel, sz, jz):
+    r"""The diagonal of :math:`H` on :math:`|S^z = s, J^z = u\rangle`: :math:`Bs + hu + 2\Delta su`.
+
+    With :func:`ladder_up` and :func:`ladder_down` it gives :math:`H` in any
+    :math:`(S^z, J^z)` product basis: the flip-flop term maps :math:`(s, u) \to (s+1, u-1)`
+    with amplitude :math:`A\,\langle S^+\rangle\langle J^-\rangle`.
+    """
+    return model.B * sz + model.h * jz + 2 * model.delta * sz * jz
 
 
 def collective_operators(model: CentralSpinModel) -> CollectiveOperators:

@@ -22,6 +22,7 @@ __all__ = [
     "spin_coherent_charger",
     "product_state",
     "check_state",
+    "parse_spec",
 ]
 
 
@@ -125,3 +126,44 @@ def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qo
             f" for N_B={model.n_battery}, N={model.n_charger}"
         )
     return state
+
+
+def parse_spec(spec, grammar: dict[str, tuple[int, int]]) -> tuple[str, list[float]]:
+    """Split a state spec ``"KIND"`` or ``"KIND:X[:Y...]"`` (the command-line form).
+
+    The one grammar of every state spec (:func:`qutip_centralspin.chargers.charger_state`,
+    :func:`qutip_centralspin.cavity.cavity_state`): a kind, then its numbers separated by
+    ``:``. ``grammar`` maps each kind to the (fewest, most) numbers it takes.
+
+    Returns
+    -------
+    kind : str
+        Lower case.
+    numbers : list of float
+
+    Raises
+    ------
+    ValueError
+        Naming the spec, the allowed kinds (or the count the kind takes) and what was given.
+
+    Examples
+    --------
+    >>> parse_spec("coherent:0.5:1", {"coherent": (1, 2), "full": (0, 0)})
+    ('coherent', [0.5, 1.0])
+    """
+    allowed = [k if hi == 0 else f"{k}:" + ":".join(["X"] * hi) for k, (_, hi) in grammar.items()]
+    if not isinstance(spec, str):
+        raise ValueError(f"spec must be a string, one of {allowed}, got {spec!r}")
+    kind, *parts = spec.strip().lower().split(":")
+    if kind not in grammar:
+        raise ValueError(f"spec must be one of {allowed}, got {spec!r}")
+    low, high = grammar[kind]
+    if not low <= len(parts) <= high:
+        raise ValueError(
+            f"spec {spec!r}: {kind!r} takes {low} to {high} number(s), got {len(parts)}"
+        )
+    try:
+        numbers = [float(x) for x in parts]
+    except ValueError:
+        raise ValueError(f"spec {spec!r}: {parts} are not numbers") from None
+    return kind, numbers

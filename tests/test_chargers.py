@@ -165,7 +165,6 @@ def test_best_dicke_charger_for_energy_one_spin_all_tie():
 # -- parser and errors -----------------------------------------------------------------------
 def test_charger_state_specs():
     assert (ch.charger_state(MODEL, "full") - dicke_state(MODEL, 0, 5)).norm() < EXACT_ATOL
-    assert (ch.charger_state(MODEL, "n=N", m=2) - dicke_state(MODEL, 2, 5)).norm() < EXACT_ATOL
     assert (ch.charger_state(MODEL, "dicke:3") - dicke_state(MODEL, 0, 3)).norm() < EXACT_ATOL
     assert (
         ch.charger_state(MODEL, " Thermal:2 ") - ch.thermal_charger(MODEL, 2.0)
@@ -177,10 +176,12 @@ def test_charger_state_specs():
     [
         pytest.param("hot", "spec must be one of", id="unknown"),
         pytest.param("dicke:9", "n must be an integer in", id="dicke-range"),
+        pytest.param("dicke:2.5", "n must be an integer in", id="dicke-fraction"),
         pytest.param("thermal:0", "T must be a finite real number > 0", id="thermal-zero"),
         pytest.param("thermal:x", "spec 'thermal:x'", id="thermal-text"),
         pytest.param("coherent:4", "theta must be in", id="theta-range"),
-        pytest.param("coherent:1:2:3", "THETA or THETA:PHI", id="coherent-args"),
+        pytest.param("coherent:1:2:3", "takes 1 to 2 number", id="coherent-args"),
+        pytest.param("n=N", "must be one of", id="no-aliases"),
         pytest.param(3, "spec must be a string", id="not-a-string"),
     ],
 )

@@ -13,12 +13,12 @@ import qutip
 import scipy.special
 from tolerances import ODE_OPTIONS
 
-import qutip_centralspin.solvers.blocks as blocks_module
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, pumping
 from qutip_centralspin.basis import battery_dims
 from qutip_centralspin.processes import collective_c_ops
-from qutip_centralspin.solvers import SectorEngine
-from qutip_centralspin.solvers.blocks import BlockSolver, bessel_table
+from qutip_centralspin.solvers import SectorEngine, chebyshev
+from qutip_centralspin.solvers.blocks import BlockSolver
+from qutip_centralspin.solvers.chebyshev import bessel_table
 from qutip_centralspin.solvers.references import (
     bruteforce_mesolve,
     dicke_projection,
@@ -304,7 +304,7 @@ def test_split_segments_give_the_same_answer(monkeypatch):
     procs = [decay(0.2), dephasing(0.1)]
     psi0 = dicke_state(model, 0, 3)
     whole = BlockSolver(model, procs).solve(psi0, TIMES)
-    monkeypatch.setattr(blocks_module, "MAX_RECURRENCE_GROWTH", 1.01)
+    monkeypatch.setattr(chebyshev, "MAX_RECURRENCE_GROWTH", 1.01)
     split = BlockSolver(model, procs).solve(psi0, TIMES)
     assert np.abs(whole.delta_energy - split.delta_energy).max() < EXACT_ATOL
 
@@ -353,7 +353,7 @@ def test_bessel_table_matches_scipy(modified):
     # the table reaches far enough: the next order is negligible everywhere
     nxt = table.shape[0]
     tail = scipy.special.ive(nxt, x) if modified else scipy.special.jv(nxt, x)
-    assert np.abs(tail).max() < blocks_module.CHEBYSHEV_TAIL
+    assert np.abs(tail).max() < chebyshev.CHEBYSHEV_TAIL
 
 
 # -- argument checks and dispatch ---------------------------------------------------------

@@ -85,83 +85,33 @@ N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity
 
 from __future__ import annotations
 
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import qutip
 import scipy.sparse as sp
 from scipy.linalg import eigvalsh_tridiagonal
-from scipy.special import gammaln, j0, j1
-
-try:  # SciPy's compiled y += A x kernel (frees the GIL); optional speed-up
-    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
-except ImportError:  # pragma: no cover
-    _csr_matvec = None
 
 from .. import _checks
 from ..basis import battery_dims, piqs_index
 from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
-from ..operators import check_model
+from ..operators import check_model, diagonal_energy, ladder_down, ladder_up
 from ..processes import Process, as_processes
 from ..results import ChargingResult
 from ..states import check_state
+from .chebyshev import propagate
+from .dissipators import local_terms, log_multiplicity
+from .sector import SectorEngine
 
 __all__ = ["BlockSolver", "charge_blocks", "OPTIONS"]
 
 #: Options understood by the block solver (QuTiP's names where QuTiP has one).
 OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
-#: Chebyshev series truncated where every remaining Bessel coefficient is below this.
-CHEBYSHEV_TAIL = 1e-17
-#: Largest growth of the recurrence vectors accepted before a segment is split (rounding
-#: errors are amplified by at most this factor: 1e4 x 1e-16 stays far below 1e-10).
-MAX_RECURRENCE_GROWTH = 1e4
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
-#: Generators with at least this many entries use two threads for the sparse products.
-THREADED_MIN_NNZ = 400_000
-_MOMENT_CHUNK = 64
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
-
-
-# ------------------------------------------------------------------------------------------
-# spin algebra on a ladder
-# ------------------------------------------------------------------------------------------
-def _sqrt0(x):
-    return np.sqrt(np.maximum(x, 0.0))
-
-
-def _ladder_up(j, m):
-    """<j, m+1| S^+ |j, m>."""
-    return _sqrt0((j - m) * (j + m + 1))
-
-
-def _ladder_down(j, m):
-    """<j, m-1| S^- |j, m>."""
-    return _sqrt0((j + m) * (j - m + 1))
-
-
-def _log_multiplicity(n_spins: int, q: np.ndarray) -> np.ndarray:
-    """log of d_j = C(n, q) - C(n, q-1) = C(n, q) (n - 2q + 1)/(n - q + 1), j = n/2 - q."""
-    q = np.asarray(q, dtype=float)
-    return (
-        gammaln(n_spins + 1)
-        - gammaln(q + 1)
-        - gammaln(n_spins - q + 1)
-        + np.log(n_spins - 2 * q + 1)
-        - np.log(n_spins - q + 1)
-    )
-
-
-def _safe_div(num, den):
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    out = np.zeros(np.broadcast(num, den).shape)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -244,114 +194,6 @@ class _Generator:
     @property
     def nnz(self) -> int:
         return int(self.Y2.nnz)
-
-
-def _local_terms(kind: str, rate: float, n_spins: int, J, m_a, m_b):
-    r"""Terms of :math:`\sum_i D[\sqrt\gamma\,o_i]` on the permutation-invariant blocks.
-
-    Yields ``(None, 0, diagonal)`` for the :math:`-\frac12\{L^\dagger L,\cdot\}` part, then
-    ``(d_ladder, d_excitation, value)`` for each jump :math:`\sum_i o_i X o_i^\dagger` from
-    ladder :math:`J` to :math:`J` (``d_ladder = 0``), :math:`J-1` (``+1``: q grows) and
-    :math:`J+1` (``-1``), one at a time (to bound the memory). The coefficients are those of
-    Chase & Geremia (2008) / Shammah et al. (2018) as used by ``qutip.piqs``; local dephasing
-    uses :math:`\sigma^z = 2s^z`, i.e. four times the PIQS ``dephasing`` rate.
-    """
-    half = n_spins / 2
-    if kind == "dephasing":
-        yield None, 0, np.full(J.shape, -rate * n_spins)
-        yield 0, 0, 2 * rate * _safe_div(half + 1, J * (J + 1)) * m_a * m_b
-        yield (
-            1,
-            0,
-            (
-                2
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0(J**2 - m_a**2)
-                * _sqrt0(J**2 - m_b**2)
-            ),
-        )
-        yield (
-            -1,
-            0,
-            (
-                2
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J + 1) ** 2 - m_a**2)
-                * _sqrt0((J + 1) ** 2 - m_b**2)
-            ),
-        )
-    elif kind == "decay":
-        yield None, 0, -0.5 * rate * ((half + m_a) + (half + m_b))
-        yield (
-            0,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + 1, J * (J + 1))
-                * _ladder_down(J, m_a)
-                * _ladder_down(J, m_b)
-            ),
-        )
-        yield (
-            1,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0((J + m_a) * (J + m_a - 1))
-                * _sqrt0((J + m_b) * (J + m_b - 1))
-            ),
-        )
-        yield (
-            -1,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J - m_a + 1) * (J - m_a + 2))
-                * _sqrt0((J - m_b + 1) * (J - m_b + 2))
-            ),
-        )
-    else:  # pumping: decay with m -> -m
-        yield None, 0, -0.5 * rate * ((half - m_a) + (half - m_b))
-        yield (
-            0,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + 1, J * (J + 1))
-                * _ladder_up(J, m_a)
-                * _ladder_up(J, m_b)
-            ),
-        )
-        yield (
-            1,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0((J - m_a) * (J - m_a - 1))
-                * _sqrt0((J - m_b) * (J - m_b - 1))
-            ),
-        )
-        yield (
-            -1,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J + m_a + 1) * (J + m_a + 2))
-                * _sqrt0((J + m_b + 1) * (J + m_b + 2))
-            ),
-        )
 
 
 class _Assembler:
@@ -551,6 +393,7 @@ class BlockSolver:
         self.local_battery = any(key[1] == "battery" and key[2] == "local" for key in self._rates)
         self.local_charger = any(key[1] == "charger" and key[2] == "local" for key in self._rates)
         self._generators: dict[tuple[int, ...], _Generator] = {}
+        self._basis = SectorEngine(model)  # the Dicke product basis of psi0 (no sector built)
 
     # -- invariant sectors ---------------------------------------------------------------
     def sectors(self, initial_sectors) -> np.ndarray:
@@ -644,31 +487,31 @@ class BlockSolver:
         # ---- Hamiltonian: -i[H, X] ------------------------------------------------------
         jb, ma, mb = spins("battery")
         lc, ua, ub = spins("charger")
-        energy_a = mod.B * ma + mod.h * ua + 2 * mod.delta * ma * ua
-        energy_b = mod.B * mb + mod.h * ub + 2 * mod.delta * mb * ub
+        energy_a = diagonal_energy(mod, ma, ua)
+        energy_b = diagonal_energy(mod, mb, ub)
         asm.add(asm.same, energy_a - energy_b, coherent=True)
         del energy_a, energy_b
         if mod.A != 0:
             # H X: ket (k, n) -> (k+1, n-1) with A <S^+><J^->, and -> (k-1, n+1)
             asm.add(
                 asm.target(0, 0, 1, -1, 0, 0),
-                mod.A * _ladder_up(jb, ma) * _ladder_down(lc, ua),
+                mod.A * ladder_up(jb, ma) * ladder_down(lc, ua),
                 coherent=True,
             )
             asm.add(
                 asm.target(0, 0, -1, 1, 0, 0),
-                mod.A * _ladder_down(jb, ma) * _ladder_up(lc, ua),
+                mod.A * ladder_down(jb, ma) * ladder_up(lc, ua),
                 coherent=True,
             )
             # -X H: the same moves on the bra, with the opposite sign
             asm.add(
                 asm.target(0, 0, 0, 0, 1, -1),
-                -mod.A * _ladder_up(jb, mb) * _ladder_down(lc, ub),
+                -mod.A * ladder_up(jb, mb) * ladder_down(lc, ub),
                 coherent=True,
             )
             asm.add(
                 asm.target(0, 0, 0, 0, -1, 1),
-                -mod.A * _ladder_down(jb, mb) * _ladder_up(lc, ub),
+                -mod.A * ladder_down(jb, mb) * ladder_up(lc, ub),
                 coherent=True,
             )
         del jb, ma, mb, lc, ua, ub
@@ -688,9 +531,9 @@ class BlockSolver:
                 if kind == "dephasing":
                     fa, fb, dexc = m_a, m_b, 0
                 elif kind == "decay":
-                    fa, fb, dexc = _ladder_down(J, m_a), _ladder_down(J, m_b), -1
+                    fa, fb, dexc = ladder_down(J, m_a), ladder_down(J, m_b), -1
                 else:
-                    fa, fb, dexc = _ladder_up(J, m_a), _ladder_up(J, m_b), 1
+                    fa, fb, dexc = ladder_up(J, m_a), ladder_up(J, m_b), 1
                 asm.add_diagonal(-0.5 * rate * (fa**2 + fb**2))
                 tgt, dl = shift(0, dexc)
                 asm.add_jump(tgt, rate * fa * fb, *dl)
@@ -698,7 +541,7 @@ class BlockSolver:
                 continue
 
             # local: sum_i o_i X o_i^T couples j -> j, j - 1 (q + 1), j + 1 (q - 1)
-            for dladder, dexc, value in _local_terms(kind, rate, n_sp, J, m_a, m_b):
+            for dladder, dexc, value in local_terms(kind, rate, n_sp, J, m_a, m_b):
                 if dladder is None:
                     asm.add_diagonal(value)
                 else:
@@ -750,8 +593,8 @@ class BlockSolver:
         rmax = nc // 2 if self.local_charger else 0
         lq = np.full(qmax + 3, 0.0)
         lr = np.full(rmax + 3, 0.0)
-        lq[: qmax + 1] = _log_multiplicity(nb, np.arange(qmax + 1)) if qmax else 0.0
-        lr[: rmax + 1] = _log_multiplicity(nc, np.arange(rmax + 1)) if rmax else 0.0
+        lq[: qmax + 1] = log_multiplicity(nb, np.arange(qmax + 1)) if qmax else 0.0
+        lr[: rmax + 1] = log_multiplicity(nc, np.arange(rmax + 1)) if rmax else 0.0
         # index -1 (q - 1 below 0) wraps to the padding; such terms have zero coefficient
         return lq[:, None] + lr[None, :]
 
@@ -765,10 +608,10 @@ class BlockSolver:
             n = S.K[i] - k
             m, u = k - nb / 2, n - nc / 2
             jb, lc = nb / 2 - S.q[i], nc / 2 - S.r[i]
-            diag = mod.B * m + mod.h * u + 2 * mod.delta * m * u
+            diag = diagonal_energy(mod, m, u)
             if k.size == 1:
                 continue
-            off = mod.A * _ladder_up(jb, m[:-1]) * _ladder_down(lc, u[:-1])
+            off = mod.A * ladder_up(jb, m[:-1]) * ladder_down(lc, u[:-1])
             ev = eigvalsh_tridiagonal(diag, off, select="i", select_range=(0, k.size - 1))
             width = max(width, float(ev[-1] - ev[0]))
         return width
@@ -777,10 +620,7 @@ class BlockSolver:
     def _initial_blocks(self, psi0):
         """psi0 (symmetric space) as a sparse density matrix; check it is K-diagonal."""
         mod = self.model
-        nb, nc = mod.n_battery, mod.n_charger
-        m_of = np.repeat(np.arange(nb, -1, -1), nc + 1)  # jmat order: index nb - k
-        n_of = np.tile(np.arange(nc, -1, -1), nb + 1)
-        exc = m_of + n_of
+        exc = self._basis.excitations
         if psi0.isket:
             vec = psi0.full().ravel()
             occ = np.nonzero(vec)[0]
@@ -813,11 +653,10 @@ class BlockSolver:
         return rho, sectors
 
     def _initial_vector(self, S: _Subspace, rho: sp.csr_matrix) -> np.ndarray:
-        nb, nc = self.model.n_battery, self.model.n_charger
         v = np.zeros(S.size)
         for i in np.nonzero((S.q == 0) & (S.r == 0))[0]:
             k = S.kmin[i] + np.arange(S.d[i])
-            idx = (nb - k) * (nc + 1) + (nc - (S.K[i] - k))
+            idx = self._basis.full_index(k, S.K[i] - k)
             X = rho[idx][:, idx].toarray()
             d, o = S.d[i], S.offset[i]
             upper = np.triu_indices(d)
@@ -921,7 +760,7 @@ class BlockSolver:
             (np.concatenate(vals), (np.concatenate(rows), np.tile(gen.pop_rows, len(rows)))),
             shape=(n_func, v0.size),
         )
-        values = _propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
+        values = propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
         initial = F @ v0
         rate0 = F[[0]] @ gen.apply(v0)
         states = None
@@ -958,184 +797,6 @@ class _Run:
     sectors: dict
     battery_states: list | None
     dimension: int
-
-
-# ------------------------------------------------------------------------------------------
-# Chebyshev propagation
-# ------------------------------------------------------------------------------------------
-def bessel_table(x, modified: bool = False) -> np.ndarray:
-    r"""Table ``T[k, i]`` of :math:`J_k(x_i)` (``modified``: :math:`e^{-x_i}I_k(x_i)`).
-
-    Miller's backward recurrence, vectorised over ``x >= 0`` and normalised with
-    :math:`J_0^2 + 2\sum_{k\ge1} J_k^2 = 1` (:math:`e^{-x}(I_0 + 2\sum_{k\ge1} I_k) = 1`); the
-    sign of :math:`J` is fixed with ``scipy.special.j0``/``j1``. Rows stop after the last
-    order at which some value is at least :data:`CHEBYSHEV_TAIL`.
-    """
-    x = np.atleast_1d(np.asarray(x, dtype=float))
-    if modified:
-        start = np.ceil(12 * np.sqrt(x) + 40).astype(int)
-    else:
-        start = np.ceil(x + 20 * np.cbrt(x) + 40).astype(int)
-    n = int(start.max()) + 1
-    table = np.zeros((n + 1, x.size))
-    pos = x > 0
-    two_over_x = np.zeros(x.size)
-    two_over_x[pos] = 2.0 / x[pos]
-    sign = 1.0 if modified else -1.0
-    nxt = np.zeros(x.size)  # order k + 1
-    cur = np.zeros(x.size)  # order k
-    for k in range(n, 0, -1):
-        cur[(start == k) & pos] = 1.0
-        table[k] = cur
-        nxt, cur = cur, k * two_over_x * cur + sign * nxt
-        big = np.abs(cur) > 1e250
-        if big.any():
-            table[:, big] *= 1e-250
-            cur[big] *= 1e-250
-            nxt[big] *= 1e-250
-    table[0] = cur
-    peak = np.abs(table).max(axis=0)
-    table[:, pos] /= peak[pos]
-    if modified:
-        norm = table[0] + 2 * table[1:].sum(axis=0)
-    else:
-        norm = np.sqrt(table[0] ** 2 + 2 * (table[1:] ** 2).sum(axis=0))
-        ref0, ref1 = j0(x), j1(x)
-        flip = np.where(np.abs(ref0) >= np.abs(ref1), table[0] * ref0 < 0, table[1] * ref1 < 0)
-        norm = np.where(flip, -norm, norm)
-    table[:, pos] /= norm[pos]
-    table[:, ~pos] = 0.0
-    table[0, ~pos] = 1.0
-    significant = np.nonzero(np.abs(table).max(axis=1) >= CHEBYSHEV_TAIL)[0]
-    return table[: int(significant.max()) + 1]
-
-
-class _Recurrence:
-    """In-place Chebyshev step ``out = A @ x + sign * out`` (no allocation), threaded by rows.
-
-    Uses SciPy's compiled CSR kernel, which accumulates into ``out`` and releases the GIL;
-    falls back to ``A @ x`` if that private kernel is unavailable.
-    """
-
-    def __init__(self, A: sp.csr_matrix, num_cpus):
-        self.A = A
-        if num_cpus is None:
-            num_cpus = 2 if A.nnz >= THREADED_MIN_NNZ else 1
-        num_cpus = max(1, min(int(num_cpus), os.cpu_count() or 1))
-        if _csr_matvec is None:
-            num_cpus = 1
-        cuts = np.searchsorted(A.indptr, np.linspace(0, A.nnz, num_cpus + 1)[1:-1])
-        self.bounds = np.concatenate([[0], cuts, [A.shape[0]]]).astype(np.int64)
-        self.pool = ThreadPoolExecutor(num_cpus) if num_cpus > 1 else None
-
-    def _part(self, lo, hi, x, out):
-        _csr_matvec(
-            hi - lo,
-            self.A.shape[1],
-            self.A.indptr[lo : hi + 1],
-            self.A.indices,
-            self.A.data,
-            x,
-            out[lo:hi],
-        )
-
-    def step(self, x: np.ndarray, out: np.ndarray, sign: float) -> np.ndarray:
-        """Overwrite ``out`` with ``A @ x + sign * out`` and return it."""
-        if sign != 1.0:
-            out *= sign
-        if _csr_matvec is None:
-            out += self.A @ x
-        elif self.pool is None:
-            self._part(0, self.A.shape[0], x, out)
-        else:
-            futures = [
-                self.pool.submit(self._part, lo, hi, x, out)
-                for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)
-            ]
-            for f in futures:
-                f.result()
-        return out
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
-def _propagate(gen: _Generator, v0, times, F, options) -> np.ndarray:
-    """``F @ exp(t M) v0`` at every t of ``times``, shape ``(n_functionals, n_times)``."""
-    out = np.zeros((F.shape[0], times.size))
-    if gen.Y2.shape[0] == 0:
-        return out
-    if gen.scale <= 0:  # the generator is c times the identity
-        return (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
-    rec = _Recurrence(gen.Y2, options.get("num_cpus"))
-    bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
-        int(np.ceil((gen.scale * times[-1] + 100) / _MOMENT_CHUNK)),
-        **dict(options.get("progress_kwargs") or {}),
-    )
-    try:
-        t0, v, seg = 0.0, np.asarray(v0, dtype=float), float(times[-1])
-        remaining = np.ones(times.size, dtype=bool)
-        while remaining.any():
-            t_end = min(float(times[-1]), t0 + seg)
-            last = t_end >= times[-1]
-            inside = remaining & ((times <= t_end) | last)
-            rel = np.concatenate([times[inside] - t0, [t_end - t0]])
-            done = _chebyshev_segment(rec, gen, v, rel, F, need_end=not last, bar=bar)
-            if done is None:  # the recurrence grew: split the interval
-                seg /= 2
-                if seg < 1e-12 * max(float(times[-1]), 1.0):
-                    raise RuntimeError("Chebyshev propagation did not converge")
-                continue
-            values, v = done
-            out[:, inside] = values[:, :-1]
-            remaining &= ~inside
-            t0 = t_end
-    finally:
-        rec.close()
-        bar.finished()
-    return out
-
-
-def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
-    """One Chebyshev sweep from ``v`` over the times ``rel`` (relative to the segment start).
-
-    Returns ``(values, v_end)`` with ``v_end`` the state at ``rel[-1]`` (if ``need_end``),
-    or ``None`` if the recurrence vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
-    """
-    scale, modified = gen.scale, gen.modified
-    coef = bessel_table(scale * rel, modified=modified)  # (n_terms, n_times)
-    coef[1:] *= 2.0
-    coef *= np.exp((gen.c + (scale if modified else 0.0)) * rel)[None, :]
-    n_terms = coef.shape[0]
-    values = np.zeros((F.shape[0], rel.size))
-    weights = gen.weights
-    base = max(float(np.abs(v * weights).max()), np.finfo(float).tiny)
-    v_end = coef[0, -1] * v if need_end else None
-    moments = np.empty((_MOMENT_CHUNK, F.shape[0]))
-    # h_0 = v, h_1 = Y v = (Y2 v)/2, h_{k+1} = Y2 h_k + h_{k-1} (I_k: - h_{k-1})
-    prev = np.array(v, dtype=float)
-    cur = rec.step(v, np.zeros_like(prev), 1.0)
-    cur *= 0.5
-    sign = -1.0 if modified else 1.0
-    filled, first = 0, 0
-    for k in range(n_terms):
-        vec = prev if k == 0 else cur
-        moments[filled] = F @ vec
-        filled += 1
-        if need_end and k > 0:
-            v_end += coef[k, -1] * vec
-        if filled == _MOMENT_CHUNK or k == n_terms - 1:
-            values += moments[:filled].T @ coef[first : first + filled]
-            first += filled
-            filled = 0
-            bar.update()
-            if float(np.abs(vec * weights).max()) > MAX_RECURRENCE_GROWTH * base:
-                return None
-        if k >= 1 and k < n_terms - 1:
-            prev = rec.step(cur, prev, sign)  # prev <- Y2 cur + sign prev = h_{k+1}
-            prev, cur = cur, prev
-    return values, v_end
 
 
 def charge_blocks(

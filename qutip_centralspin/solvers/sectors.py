@@ -1,0 +1,117 @@
+r"""Excitation-sector bases: one abstraction that the spin and the cavity charger implement.
+
+Both chargers exchange excitations with the battery one at a time, so
+:math:`K = m + c` (battery excitations :math:`m`, charger excitations :math:`c`: flipped spins
+or photons) is conserved and :math:`H` is a real symmetric tridiagonal matrix on each sector
+:math:`\{|m, K - m\rangle\}`. A :class:`SectorBasis` knows
+
+* where :math:`|m, c\rangle` sits in the QuTiP vector (battery first, ``qutip.jmat`` order:
+  :math:`|m\rangle` at index :math:`N_B - m`; the charger's own order after it), and
+* the tridiagonal :math:`H` of a sector (:meth:`SectorBasis.tridiagonal`),
+
+and diagonalises sectors lazily (LAPACK ``dstevd``), caching them on the instance.
+:class:`~qutip_centralspin.solvers.sector.SectorEvolution` runs on any ``SectorBasis``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg.lapack import dstevd as _dstevd
+
+__all__ = ["Sector", "SectorBasis", "eigh_tridiagonal"]
+
+
+@dataclass(frozen=True, eq=False)
+class Sector:
+    """One excitation sector: its labels, tridiagonal H and eigen-decomposition."""
+
+    k: int
+    m: np.ndarray  # battery excitations, ascending
+    n: np.ndarray  # charger excitations (k - m): flipped spins or photons
+    diagonal: np.ndarray
+    off_diagonal: np.ndarray
+    energies: np.ndarray  # eigenvalues, ascending
+    vectors: np.ndarray  # real orthogonal, columns are eigenvectors
+
+    @property
+    def size(self) -> int:
+        return self.m.size
+
+
+def eigh_tridiagonal(diag: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a real symmetric tridiagonal matrix.
+
+    LAPACK's divide-and-conquer ``dstevd`` called directly: the same algorithm as
+    ``scipy.linalg.eigh_tridiagonal(..., lapack_driver="stevd")`` without its input checks,
+    which cost more than the decomposition itself for the small sectors of the paper
+    (measured: 7 us against 18 us at size 11; 1.5 ms against 3.2 ms for dense ``eigh`` at
+    size 200).
+    """
+    if diag.size == 1:
+        return diag.astype(float), np.ones((1, 1))
+    energies, vectors, info = _dstevd(diag, off)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"LAPACK dstevd failed (info = {info})")
+    return energies, vectors
+
+
+class SectorBasis:
+    """Product basis battery (x) charger with conserved :math:`K = m + c` (abstract).
+
+    Subclasses set ``model`` (with ``n_battery``), :attr:`charger_labels` (the charger
+    excitation of each charger index of the QuTiP vector) and implement
+    :meth:`charger_index` and :meth:`tridiagonal`.
+
+    Parameters
+    ----------
+    model
+        The model; ``model.n_battery`` battery spins.
+    cache : dict, optional
+        Where diagonalised sectors are kept (default: a new dict on this instance). Bases
+        that differ only in their charger truncation may share one.
+    """
+
+    charger_labels: np.ndarray
+
+    def __init__(self, model, cache: dict | None = None):
+        self.model = model
+        self._sectors: dict[int, Sector] = {} if cache is None else cache
+
+    # -- what a subclass supplies ----------------------------------------------------------
+    def charger_index(self, c):
+        """Index of charger excitation ``c`` among the charger levels of the QuTiP vector."""
+        raise NotImplementedError
+
+    def tridiagonal(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(m, c, diagonal, off_diagonal)`` of sector ``k``, ``m`` ascending."""
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------------
+    @property
+    def shape(self) -> int:
+        """Dimension of the product space."""
+        return (self.model.n_battery + 1) * self.charger_labels.size
+
+    def full_index(self, m, c):
+        """Index of :math:`|m, c\\rangle` in the QuTiP vector (battery first, ``jmat`` order)."""
+        levels = self.charger_labels.size
+        return (self.model.n_battery - np.asarray(m)) * levels + self.charger_index(c)
+
+    @functools.cached_property
+    def excitations(self) -> np.ndarray:
+        """Excitation number :math:`K = m + c` of every index of the QuTiP vector."""
+        nb = self.model.n_battery
+        m_of = np.repeat(np.arange(nb, -1, -1), self.charger_labels.size)
+        return m_of + np.tile(self.charger_labels, nb + 1)
+
+    def sector(self, k: int) -> Sector:
+        """The (cached) sector with ``k`` excitations."""
+        k = int(k)
+        if k not in self._sectors:
+            m, c, diag, off = self.tridiagonal(k)
+            energies, vectors = eigh_tridiagonal(diag, off)
+            self._sectors[k] = Sector(k, m, c, diag, off, energies, vectors)
+        return self._sectors[k]
