@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import qutip
@@ -74,6 +75,8 @@ from scipy.optimize import minimize_scalar
 from . import _checks
 from .maxima import default_window, window_converged_maximum
 from .results import Maximum
+
+Battery = Literal["dicke", "qubits"]
 
 __all__ = [
     "BATTERY_KINDS",
@@ -129,7 +132,7 @@ def _battery_params(model) -> tuple[int, float]:
     return _checks.positive_int("n_battery", n_battery), _checks.finite_real("B", B)
 
 
-def battery_levels(n_battery: int, B: float = 1.0, battery: str = "dicke"):
+def battery_levels(n_battery: int, B: float = 1.0, battery: Battery = "dicke"):
     r"""Energy levels of :math:`H_B = B S^z`, ascending, with their multiplicities.
 
     Parameters
@@ -313,7 +316,7 @@ def _piqs_battery_blocks(n_battery: int, state):
     return piqs_blocks(state)
 
 
-def battery_ergotropy(model, state: qutip.Qobj, *, battery: str = "dicke") -> float:
+def battery_ergotropy(model, state: qutip.Qobj, *, battery: Battery = "dicke") -> float:
     r"""Ergotropy :math:`W(\rho_B)` of the battery, :math:`H_B = B S^z`.
 
     Parameters
@@ -396,7 +399,7 @@ class Ergotropy:
     0.0
     """
 
-    def __init__(self, model, *, battery: str = "dicke"):
+    def __init__(self, model, *, battery: Battery = "dicke"):
         self.n_battery, self.B = _battery_params(model)
         self.model = model
         self.battery = _battery_kind(battery)
@@ -461,7 +464,7 @@ class ErgotropyTrace:
         return out
 
 
-def ergotropy_trace(evo, tlist, *, battery: str = "dicke") -> ErgotropyTrace:
+def ergotropy_trace(evo, tlist, *, battery: Battery = "dicke") -> ErgotropyTrace:
     r""":math:`W(t)`, :math:`E_B(t)`, :math:`\Delta E_B(t)`, :math:`S(t)` from an exact evolution.
 
     Parameters
@@ -517,7 +520,7 @@ def _reduced_frequency(evo) -> float:
 def max_ergotropy(
     evo,
     *,
-    battery: str = "dicke",
+    battery: Battery = "dicke",
     window: float | None = None,
     samples_per_period: int = ERGOTROPY_SAMPLES_PER_PERIOD,
 ) -> Maximum:
@@ -699,7 +702,9 @@ def block_spectrum(blocks, multiplicities) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(values), np.concatenate(weights)
 
 
-def block_ergotropy(blocks, multiplicities, *, B: float = 1.0, battery: str = "qubits") -> float:
+def block_ergotropy(
+    blocks, multiplicities, *, B: float = 1.0, battery: Battery = "qubits"
+) -> float:
     r"""Ergotropy of a j-resolved (PIQS) battery state, :math:`H_B = B S^z`.
 
     Block :math:`j` (size :math:`2j+1`, :math:`m_z = j, \dots, -j`) contributes the levels

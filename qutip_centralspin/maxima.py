@@ -41,10 +41,12 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import qutip
 
 from . import _checks
 from .results import Maximum
 from .solvers.sector import SectorEngine, SectorEvolution
+from .states import check_state
 
 __all__ = ["max_power", "max_energy"]
 
@@ -79,6 +81,8 @@ ROUNDOFF_ULPS = 64
 
 
 def _evolution(model, psi0, engine) -> SectorEvolution:
+    if isinstance(psi0, qutip.Qobj):
+        check_state(model, psi0, "psi0")
     if engine is None:
         engine = SectorEngine(model)
     elif engine.model != model:

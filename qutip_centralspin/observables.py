@@ -31,6 +31,7 @@ from .basis import battery_sz
 from .model import CentralSpinModel
 from .operators import battery_hamiltonian, check_model, hamiltonian
 from .processes import as_processes, battery_energy_dissipation
+from .states import validate_state
 
 __all__ = ["BatteryEnergy", "DeltaBatteryEnergy", "BatteryPower", "energy_rate"]
 
@@ -124,7 +125,8 @@ class DeltaBatteryEnergy(BatteryEnergy):
         self.initial_energy: float | None = None
         self._fixed_energy = initial_state is not None
         if initial_state is not None:
-            self.initial_energy = self.energy(_state("initial_state", initial_state))
+            initial_state = validate_state(_state("initial_state", initial_state), "initial_state")
+            self.initial_energy = self.energy(initial_state)
         self.t0: float | None = None
         self._fixed_t0 = False
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import qutip
 
@@ -66,6 +67,9 @@ __all__ = [
     "SCOPES",
 ]
 
+Kind = Literal["dephasing", "decay", "pumping"]
+Target = Literal["battery", "charger"]
+Scope = Literal["local", "collective"]
 #: Allowed values of :attr:`Process.kind`.
 KINDS = ("dephasing", "decay", "pumping")
 #: Allowed values of :attr:`Process.target`.
@@ -128,10 +132,10 @@ class Process:
     'sqrt(0.1) sigma^-_i on every charger spin'
     """
 
-    kind: str
+    kind: Kind
     rate: float
-    target: str = "battery"
-    scope: str = "local"
+    target: Target = "battery"
+    scope: Scope = "local"
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -160,17 +164,17 @@ class Process:
         return (self.kind, self.target, self.scope)
 
 
-def dephasing(rate: float, target: str = "battery", scope: str = "local") -> Process:
+def dephasing(rate: float, target: Target = "battery", scope: Scope = "local") -> Process:
     r"""Dephasing: :math:`L_i = \sqrt\gamma\,\sigma^z_i` (local) or :math:`\sqrt\gamma\,S^z`."""
     return Process("dephasing", rate, target, scope)
 
 
-def decay(rate: float, target: str = "battery", scope: str = "local") -> Process:
+def decay(rate: float, target: Target = "battery", scope: Scope = "local") -> Process:
     r"""Decay: :math:`L_i = \sqrt\gamma\,\sigma^-_i` (local) or :math:`\sqrt\gamma\,S^-`."""
     return Process("decay", rate, target, scope)
 
 
-def pumping(rate: float, target: str = "battery", scope: str = "local") -> Process:
+def pumping(rate: float, target: Target = "battery", scope: Scope = "local") -> Process:
     r"""Pumping: :math:`L_i = \sqrt\gamma\,\sigma^+_i` (local) or :math:`\sqrt\gamma\,S^+`."""
     return Process("pumping", rate, target, scope)
 

@@ -23,6 +23,7 @@ __all__ = [
     "product_state",
     "check_state",
     "parse_spec",
+    "validate_state",
 ]
 
 
@@ -124,6 +125,77 @@ def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qo
         raise ValueError(
             f"{name} has dims {state.dims}, expected {model.ket_dims if state.isket else model.dims}"
             f" for N_B={model.n_battery}, N={model.n_charger}"
+        )
+    return validate_state(state, name)
+
+
+#: A ket's norm, or a density matrix's trace, must be 1 within this.
+NORM_ATOL = 1e-8
+#: A density matrix must be Hermitian and positive semidefinite within this (absolute).
+DENSITY_ATOL = 1e-8
+
+
+def validate_state(state: qutip.Qobj, name: str = "state") -> qutip.Qobj:
+    r"""Check that ``state`` is a physical ket or density matrix; return it.
+
+    * every entry finite;
+    * a ket: :math:`\lVert\psi\rVert = 1` within :data:`NORM_ATOL`;
+    * a density matrix: :math:`\mathrm{tr}\rho = 1` within :data:`NORM_ATOL`, Hermitian and
+      positive semidefinite within :data:`DENSITY_ATOL` (eigenvalues on the occupied
+      subspace, so a large space with a small occupied part stays cheap).
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong, by how much, and how to fix it (e.g. ``psi0.unit()``).
+    """
+    data = state.data_as("ndarray") if state.dtype is qutip.data.Dense else None
+    if data is None:
+        mat = state.data_as("csr_matrix") if state.isoper else state.full()
+        values = mat.data if hasattr(mat, "data") and not isinstance(mat, np.ndarray) else mat
+    else:
+        mat = values = data
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} has non-finite (NaN or inf) entries")
+    if state.isket:
+        norm = float(np.linalg.norm(values))
+        if abs(norm - 1) > NORM_ATOL:
+            raise ValueError(
+                f"{name} must be normalised, |{name}| = 1 within {NORM_ATOL:g}, got norm "
+                f"{norm:.10g}; use {name}.unit()"
+            )
+        return state
+    dense = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    trace = complex(np.trace(dense))
+    if abs(trace.imag) > NORM_ATOL or abs(trace.real - 1) > NORM_ATOL:
+        raise ValueError(
+            f"{name} must have trace 1 within {NORM_ATOL:g}, got {trace:.10g}; use {name}.unit()"
+        )
+    asym = float(np.abs(dense - dense.conj().T).max()) if dense.size else 0.0
+    if asym > DENSITY_ATOL:
+        raise ValueError(
+            f"{name} must be Hermitian within {DENSITY_ATOL:g}, got max |rho - rho^dagger| = "
+            f"{asym:.3g}"
+        )
+    diag = np.real(np.diagonal(dense))
+    occupied = np.flatnonzero(np.abs(diag) > DENSITY_ATOL**2)
+    empty = np.setdiff1d(np.arange(diag.size), occupied)
+    # a PSD matrix has zero rows wherever its diagonal is zero
+    if (
+        empty.size
+        and occupied.size
+        and np.abs(dense[np.ix_(empty, occupied)]).max() > DENSITY_ATOL
+    ):
+        raise ValueError(
+            f"{name} must be positive semidefinite: it has coherences on levels with zero "
+            "population"
+        )
+    sub = dense[np.ix_(occupied, occupied)]
+    lowest = float(np.linalg.eigvalsh((sub + sub.conj().T) / 2)[0]) if sub.size else 0.0
+    if lowest < -DENSITY_ATOL:
+        raise ValueError(
+            f"{name} must be positive semidefinite within {DENSITY_ATOL:g}, got an eigenvalue "
+            f"{lowest:.3g}"
         )
     return state
 

@@ -23,7 +23,6 @@ from qutip_centralspin.solvers.references import (
     bruteforce_mesolve,
     dicke_projection,
     piqs_mesolve,
-    symmetric_mesolve,
 )
 
 #: Blocks vs brute force: both exact, the reference ODE at atol 1e-12 / rtol 1e-10 over t <= 2
@@ -414,14 +413,6 @@ def test_no_processes_keeps_the_closed_behaviour():
     model = CentralSpinModel(2, 3)
     res = charge(model, dicke_state(model, 0, 3), TIMES, processes=[])
     assert res.solver == "exact"
-
-
-def test_symmetric_mesolve_is_the_charge_mesolve_path():
-    model = CentralSpinModel(2, 3)
-    procs = decay(0.1, scope="collective")
-    a = symmetric_mesolve(model, dicke_state(model, 0, 3), TIMES, procs)
-    b = charge(model, dicke_state(model, 0, 3), TIMES, processes=procs, solver="mesolve")
-    assert np.array_equal(a.delta_energy, b.delta_energy)
 
 
 # -- larger sizes -----------------------------------------------------------------------------

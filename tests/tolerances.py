@@ -14,7 +14,6 @@ EXACT_RTOL = 1e-10  # relative version for quantities growing with N (sqrt(b_{N,
 OPERATOR_ATOL = 1e-12  # sparse operator algebra on matrices of norm <= ~N^2
 CERTIFIED_RTOL = 1e-10  # maxima.max_power/max_energy certify their bracket to 1e-10 relative
 CSTAR_ROOT_ATOL = 1e-12  # brentq with xtol=1e-15: tan(x*) - 2x* vanishes to ~1e-15 * |tan'|
-CSTAR_PAPER_ATOL = 1e-4  # the paper quotes c* ~ 0.72; the true value is 0.72461135...
 GRID_MAX_ATOL = 1e-9  # dense grid step 1e-5 on sin^2 x/x: error <= step^2 |f''|/8 ~ 1e-11
 TAU_RTOL = 1e-4  # P(t) is flat at its maximum: a 1e-10 value bracket fixes t only to ~1e-5
 FD_STEP = 1e-4  # central difference step for dE_B/dt at t = 0
