@@ -7,7 +7,8 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 ``e_ops`` callbacks, certified maxima, the main studies and the charging plot. Everything else
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
-``basis``, ``results``, ``observables``, ``maxima``).
+``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
+``estimates``).
 """
 
 from . import (
@@ -17,12 +18,15 @@ from . import (
     cavity,
     chargers,
     ergotropy,
+    estimates,
+    expectation,
     maxima,
     observables,
     operators,
     paper,
     plotting,
     processes,
+    resources,
     results,
     scaling,
     solvers,
@@ -83,12 +87,15 @@ __all__ = [
     "cavity",
     "chargers",
     "ergotropy",
+    "estimates",
+    "expectation",
     "maxima",
     "observables",
     "operators",
     "paper",
     "plotting",
     "processes",
+    "resources",
     "results",
     "scaling",
     "solvers",

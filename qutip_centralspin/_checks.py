@@ -77,7 +77,13 @@ def time_list(name: str, tlist) -> np.ndarray:
 
 
 #: Options every solver path understands (QuTiP's names).
-COMMON_OPTIONS = ("store_states", "store_final_state", "progress_bar", "progress_kwargs")
+COMMON_OPTIONS = (
+    "store_states",
+    "store_final_state",
+    "progress_bar",
+    "progress_kwargs",
+    "max_memory",
+)
 
 
 def solver_options(solver: str, options, allowed) -> dict:

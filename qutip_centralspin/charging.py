@@ -18,6 +18,7 @@ from typing import Literal
 import qutip
 
 from . import _checks
+from .estimates import estimate
 from .model import CentralSpinModel
 from .operators import check_model
 from .processes import as_processes
@@ -88,7 +89,10 @@ def charge(
         ``ValueError``. Every path understands ``store_states``, ``store_final_state``,
         ``progress_bar`` and ``progress_kwargs`` (QuTiP's names); ``sesolve``/``mesolve``
         and the references also take QuTiP's integrator options (``atol``, ``rtol``, ...);
-        the block solver ``num_cpus``.
+        the block solver ``num_cpus``. ``max_memory`` (bytes or e.g. ``"8G"``) sets the limit
+        of the resource guard (:mod:`qutip_centralspin.resources`): a run whose estimate
+        exceeds it raises :class:`~qutip_centralspin.resources.ResourceError` before
+        allocating (:func:`qutip_centralspin.estimates.estimate` gives the estimate).
     processes : Process or list of Process, optional
         Dissipative processes (:mod:`qutip_centralspin.processes`: dephasing, decay, pumping;
         local or collective; on the battery or the charger). Cannot be combined with
@@ -113,6 +117,17 @@ def charge(
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     procs = as_processes(processes)
+    # refuse what cannot fit before anything is allocated (qutip_centralspin.resources)
+    estimate(
+        model,
+        psi0,
+        times,
+        solver=solver,
+        processes=procs,
+        c_ops=c_ops,
+        e_ops=e_ops,
+        options=options if isinstance(options, dict) else None,
+    ).check()
     if procs:
         if c_ops:
             raise ValueError("give either c_ops or processes, not both")

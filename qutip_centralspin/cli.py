@@ -7,8 +7,13 @@ error on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +33,54 @@ class _UsageError(Exception):
     pass
 
 
+def _finite(text: str) -> float:
+    """argparse type: a finite float (``inf``/``nan`` are refused with the flag's name)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--delta -1e-3`` -> ``--delta=-1e-3``: argparse takes ``-1e-3`` for an option."""
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        if _NUMBER.match(token) and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _writable_file(path: str, flag: str) -> None:
+    """Refuse an output file whose folder is missing or read-only, before any computing."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{flag} {path!r} is a folder, expected a file name")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {path!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{flag} {path!r}: folder {str(folder)!r} is not writable")
+
+
+def _writable_folder(path: str, flag: str) -> None:
+    """Refuse an output folder that is a file or cannot be created, before any computing."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{flag} {path!r} is a file, expected a folder")
+    existing = target if target.exists() else next(p for p in target.parents if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path!r}: {str(existing)!r} is not a writable folder")
+
+
 def _add_model_args(p):
     p.add_argument("--nb", type=int, required=True, help="battery spins N_B (>= 1)")
     p.add_argument("--n", type=int, required=True, help="charger spins N (>= 1)")
@@ -38,10 +91,10 @@ def _add_model_args(p):
         default=None,
         help="initial flipped charger spins (default N: full charger)",
     )
-    p.add_argument("--B", type=float, default=1.0, help="battery field B (default 1)")
-    p.add_argument("--h", type=float, default=1.0, help="charger field h (default 1)")
-    p.add_argument("--A", type=float, default=1.0, help="flip-flop coupling A (default 1)")
-    p.add_argument("--delta", type=float, default=0.0, help="Ising anisotropy Delta (default 0)")
+    p.add_argument("--B", type=_finite, default=1.0, help="battery field B (default 1)")
+    p.add_argument("--h", type=_finite, default=1.0, help="charger field h (default 1)")
+    p.add_argument("--A", type=_finite, default=1.0, help="flip-flop coupling A (default 1)")
+    p.add_argument("--delta", type=_finite, default=0.0, help="Ising anisotropy Delta (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -93,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(chg)
     chg.add_argument(
         "--t-max",
-        type=float,
+        type=_finite,
         default=None,
         help="end of the time grid (default: 3x the closed-system tau)",
     )
@@ -101,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
     for flag, (keyword, what) in _process_flags().items():
         chg.add_argument(
-            f"--{flag}", dest=keyword, type=float, default=0.0, metavar="G", help=what
+            f"--{flag}", dest=keyword, type=_finite, default=0.0, metavar="G", help=what
         )
     return parser
 
@@ -132,8 +185,15 @@ def _process_flags() -> dict:
 
 
 def main(argv=None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code.
+
+    Every failure is one line on stderr: exit code 2 for bad arguments, a problem too large
+    for the memory limit or an unwritable output; 130 on Ctrl-C.
+    """
+    from .resources import ResourceError
+
     parser = build_parser()
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
         if args.version:
@@ -146,11 +206,21 @@ def main(argv=None) -> int:
             return 2
         return _COMMANDS[args.command](args)
     except _UsageError as exc:
-        print(str(exc).splitlines()[0], file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"{PROG}: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return _fail(str(exc).splitlines()[0], prefix=False)
+    except (ValueError, ResourceError) as exc:
+        return _fail(str(exc).splitlines()[0])
+    except MemoryError:
+        return _fail("out of memory (the problem is larger than the machine allows)")
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(message: str, *, prefix: bool = True) -> int:
+    print(f"{PROG}: error: {message}" if prefix else message, file=sys.stderr)
+    return 2
 
 
 def _model_and_state(args):
@@ -175,6 +245,7 @@ def _cmd_reproduce(args) -> int:
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    _writable_folder(args.out, "--out")
     if args.jobs == 1:
         map_fn, progress = qutip.serial_map, None
     else:
@@ -188,7 +259,7 @@ def _cmd_reproduce(args) -> int:
             )
 
         progress = None
-    result = reproduce(args.out, map=map_fn, progress_bar=progress, log=print)
+    result = reproduce(args.out, map=map_fn, progress_bar=progress, log=_log)
     print(
         f"\nTable I (ours beside the paper's; beta_limit = c* sqrt(N)), written to "
         f"{args.out}/table1.csv"
@@ -203,6 +274,11 @@ def _cmd_reproduce(args) -> int:
         f"\n{len(result['files'])} files in {args.out}/ ({sum(result['seconds'].values()):.1f} s)"
     )
     return 0
+
+
+def _log(message: str) -> None:
+    """Progress lines go to stderr; results to stdout."""
+    print(message, file=sys.stderr)
 
 
 def _pmax_evolution(args):
@@ -297,6 +373,8 @@ def _cmd_charge(args) -> int:
     model, state = _model_and_state(args)
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
+    if args.plot:
+        _writable_file(args.plot, "--plot")
     t_max = args.t_max
     if t_max is None:
         tau = max_power(model, state).time
@@ -309,9 +387,14 @@ def _cmd_charge(args) -> int:
     rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
     processes = processes_from_flags(**rates)
     options = {"progress_bar": "text"} if processes and not args.json else None
-    res = charge(
-        model, dicke_state(model, *state), tlist, processes=processes or None, options=options
-    )
+    from .estimates import estimate
+
+    # refused before any state is built or any time is spent
+    estimate(model, state, tlist, processes=processes, options=options).check()
+    with contextlib.redirect_stdout(sys.stderr):  # QuTiP's progress bars print to stdout
+        res = charge(
+            model, dicke_state(model, *state), tlist, processes=processes or None, options=options
+        )
     if args.plot:
         import matplotlib
 

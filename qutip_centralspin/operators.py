@@ -21,6 +21,7 @@ import qutip
 
 from . import _checks
 from .model import CentralSpinModel
+from .resources import require
 
 __all__ = [
     "CollectiveOperators",
@@ -96,6 +97,10 @@ def collective_operators(model: CentralSpinModel) -> CollectiveOperators:
     Built from ``qutip.jmat(N_B/2, ...)`` and ``qutip.jmat(N/2, ...)`` with ``qutip.tensor``.
     """
     check_model(model)
+    require(
+        60.0 * model.shape * 28,
+        f"the Dicke-space operators of N_B={model.n_battery}, N={model.n_charger}",
+    )
     jb, jc = model.n_battery / 2, model.n_charger / 2
     ib, ic = qutip.qeye(model.n_battery + 1), qutip.qeye(model.n_charger + 1)
     return CollectiveOperators(

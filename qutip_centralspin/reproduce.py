@@ -7,6 +7,9 @@ This module computes and draws; the CLI (``qutip-centralspin reproduce``) only c
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +132,9 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
     Parameters
     ----------
     out_dir : str or Path
-        Created if missing.
+        Created if missing. The files are written into a temporary folder beside it and
+        moved in only when all are done (``table1.csv`` last), so an interrupted run leaves
+        ``out_dir`` as it was.
     map : callable
         QuTiP map function for the sweeps (``qutip.serial_map``, ``qutip.parallel_map``, ...).
     progress_bar : str, optional
@@ -142,8 +147,27 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
     dict
         ``{"table": [TableIRow, ...], "files": [Path, ...], "seconds": {...}}``.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    target = Path(out_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # everything is written beside the target first and moved in when complete, so an
+    # interrupted run never leaves a folder that looks like a result
+    out = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        result = _write_all(out, map, progress_bar, log)
+        moved = []
+        target.mkdir(exist_ok=True)
+        for path in result["files"]:  # table1.csv last: it marks a complete set
+            final = target / path.name
+            os.replace(path, final)
+            moved.append(final)
+        result["files"] = moved
+        return result
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _write_all(out: Path, map, progress_bar, log) -> dict:  # noqa: A002
+    """Compute every figure and the table into the folder ``out``."""
     say = log or (lambda msg: None)
     files, seconds = [], {}
 

@@ -14,6 +14,7 @@ import qutip
 from . import _checks
 from .model import CentralSpinModel
 from .operators import check_model, dicke_index
+from .resources import require
 
 __all__ = [
     "battery_dicke",
@@ -60,6 +61,9 @@ def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) ->
     >>> model = CentralSpinModel(n_battery=2, n_charger=4)
     >>> psi0 = dicke_state(model, m=0, n=4)   # the paper's |0, N>
     """
+    check_model(model)
+    size = float(model.shape) * (model.shape if dm else 1)
+    require(3 * 16 * size, f"the state |m, n> of N_B={model.n_battery}, N={model.n_charger}")
     ket = qutip.tensor(battery_dicke(model, m), charger_dicke(model, n))
     return ket.proj() if dm else ket
 
@@ -135,11 +139,13 @@ NORM_ATOL = 1e-8
 DENSITY_ATOL = 1e-8
 
 
-def validate_state(state: qutip.Qobj, name: str = "state") -> qutip.Qobj:
+def validate_state(
+    state: qutip.Qobj, name: str = "state", *, norm_atol: float = NORM_ATOL
+) -> qutip.Qobj:
     r"""Check that ``state`` is a physical ket or density matrix; return it.
 
     * every entry finite;
-    * a ket: :math:`\lVert\psi\rVert = 1` within :data:`NORM_ATOL`;
+    * a ket: :math:`\lVert\psi\rVert = 1` within ``norm_atol`` (default :data:`NORM_ATOL`);
     * a density matrix: :math:`\mathrm{tr}\rho = 1` within :data:`NORM_ATOL`, Hermitian and
       positive semidefinite within :data:`DENSITY_ATOL` (eigenvalues on the occupied
       subspace, so a large space with a small occupied part stays cheap).
@@ -159,17 +165,17 @@ def validate_state(state: qutip.Qobj, name: str = "state") -> qutip.Qobj:
         raise ValueError(f"{name} has non-finite (NaN or inf) entries")
     if state.isket:
         norm = float(np.linalg.norm(values))
-        if abs(norm - 1) > NORM_ATOL:
+        if abs(norm - 1) > norm_atol:
             raise ValueError(
-                f"{name} must be normalised, |{name}| = 1 within {NORM_ATOL:g}, got norm "
+                f"{name} must be normalised, |{name}| = 1 within {norm_atol:g}, got norm "
                 f"{norm:.10g}; use {name}.unit()"
             )
         return state
     dense = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
     trace = complex(np.trace(dense))
-    if abs(trace.imag) > NORM_ATOL or abs(trace.real - 1) > NORM_ATOL:
+    if abs(trace.imag) > norm_atol or abs(trace.real - 1) > norm_atol:
         raise ValueError(
-            f"{name} must have trace 1 within {NORM_ATOL:g}, got {trace:.10g}; use {name}.unit()"
+            f"{name} must have trace 1 within {norm_atol:g}, got {trace:.10g}; use {name}.unit()"
         )
     asym = float(np.abs(dense - dense.conj().T).max()) if dense.size else 0.0
     if asym > DENSITY_ATOL:

@@ -72,17 +72,53 @@ def test_thermal_charger_never_builds_a_full_space_propagator(monkeypatch):
     rho = ch.thermal_charger(model, 3.0)
     evo = SectorEngine(model).evolve(rho)
     assert len(evo.sector_weights) == model.n_charger + 1  # K = n: one sector per n
-    assert max_power(model, rho).value > 0
+    # P_max against the mixture sum_n p_n P_n(t) of the Dicke runs (H_B is sector-diagonal)
+    p = max_power(model, rho)
+    weights = np.exp(-model.h * np.arange(model.n_charger + 1) / 3.0)
+    engine = SectorEngine(model)
+    runs = [(w / weights.sum(), engine.evolve((0, n))) for n, w in enumerate(weights)]
+
+    def mixture(t):
+        return sum(w * run.power(t) for w, run in runs)
+
+    t = np.linspace(0.0, 3 * p.time, 3001)
+    assert mixture(t).max() <= p.upper_bound * (1 + 1e-12)
+    assert mixture(np.array([p.time]))[0] == pytest.approx(p.value, rel=1e-12)
     mats = evo.reduced_battery_matrices(np.linspace(0, 1, 5))
     # no inter-sector coherence: rho_B(t) stays diagonal
     assert np.abs(mats - np.einsum("tii->ti", mats)[..., None] * np.eye(5)).max() < EXACT_ATOL
-    assert erg.max_ergotropy(evo).value >= 0
+    # so W = E_B - passive energy of the sorted populations, on levels B (N_B/2 - i) (jmat order)
+    levels = model.B * (model.n_battery / 2 - np.arange(model.n_battery + 1))
+
+    def ergotropy(mat):
+        pops = np.real(np.diagonal(mat))
+        return pops @ levels - np.sort(pops)[::-1] @ np.sort(levels)
+
+    best = erg.max_ergotropy(evo)
+    t = np.linspace(*best.window, 2001)
+    assert max(ergotropy(m) for m in evo.reduced_battery_matrices(t)) <= best.upper_bound + 1e-12
+    at_best = evo.reduced_battery_matrices(np.array([best.time]))[0]
+    assert ergotropy(at_best) == pytest.approx(best.value, abs=EXACT_ATOL)
 
 
 # -- spin-coherent ---------------------------------------------------------------------------
-def test_coherent_spec_is_the_spin_coherent_charger():
-    b = spin_coherent_charger(MODEL, 0.7, 0.2, m=1)
-    assert (ch.charger_state(MODEL, "coherent:0.7:0.2", m=1) - b).norm() < EXACT_ATOL
+@pytest.mark.parametrize(
+    "spec, theta, phi",
+    [
+        pytest.param("coherent:0.7:0.2", 0.7, 0.2, id="theta-phi"),
+        pytest.param("coherent:2.1", 2.1, 0.0, id="theta-only"),
+    ],
+)
+def test_coherent_spec_points_the_charger_spin(spec, theta, phi):
+    """<J> = (N/2)(sin t cos p, sin t sin p, cos t), of length N/2 (spin-coherent), and the
+    battery in |m = 1>; operators built here from qutip.jmat."""
+    nb, j = MODEL.n_battery, MODEL.n_charger / 2
+    state = ch.charger_state(MODEL, spec, m=1)
+    spin = [qutip.expect(qutip.tensor(qutip.qeye(nb + 1), qutip.jmat(j, a)), state) for a in "xyz"]
+    direction = [math.sin(theta) * math.cos(phi), math.sin(theta) * math.sin(phi), math.cos(theta)]
+    np.testing.assert_allclose(spin, j * np.array(direction), rtol=0, atol=1e-10)
+    battery = qutip.basis(nb + 1, nb - 1).proj()  # |m = 1>: jmat index N_B - 1
+    assert (state.ptrace(0) - battery).norm("max") < 1e-10
 
 
 @pytest.mark.parametrize("theta", [0.0, 0.6, math.pi / 2, 2.5, math.pi])
@@ -164,11 +200,19 @@ def test_best_dicke_charger_for_energy_one_spin_all_tie():
 
 # -- parser and errors -----------------------------------------------------------------------
 def test_charger_state_specs():
-    assert (ch.charger_state(MODEL, "full") - dicke_state(MODEL, 0, 5)).norm() < EXACT_ATOL
-    assert (ch.charger_state(MODEL, "dicke:3") - dicke_state(MODEL, 0, 3)).norm() < EXACT_ATOL
-    assert (
-        ch.charger_state(MODEL, " Thermal:2 ") - ch.thermal_charger(MODEL, 2.0)
-    ).norm() < EXACT_ATOL
+    """Each spec against the state written out here: Dicke kets at their jmat indices (+j
+    first), the Gibbs state of h J^z from qutip's expm."""
+    nb, nc = MODEL.n_battery, MODEL.n_charger
+
+    def ket(m, n):
+        return qutip.tensor(qutip.basis(nb + 1, nb - m), qutip.basis(nc + 1, nc - n))
+
+    assert (ch.charger_state(MODEL, "full") - ket(0, nc)).norm() < EXACT_ATOL
+    assert (ch.charger_state(MODEL, "full", m=2) - ket(2, nc)).norm() < EXACT_ATOL
+    assert (ch.charger_state(MODEL, "dicke:3") - ket(0, 3)).norm() < EXACT_ATOL
+    gibbs = (-MODEL.h * qutip.jmat(nc / 2, "z") / 2.0).expm()
+    thermal = qutip.tensor(ket(0, 0).ptrace(0), gibbs / gibbs.tr())
+    assert (ch.charger_state(MODEL, " Thermal:2 ") - thermal).norm() < EXACT_ATOL
 
 
 @pytest.mark.parametrize(

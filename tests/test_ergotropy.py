@@ -119,19 +119,23 @@ def test_pure_states_give_energy_above_ground(n_battery, battery, rng):
 
 @pytest.mark.parametrize("battery", erg.BATTERY_KINDS)
 def test_passive_states_have_zero_ergotropy(battery, rng):
-    """Populations decreasing with energy, no coherences: passive, W = 0 (B > 0 and B < 0)."""
+    """Populations decreasing with energy, no coherences: passive for the N_B + 1 Dicke levels,
+    W = 0 (B > 0 and B < 0); not passive for 2^N_B qubits, where W is the brute-force value."""
+    nb = 4
+    v = symmetric_isometry(nb)
     for B in (1.0, -1.0):
-        model = CentralSpinModel(4, 2, B=B)
-        p = np.sort(rng.uniform(size=5))[::-1]
+        model = CentralSpinModel(nb, 2, B=B)
+        p = np.sort(rng.uniform(size=nb + 1))[::-1]
         p /= p.sum()
         # jmat index i has energy B (N_B/2 - i): ascending energy is index 4..0 for B > 0
         diag = p[::-1] if B > 0 else p
         rho = battery_qobj(np.diag(diag))
-        w = erg.battery_ergotropy(model, rho, battery="dicke")
-        assert w == pytest.approx(0.0, abs=EXACT_ATOL)
+        expected = 0.0
         if battery == "qubits":
-            # passive for the N_B+1 levels is not passive for 2^N_B levels
-            assert erg.battery_ergotropy(model, rho, battery="qubits") >= w - EXACT_ATOL
+            expected = brute_force_ergotropy(v @ np.diag(diag) @ v.T, B * qubit_sz(nb))
+            assert expected > 1e-3  # passive for N_B + 1 levels is not passive for 2^N_B
+        w = erg.battery_ergotropy(model, rho, battery=battery)
+        assert w == pytest.approx(expected, abs=BRUTE_ATOL)
 
 
 def test_maximally_mixed_states():

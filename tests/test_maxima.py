@@ -547,7 +547,7 @@ def independent_max_power(model, m0, n0):
         if p[i] > best_p:
             best_p, best_t = float(p[i]), float(t[i])
         t0 = float(t[-1])
-        assert t0 < 1e4 * step, "no gain found"
+        assert t0 < 1e6 * step, "no gain found"
     opt = minimize_scalar(
         lambda x: -power(x)[0],
         bounds=(best_t - step, best_t + step),

@@ -448,6 +448,29 @@ class BlockSolver:
             return int(_parity_mask(S).sum())
         return S.size
 
+    def size_bound(self, initial_sectors) -> int:
+        r"""Upper bound on the packed unknowns :math:`\sum_{\rm blocks} d^2`, allocating nothing.
+
+        Exact for a few reachable sectors; otherwise each ladder pair :math:`(j, l)` is
+        counted over every :math:`K` (a trapezoid of block sizes, in closed form). Used by
+        :func:`qutip_centralspin.resources.estimate` to refuse a problem before it is built.
+        """
+        nb, nc = self.model.n_battery, self.model.n_charger
+        qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
+        rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
+        q, r = (x.astype(float) for x in np.meshgrid(qs, rs, indexing="ij"))
+        sectors = self.sectors(initial_sectors)
+        if sectors.size <= 64:
+            total = 0.0
+            for K in sectors:
+                d = np.minimum(nb - q, K - r) - np.maximum(q, K - (nc - r)) + 1
+                total += float(np.sum(np.where(d > 0, d * d, 0.0)))
+            return int(total)
+        a, b = nb - 2 * q + 1, nc - 2 * r + 1
+        small, big = np.minimum(a, b), np.maximum(a, b)
+        per_pair = (small - 1) * small * (2 * small - 1) / 3 + (big - small + 1) * small**2
+        return int(np.sum(per_pair))
+
     def _uses_chiral(self, S: _Subspace, v: np.ndarray) -> bool:
         return self.chiral_symmetric and not np.any(v[~_parity_mask(S)])
 

@@ -59,7 +59,8 @@ def evolve_qutip(
     if method not in ("sesolve", "mesolve"):
         raise ValueError(f"method must be 'sesolve' or 'mesolve', got {method!r}")
     allowed = SESOLVE_OPTIONS if method == "sesolve" else MESOLVE_OPTIONS
-    options = _checks.solver_options(method, options, allowed)
+    options = _checks.solver_options(method, options, (*allowed, "max_memory"))
+    qutip_options = {k: v for k, v in options.items() if k != "max_memory"}
     if isinstance(c_ops, qutip.Qobj):
         c_ops = [c_ops]
     c_ops = list(c_ops or [])
@@ -75,9 +76,9 @@ def evolve_qutip(
                 "solver='sesolve' needs a ket psi0 (it would propagate a density matrix as "
                 "U(t) rho, not U rho U^dagger); use solver='mesolve' or 'exact'"
             )
-        res = qutip.sesolve(H, psi0, times, e_ops=ops, options=options)
+        res = qutip.sesolve(H, psi0, times, e_ops=ops, options=qutip_options)
     else:
-        res = qutip.mesolve(H, psi0, times, c_ops=c_ops, e_ops=ops, options=options)
+        res = qutip.mesolve(H, psi0, times, c_ops=c_ops, e_ops=ops, options=qutip_options)
     e_data = {k: np.asarray(v) for k, v in res.e_data.items() if k is not key}
     states = list(res.states)
     if not states and res.final_state is not None:

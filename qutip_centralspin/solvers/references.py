@@ -83,7 +83,7 @@ def piqs_rates(processes, target: str) -> dict[str, float]:
 def _mesolve_options(options) -> dict:
     opts = {"atol": REFERENCE_ATOL, "rtol": REFERENCE_RTOL}
     opts.update(options)
-    for key in ("store_states", "store_final_state"):
+    for key in ("store_states", "store_final_state", "max_memory"):
         opts.pop(key, None)
     return opts
 
@@ -104,7 +104,7 @@ class _Recorder:
 
 def _run(model, times, solver, L, rho0, h_b, reduce, e_ops, options, start) -> ChargingResult:
     """Integrate with ``qutip.mesolve`` from ``tlist[0]`` and assemble the result."""
-    options = _checks.solver_options(solver, options, MESOLVE_OPTIONS)
+    options = _checks.solver_options(solver, options, (*MESOLVE_OPTIONS, "max_memory"))
     user_ops = normalize_e_ops(e_ops)
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.lapack import dstevd as _dstevd
 
+from ..resources import require
+
 __all__ = ["Sector", "SectorBasis", "eigh_tridiagonal"]
+
+_FLOAT = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +116,7 @@ class SectorBasis:
         k = int(k)
         if k not in self._sectors:
             m, c, diag, off = self.tridiagonal(k)
+            require(4.0 * _FLOAT * m.size * m.size, f"diagonalising sector K={k} (size {m.size})")
             energies, vectors = eigh_tridiagonal(diag, off)
             self._sectors[k] = Sector(k, m, c, diag, off, energies, vectors)
         return self._sectors[k]

@@ -1,0 +1,93 @@
+"""The resource guard: estimates within a small factor of the measured peak, the limit from
+option, environment and default, and refusals before allocation."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, hamiltonian
+from qutip_centralspin.estimates import estimate
+from qutip_centralspin.resources import MEMORY_ENV, ResourceError, memory_limit
+from qutip_centralspin.solvers.blocks import BlockSolver
+
+CASES = [
+    pytest.param(20, 20, [dephasing(0.1)], "auto", {}, id="blocks-dephasing"),
+    pytest.param(12, 12, [decay(0.1)], "auto", {}, id="blocks-decay"),
+    pytest.param(4, 4, [dephasing(0.1)], "piqs", {}, id="piqs"),
+    pytest.param(3, 3, [dephasing(0.1)], "bruteforce", {}, id="bruteforce"),
+    pytest.param(30, 200, None, "exact", {"store_states": True}, id="exact-states"),
+    pytest.param(10, 40, None, "sesolve", {"store_states": True}, id="sesolve"),
+]
+
+
+@pytest.mark.parametrize("nb, nc, procs, solver, options", CASES)
+def test_estimate_is_within_a_small_factor_of_the_measured_peak(nb, nc, procs, solver, options):
+    model = CentralSpinModel(nb, nc)
+    psi0 = dicke_state(model, 0, nc)
+    tlist = np.linspace(0, 1, 301)
+    est = estimate(model, psi0, tlist, processes=procs, solver=solver, options=options)
+    tracemalloc.start()
+    try:
+        charge(model, psi0, tlist, processes=procs, solver=solver, options=options)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert 0.5 <= est.memory / peak <= 4, (est, peak)
+
+
+@pytest.mark.parametrize(
+    "nb, nc, procs, start",
+    [
+        pytest.param(6, 5, [dephasing(0.2)], (1, 3), id="dephasing"),
+        pytest.param(5, 6, [dephasing(0.1, target="charger")], (0, 6), id="charger-local"),
+        pytest.param(6, 6, [decay(0.1), dephasing(0.1, target="charger")], (2, 6), id="decay"),
+    ],
+)
+def test_block_size_bound(nb, nc, procs, start):
+    """Exact for a few sectors, an upper bound otherwise (checked against the solver)."""
+    model = CentralSpinModel(nb, nc, B=1.0, h=0.7)  # detuned: no chiral halving
+    solver = BlockSolver(model, procs)
+    actual = solver.dimension(dicke_state(model, *start))
+    bound = solver.size_bound([sum(start)])
+    if len(solver.sectors([sum(start)])) <= 64:
+        assert bound == actual
+    assert bound >= actual
+
+
+def test_limit_from_option_environment_and_default(monkeypatch):
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    default = memory_limit()
+    assert 0 < default
+    monkeypatch.setenv(MEMORY_ENV, "1.5G")
+    assert memory_limit() == int(1.5 * 2**30)
+    assert memory_limit("200M") == 200 * 2**20
+    assert memory_limit(12345) == 12345
+    for bad in ("lots", -1, 0, float("inf")):
+        with pytest.raises(ValueError, match="max_memory"):
+            memory_limit(bad)
+    monkeypatch.setenv(MEMORY_ENV, "nope")
+    with pytest.raises(ValueError, match=MEMORY_ENV):
+        memory_limit()
+
+
+def test_charge_refuses_before_allocating(monkeypatch):
+    monkeypatch.setenv(MEMORY_ENV, "64M")
+    model = CentralSpinModel(40, 40)
+    psi0 = dicke_state(model, 0, 40)
+    with pytest.raises(ResourceError, match=r"solver='blocks'.*memory limit 64 MiB"):
+        charge(model, psi0, np.linspace(0, 1, 11), processes=[decay(0.1)])
+    # the option overrides the environment
+    small = CentralSpinModel(2, 2)
+    with pytest.raises(ResourceError, match="memory limit"):
+        charge(small, dicke_state(small, 0, 2), np.linspace(0, 1, 11), options={"max_memory": 100})
+    res = charge(small, dicke_state(small, 0, 2), [0, 1], options={"max_memory": "1G"})
+    assert res.delta_energy.shape == (2,)
+
+
+def test_operators_and_states_refuse_huge_models():
+    huge = CentralSpinModel(100_000, 100_000)
+    with pytest.raises(ResourceError, match="Dicke-space operators"):
+        hamiltonian(huge)
+    with pytest.raises(ResourceError, match=r"the state \|m, n>"):
+        dicke_state(huge, 0, 0)
