@@ -188,6 +188,12 @@ class ChargingResult:
         """
         times = np.asarray(times, dtype=float)
         delta = np.asarray(energy, dtype=float) - initial_energy
+        if not (np.all(np.isfinite(delta)) and np.isfinite(initial_rate)):
+            raise ValueError(
+                f"solver={solver!r} produced non-finite energies (overflow or NaN): the model's "
+                "energies are too large for double precision; rescale B, h, A, delta (and "
+                "times inversely)"
+            )
         states = list(states or [])
         final = states[-1] if states and (store_states or store_final_state) else None
         return cls(
