@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .processes import as_processes
+from .processes import as_processes, has_local
 from .resources import Estimate, memory_limit
 from .solvers.blocks import BlockSolver
 from .solvers.sector import SectorEngine
@@ -119,8 +119,8 @@ def _count(ops) -> int:
 
 def _open(model, psi0, procs, solver, n_times, details) -> int:
     nb, nc = model.n_battery, model.n_charger
-    local_b = any(p.is_local and p.target == "battery" and p.rate > 0 for p in procs)
-    local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
+    local_b = has_local(procs, "battery")
+    local_c = has_local(procs, "charger")
     nds = lambda n: (n // 2 + 1) * (n - n // 2 + 1)  # noqa: E731
     if solver == "blocks":
         size = BlockSolver(model, procs).size_bound(_occupied_sectors(model, psi0))

@@ -61,6 +61,7 @@ __all__ = [
     "as_processes",
     "collective_c_ops",
     "battery_energy_dissipation",
+    "has_local",
     "processes_from_flags",
     "KINDS",
     "TARGETS",
@@ -210,6 +211,12 @@ def as_processes(processes) -> tuple[Process, ...]:
     return tuple(
         Process(kind, rate, target, scope) for (kind, target, scope), rate in merged.items()
     )
+
+
+def has_local(processes, target: Target) -> bool:
+    """Whether a local process with a non-zero rate acts on ``target``: the target then
+    leaves its symmetric subspace (its other total spins :math:`j` are reached)."""
+    return any(p.is_local and p.target == target and p.rate > 0 for p in as_processes(processes))
 
 
 def collective_c_ops(model: CentralSpinModel, processes) -> list[qutip.Qobj]:

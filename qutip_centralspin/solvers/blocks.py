@@ -98,7 +98,7 @@ from ..basis import battery_dims, piqs_index
 from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
 from ..operators import check_model, diagonal_energy, ladder_down, ladder_up
-from ..processes import Process, as_processes
+from ..processes import Process, as_processes, has_local
 from ..results import ChargingResult
 from ..states import check_state
 from .chebyshev import propagate
@@ -390,8 +390,8 @@ class BlockSolver:
         self.model = model
         self.processes: tuple[Process, ...] = as_processes(processes)
         self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
-        self.local_battery = any(key[1] == "battery" and key[2] == "local" for key in self._rates)
-        self.local_charger = any(key[1] == "charger" and key[2] == "local" for key in self._rates)
+        self.local_battery = has_local(self.processes, "battery")
+        self.local_charger = has_local(self.processes, "charger")
         self._generators: dict[tuple[int, ...], _Generator] = {}
         self._basis = SectorEngine(model)  # the Dicke product basis of psi0 (no sector built)
 

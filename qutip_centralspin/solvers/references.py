@@ -41,7 +41,7 @@ from ..basis import battery_dims, embed_symmetric
 from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
 from ..operators import battery_hamiltonian, check_model, hamiltonian, hamiltonian_from
-from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops
+from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops, has_local
 from ..results import ChargingResult
 from ..states import check_state
 from .qutip_paths import MESOLVE_OPTIONS
@@ -164,7 +164,7 @@ def piqs_mesolve(
     procs = as_processes(processes)
     start = time.perf_counter()
     nb, nc = model.n_battery, model.n_charger
-    local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
+    local_c = has_local(procs, "charger")
 
     nds_b = piqs.num_dicke_states(nb)
     sz_b, sp_b, sm_b = (piqs.jspin(nb, op) for op in ("z", "+", "-"))
@@ -308,7 +308,7 @@ def bruteforce_mesolve(
             f"n_battery must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force reference "
             f"(2^N_B qubits), got {nb}"
         )
-    local_c = any(p.is_local and p.target == "charger" and p.rate > 0 for p in procs)
+    local_c = has_local(procs, "charger")
     if local_c and nc > MAX_BRUTEFORCE_SPINS:
         raise ValueError(
             f"n_charger must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force reference with "
