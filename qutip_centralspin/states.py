@@ -186,16 +186,15 @@ def validate_state(
     diag = np.real(np.diagonal(dense))
     occupied = np.flatnonzero(np.abs(diag) > DENSITY_ATOL**2)
     empty = np.setdiff1d(np.arange(diag.size), occupied)
-    # a PSD matrix has zero rows wherever its diagonal is zero
-    if (
-        empty.size
-        and occupied.size
-        and np.abs(dense[np.ix_(empty, occupied)]).max() > DENSITY_ATOL
-    ):
-        raise ValueError(
-            f"{name} must be positive semidefinite: it has coherences on levels with zero "
-            "population"
-        )
+    # PSD needs |rho_ij|^2 <= rho_ii rho_jj: on an empty level i a coherence c costs an
+    # eigenvalue of about -|c|^2 / rho_jj, so |c|^2 <= DENSITY_ATOL rho_jj is the same tolerance
+    if empty.size and occupied.size:
+        excess = np.abs(dense[np.ix_(empty, occupied)]) ** 2 - DENSITY_ATOL * diag[occupied]
+        if excess.max() > 0:
+            raise ValueError(
+                f"{name} must be positive semidefinite within {DENSITY_ATOL:g}: it has "
+                "coherences on levels with zero population"
+            )
     sub = dense[np.ix_(occupied, occupied)]
     lowest = float(np.linalg.eigvalsh((sub + sub.conj().T) / 2)[0]) if sub.size else 0.0
     if lowest < -DENSITY_ATOL:
