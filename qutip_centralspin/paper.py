@@ -35,7 +35,7 @@ FIG2_PANELS = {
 class Figure3Setting:
     """A scaling sweep of the paper: charger sizes, battery sizes, initial state, fit window.
 
-    ``initial`` names the initial Dicke state |m=0, n0>: ``"n=N"`` (full charger, Figs. 3, 5) or
+    ``initial`` names the initial Dicke state ``|m=0, n0>``: ``"n=N"`` (full charger, Figs. 3, 5) or
     ``"n=N_B"`` (as many charger excitations as battery spins, Fig. 4).
     """
 

@@ -10,13 +10,13 @@ The open battery evolves under the Lindblad master equation (:math:`\hbar = 1`)
 with :math:`H` the model Hamiltonian (:mod:`qutip_centralspin.operators`). A :class:`Process`
 names one family of Lindblad operators :math:`L_k` and its rate :math:`\gamma \ge 0`:
 
-============  ===================================  ==================================
-kind          ``scope="local"`` (every spin *i*)   ``scope="collective"``
-============  ===================================  ==================================
-dephasing     :math:`L_i = \sqrt\gamma\,\sigma^z_i`  :math:`L = \sqrt\gamma\, S^z`
-decay         :math:`L_i = \sqrt\gamma\,\sigma^-_i`  :math:`L = \sqrt\gamma\, S^-`
-pumping       :math:`L_i = \sqrt\gamma\,\sigma^+_i`  :math:`L = \sqrt\gamma\, S^+`
-============  ===================================  ==================================
+============  ======================================  ==================================
+kind          ``scope="local"`` (every spin *i*)      ``scope="collective"``
+============  ======================================  ==================================
+dephasing     :math:`L_i = \sqrt\gamma\,\sigma^z_i`     :math:`L = \sqrt\gamma\, S^z`
+decay         :math:`L_i = \sqrt\gamma\,\sigma^-_i`     :math:`L = \sqrt\gamma\, S^-`
+pumping       :math:`L_i = \sqrt\gamma\,\sigma^+_i`     :math:`L = \sqrt\gamma\, S^+`
+============  ======================================  ==================================
 
 on the ``target`` spins: the :math:`N_B` battery spins (:math:`\mathbf S`) or the :math:`N`
 charger spins (:math:`\mathbf J` replaces :math:`\mathbf S`). Conventions:

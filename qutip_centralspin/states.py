@@ -63,7 +63,12 @@ def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) ->
     """
     check_model(model)
     size = float(model.shape) * (model.shape if dm else 1)
-    require(3 * 16 * size, f"the state |m, n> of N_B={model.n_battery}, N={model.n_charger}")
+    require(
+        3 * 16 * size,
+        f"the state |m, n> of N_B={model.n_battery}, N={model.n_charger} as a full-space Qobj "
+        f"(give the Dicke label ({m}, {n}) to max_power / SectorEngine.evolve instead: it never "
+        "builds the full space)",
+    )
     ket = qutip.tensor(battery_dicke(model, m), charger_dicke(model, n))
     return ket.proj() if dm else ket
 

@@ -453,7 +453,7 @@ class BlockSolver:
 
         Exact for a few reachable sectors; otherwise each ladder pair :math:`(j, l)` is
         counted over every :math:`K` (a trapezoid of block sizes, in closed form). Used by
-        :func:`qutip_centralspin.resources.estimate` to refuse a problem before it is built.
+        :func:`qutip_centralspin.estimates.estimate` to refuse a problem before it is built.
         """
         nb, nc = self.model.n_battery, self.model.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
