@@ -337,12 +337,8 @@ def _cmd_pmax(args) -> int:
     p = certified_max_power(evo)
     e = certified_max_energy(evo)
     out = {
-        "p_max": p.value,
-        "t_pmax": p.time,
-        "e_max": e.value,
-        "t_emax": e.time,
-        "e_max_converged": bool(e.converged),
-        "e_max_window": e.window[1],
+        **_maximum_fields("p_max", "t_pmax", p),
+        **_maximum_fields("e_max", "t_emax", e),
         "n_battery": model.n_battery,
         "n_charger": model.n_charger,
         "charger": args.charger,
@@ -373,10 +369,9 @@ def _cmd_pmax(args) -> int:
         f"N_B={model.n_battery} N={model.n_charger} charger={args.charger} "
         f"battery |m0={args.m0}>, charger {spec}"
     )
-    print(f"P_max = {p.value:.12g}   (certified to {p.error:.1e})")
-    print(f"tau   = {p.time:.12g}")
-    conv = "converged" if e.converged else "NOT converged when doubling the window"
-    print(f"E_max = {e.value:.12g}   (window [0, {e.window[1]:.6g}], {conv})")
+    print(_maximum_line("P_max", p))
+    print(f"tau   = {p.time:.12g}" + _bracket_text(p))
+    print(_maximum_line("E_max", e) + f"   at t = {e.time:.6g}")
     if args.ergotropy:
         print(f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} battery)")
         if "w_at_tau" in out:
@@ -385,6 +380,50 @@ def _cmd_pmax(args) -> int:
                 f"{out['w_over_delta_e_at_tau']:.6g}"
             )
     return 0
+
+
+def _maximum_fields(name: str, time_name: str, best) -> dict:
+    """The value, time, bracket and flags of a certified maximum, for ``--json``.
+
+    ``NAME_upper`` bounds the maximum over ``[0, NAME_horizon]`` (``null``: all t >= 0);
+    ``NAME_converged`` says the bracket is within ``NAME_tolerance``, else ``NAME_reason``
+    says why not; ``TIME_bracket`` holds every time the maximum can be attained at (``null``
+    when not bracketed). An unattained time (``inf``) is ``null``.
+    """
+    return {
+        name: best.value,
+        time_name: best.time,
+        f"{name}_upper": best.upper_bound,
+        f"{name}_tolerance": best.tolerance,
+        f"{name}_converged": bool(best.converged),
+        f"{name}_horizon": best.horizon,
+        f"{name}_window": list(best.window),
+        f"{name}_reason": best.reason,
+        f"{time_name}_bracket": None if best.time_bracket is None else list(best.time_bracket),
+    }
+
+
+def _maximum_line(name: str, best) -> str:
+    """``P_max = v  in [v, upper] (certified to tol over all t)`` or the reason it is not."""
+    where = (
+        "all t >= 0"
+        if best.horizon is not None and not np.isfinite(best.horizon)
+        else f"t in [0, {best.horizon if best.horizon is not None else best.window[1]:.6g}]"
+    )
+    bracket = f"[{best.value:.12g}, {best.upper_bound:.12g}]"
+    if best.converged:
+        return f"{name} = {best.value:.12g}   certified to {best.error:.1e} over {where}"
+    return (
+        f"{name} = {best.value:.12g}   NOT certified ({best.reason or 'unresolved'}): the "
+        f"maximum over {where} lies in {bracket}"
+    )
+
+
+def _bracket_text(best) -> str:
+    if best.time_bracket is None:
+        return "   (time not bracketed)"
+    lo, hi = best.time_bracket
+    return f"   (bracketed to {hi - lo:.1e})"
 
 
 def _cmd_charge(args) -> int:

@@ -59,22 +59,48 @@ def average_power(times, delta_energy, initial_rate: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Maximum:
-    """A maximum over time: value, where it is reached, and how sure we are.
+    r"""A maximum over time: value, where it is reached, and how sure we are.
+
+    The certified maxima (:func:`~qutip_centralspin.max_power`,
+    :func:`~qutip_centralspin.max_energy`) state a bracket ``[value, upper_bound]`` of the
+    supremum over the times ``[0, horizon]``; see :mod:`qutip_centralspin.maxima` for the method.
+    Round-off is part of the statement: ``upper_bound`` includes an allowance for the rounding
+    of every evaluation, and no result is ever certified below that floor.
 
     Attributes
     ----------
     value : float
-        The maximum found (a lower bound of the true supremum, attained at ``time``).
+        The maximum found: a lower bound of the supremum, attained at ``time`` (both up to the
+        round-off of one evaluation). When nothing above round-off was resolved it is the exact
+        lower bound ``0`` (``E_max``: :math:`\Delta E_B(0) = 0`; ``P_max``: :math:`P_B \to 0`
+        as :math:`t\to\infty`), with ``converged=False`` and a ``reason``.
     time : float
         The time at which ``value`` is attained (``inf`` if the supremum is not attained).
     upper_bound : float
-        Rigorous upper bound of the supremum over ``window`` (certified maxima), or the
-        grid-error estimate (:func:`grid_maximum`).
+        Rigorous upper bound of the supremum over ``[0, horizon]`` (certified maxima), or the
+        grid-error *estimate* (:func:`grid_maximum`, ``horizon=None``).
     window : tuple of float
         The time interval searched.
     converged : bool
-        For :math:`E_{max}`: doubling the window changed it by < 1e-6 relative. For
-        :math:`P_{max}`: always ``True`` (the search window is provably sufficient).
+        ``True`` only if the bracket is proven: ``upper_bound - value <= tolerance`` over
+        ``[0, horizon]``, with ``value`` resolved above round-off (or ``0`` proven: a
+        stationary state, or no room above :math:`E_B(0)`). ``False`` otherwise, with a
+        ``reason``; the bracket still holds, only wider.
+    time_bracket : tuple of float or None
+        ``(t_lo, t_hi)`` holding every time where the supremum over ``[0, horizon]`` can be
+        attained (the maximiser :math:`\tau`; at an interior peak a sign change of
+        :math:`f'` with :math:`f'' < 0` proven in between). ``None`` if not certified: two
+        maxima tie within the tolerance, the supremum is not attained (``time = inf``), or the
+        result is not converged.
+    horizon : float or None
+        The bracket holds for all times in ``[0, horizon]``: ``inf`` for ``P_max`` and for an
+        ``E_max`` that reaches the global energy ceiling, the window's end otherwise. ``None``
+        when nothing is proven (:func:`grid_maximum`).
+    tolerance : float or None
+        The width the bracket had to meet: ``max(rtol * |value|, round-off floor)``, the floor
+        being that of the evaluations where the bound is attained.
+    reason : str
+        Why the result is not converged (empty when it is).
     """
 
     value: float
@@ -82,6 +108,10 @@ class Maximum:
     upper_bound: float
     window: tuple[float, float]
     converged: bool = True
+    time_bracket: tuple[float, float] | None = None
+    horizon: float | None = None
+    tolerance: float | None = None
+    reason: str = ""
 
     @property
     def error(self) -> float:
@@ -94,7 +124,8 @@ def grid_maximum(tlist, values) -> Maximum:
 
     Returns the best sample; ``upper_bound`` adds :math:`w^2\max|f''|/8`, with :math:`w` the
     largest grid step and :math:`f''` estimated from second differences. This is an estimate,
-    not a proof: a grid coarser than the fastest oscillation can miss a peak entirely.
+    not a proof: a grid coarser than the fastest oscillation can miss a peak entirely, so the
+    result is never ``converged`` (``horizon=None``).
 
     Examples
     --------
@@ -115,7 +146,14 @@ def grid_maximum(tlist, values) -> Maximum:
             + v[:-2] / (h[:-1] * (h[:-1] + h[1:]))
         )
         margin = float(h.max() ** 2 * np.abs(second).max() / 8)
-    return Maximum(float(v[i]), float(t[i]), float(v[i]) + margin, (float(t[0]), float(t[-1])))
+    return Maximum(
+        float(v[i]),
+        float(t[i]),
+        float(v[i]) + margin,
+        (float(t[0]), float(t[-1])),
+        converged=False,
+        reason="sampled on a grid: upper_bound is an estimate, not a proof",
+    )
 
 
 @dataclass(frozen=True, eq=False)

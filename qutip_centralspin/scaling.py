@@ -67,7 +67,7 @@ class ScalingSweep:
     e_max : ndarray or None
         :math:`E_{max}` over the default window (:func:`max_energy`), if requested.
     e_converged : ndarray of bool or None
-        Whether doubling the window left :math:`E_{max}` unchanged to 1e-6.
+        Whether each :math:`E_{max}` is certified on its window (``Maximum.converged``).
     """
 
     n_battery: np.ndarray

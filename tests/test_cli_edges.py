@@ -123,3 +123,35 @@ def test_reproduce_into_an_existing_folder_replaces_only_its_files(monkeypatch, 
     assert (target / "fig2a.png").read_text() == "fig2a.png"
     assert [p.name for p in result["files"]] == ["fig2a.png", "table1.csv"]
     assert [p.name for p in tmp_path.iterdir()] == ["figs"]
+
+
+@pytest.mark.parametrize(
+    "argv, converged, reason",
+    [
+        pytest.param(["--nb", "2", "--n", "3"], True, "", id="paper-state"),
+        pytest.param(
+            ["--nb", "1", "--n", "1", "--B", "1.5", "--m0", "1", "--n0", "0"],
+            True,
+            "",
+            id="no-gain",
+        ),
+        pytest.param(
+            ["--nb", "2", "--n", "3", "--B", "1e10"],
+            False,
+            "double precision",
+            id="below-round-off",
+        ),
+    ],
+)
+def test_pmax_reports_every_bracket_and_flag(capsys, argv, converged, reason):
+    import json
+
+    code, out, err, _ = _run(capsys, "pmax", *argv, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    for name in ("p_max", "e_max"):
+        assert data[f"{name}_converged"] is converged
+        assert reason in data[f"{name}_reason"]
+        assert data[f"{name}_upper"] >= data[name]
+    code, out, _, _ = _run(capsys, "pmax", *argv)
+    assert ("NOT certified" in out) is (not converged)

@@ -41,7 +41,7 @@ EMPTY_SECTOR_WEIGHT = 1e-300
 
 
 class SectorEngine(SectorBasis):
-    """Exact diagonalisation of :math:`H` sector by sector (closed system), on the Dicke
+    r"""Exact diagonalisation of :math:`H` sector by sector (closed system), on the Dicke
     product basis :math:`|m, n\rangle` (a :class:`~.sectors.SectorBasis`).
 
     Parameters
@@ -531,3 +531,56 @@ class SectorEvolution:
             columns.append(column)
         self._columns_cache = columns
         return columns
+
+    # -- certification data for the maxima (issue 12) ---------------------------------------
+    def time_average_energy(self) -> float:
+        """:math:`\\bar E_B = \\sum_{\\omega_{ab} = 0} M_{ab}`: the time average of :math:`E_B(t)`.
+
+        With :meth:`oscillation_amplitude` it bounds the stored energy for all times:
+        :math:`\\Delta E_B(t) \\le \\bar E_B - E_B(0) + \\sum_{\\omega_{ab} \\ne 0}|M_{ab}|`.
+        """
+        amplitude, omega = self._spectral_terms
+        return float(amplitude.real @ (omega == 0))
+
+    def coherence(self) -> float:
+        """:math:`\\sum_{\\omega_{ab} \\ne 0} |\\rho_{ab}|` in the energy eigenbasis (trace 1).
+
+        Zero for a stationary state; of the order of the machine epsilon for a state that is
+        stationary up to the rounding of its own representation (a Gibbs state, an eigenstate
+        given as a ``Qobj``). Unlike :meth:`oscillation_amplitude` it does not scale with
+        :math:`B`, so it tells such a state from one whose motion is real but too small to show
+        in :math:`E_B`.
+        """
+        total = 0.0
+        for sec, coeff, *_ in self._components:
+            rho = np.abs(coeff @ coeff.conj().T)
+            total += float(rho[sec.energies[:, None] != sec.energies[None, :]].sum())
+        return total
+
+    def max_level(self) -> float:
+        """:math:`\\max_a |\\lambda_a|` over the occupied sectors: the largest phase rate.
+
+        The phases :math:`\\lambda_a t` are rounded to about :math:`\\epsilon|\\lambda_a t|`,
+        which sets the round-off of :math:`E_B(t)` at long times.
+        """
+        # energies ascend: the largest modulus is at one end
+        ends = [
+            max(-float(sec.energies[0]), float(sec.energies[-1])) for sec in self.occupied_sectors
+        ]
+        return max(ends, default=0.0)
+
+    def rescaled(self, exponent: int) -> SectorEvolution:
+        """The same initial state under :math:`2^{k} H` (``B, h, A, delta`` times :math:`2^k`).
+
+        Energies scale by :math:`2^k` and times by :math:`2^{-k}`, exactly (a power of two);
+        used by :mod:`qutip_centralspin.maxima` to bring extreme parameters into the range where
+        the derivative bounds neither overflow nor underflow. Only for a :class:`SectorEngine`.
+        """
+        if type(self.engine) is not SectorEngine:
+            raise TypeError("rescaled() needs an evolution of a SectorEngine")
+        mod = self.model
+        scaled = mod.replace(
+            **{name: math.ldexp(getattr(mod, name), exponent) for name in ("B", "h", "A", "delta")}
+        )
+        blocks = {sec.k: sec.vectors @ coeff for sec, coeff, *_ in self._components}
+        return SectorEvolution(SectorEngine(scaled), self._full, is_ket=self.is_ket, blocks=blocks)
