@@ -353,7 +353,15 @@ def _cmd_pmax(args) -> int:
         from .ergotropy import ergotropy_trace, max_ergotropy
 
         w = max_ergotropy(evo, battery=args.battery)
-        out.update({"w_max": w.value, "t_wmax": w.time, "battery": args.battery})
+        out.update(
+            {
+                "w_max": w.value,
+                "t_wmax": w.time,
+                "w_max_converged": False,
+                "w_max_reason": w.reason,
+                "battery": args.battery,
+            }
+        )
         if np.isfinite(p.time):
             at_tau = ergotropy_trace(evo, [p.time], battery=args.battery)
             out.update(
@@ -373,7 +381,10 @@ def _cmd_pmax(args) -> int:
     print(f"tau   = {p.time:.12g}" + _bracket_text(p))
     print(_maximum_line("E_max", e) + f"   at t = {e.time:.6g}")
     if args.ergotropy:
-        print(f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} battery)")
+        print(
+            f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} "
+            "battery; an estimate on a grid, not certified)"
+        )
         if "w_at_tau" in out:
             print(
                 f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "

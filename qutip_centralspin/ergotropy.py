@@ -543,8 +543,9 @@ def max_ergotropy(
     Maximum
         ``value`` (:math:`W_{max}`) and ``time``. ``upper_bound`` is an *estimate*, not a
         certificate: ``value`` plus a Lipschitz allowance :math:`L\,\delta t/2` per grid step,
-        with :math:`L` twice the largest sampled slope. ``converged``: doubling the window
-        changes :math:`W_{max}` by less than 1e-6 relative.
+        with :math:`L` twice the largest sampled slope. ``converged`` is always ``False`` for
+        a moving state (an estimate is never called certified); ``reason`` says so and whether
+        doubling the window changes :math:`W_{max}` by less than 1e-6 relative.
 
     Notes
     -----
@@ -574,11 +575,24 @@ def max_ergotropy(
     if omega == 0 or window == 0:
         w0 = float(w_of(0.0)[0])
         return Maximum(w0, 0.0, w0, (0.0, float(window)), True)
-    return window_converged_maximum(
+    best = window_converged_maximum(
         lambda w: _max_on_window(w_of, w, omega, samples_per_period),
         window,
         floor=B * n_battery * 1e-12,
         rtol=ERGOTROPY_WINDOW_RTOL,
+    )
+    doubled = "agrees" if best.converged else "does not agree"
+    return Maximum(
+        best.value,
+        best.time,
+        best.upper_bound,
+        best.window,
+        converged=False,
+        reason=(
+            "estimate, not a certificate: W(t) is only piecewise smooth, so the grid maximum "
+            f"refined by Brent carries no proof; the maximum over twice the window {doubled} "
+            f"to {ERGOTROPY_WINDOW_RTOL:g}"
+        ),
     )
 
 

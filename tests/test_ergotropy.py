@@ -394,7 +394,8 @@ def test_max_ergotropy_against_denser_grid(battery):
     assert best.value >= w_dense.max() * (1 - GRID_RTOL)
     at = erg.ergotropy_trace(evo, [best.time], battery=battery).ergotropy[0]
     assert at == pytest.approx(best.value, abs=EXACT_ATOL)
-    assert best.upper_bound >= best.value and best.converged
+    assert best.upper_bound >= best.value
+    assert not best.converged and best.reason.startswith("estimate")
 
 
 def test_max_ergotropy_of_a_stationary_state():
