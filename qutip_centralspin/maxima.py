@@ -142,7 +142,7 @@ NEWTON_GAIN_FRACTION = 0.1
 #: Parameters with max(|B|, |h|, |A|, |delta|) outside 2^(+-this) are solved rescaled.
 RESCALE_EXPONENT = 64
 #: After rescaling, |B| below 2^(this) is too small for E_B to stay a normal double with room.
-MIN_FIELD_EXPONENT = -960
+MIN_FIELD_EXPONENT = -480
 
 _SAFE_LOW, _SAFE_HIGH = math.ldexp(1.0, -RESCALE_EXPONENT), math.ldexp(1.0, RESCALE_EXPONENT)
 _SAFE_FIELD = math.ldexp(1.0, MIN_FIELD_EXPONENT + RESCALE_EXPONENT + 1)
@@ -308,7 +308,8 @@ def _rescaled(evo):
     if type(evo) is not SectorEvolution or not isinstance(model, CentralSpinModel):
         return evo, 0
     size = max(abs(model.B), abs(model.h), abs(model.A), abs(model.delta))
-    if _SAFE_LOW < size < _SAFE_HIGH and abs(model.B) > _SAFE_FIELD * size:
+    small = min(abs(model.B), abs(model.A) if model.A != 0 else math.inf)
+    if _SAFE_LOW < size < _SAFE_HIGH and small > _SAFE_FIELD * size:
         return evo, 0  # the common case, decided in a few comparisons
     params = {"B": model.B, "h": model.h, "A": model.A, "delta": model.delta}
     largest = max(params, key=lambda name: abs(params[name]))
@@ -317,14 +318,15 @@ def _rescaled(evo):
         return evo, 0
     exponent = math.frexp(size)[1]
     shift = exponent if abs(exponent) > RESCALE_EXPONENT else 0
-    field = abs(math.ldexp(model.B, -shift))
-    if 0 < field < math.ldexp(1.0, MIN_FIELD_EXPONENT):
-        raise ValueError(
-            f"B = {model.B:.3g} is too small next to {largest} = {params[largest]:.3g}: the "
-            f"battery energy B S^z (ratio {abs(model.B) / size:.3g}) cannot be resolved in "
-            "double precision together with the dynamics; choose parameters within ~1e280 "
-            "of each other"
-        )
+    for name in ("B", "A"):  # the battery energy and the coupling set P and its time scale
+        field = abs(math.ldexp(params[name], -shift))
+        if 0 < field < math.ldexp(1.0, MIN_FIELD_EXPONENT):
+            raise ValueError(
+                f"{name} = {params[name]:.3g} is too small next to {largest} = "
+                f"{params[largest]:.3g} (ratio {abs(params[name]) / size:.3g}): energies and "
+                "times of the certified search would leave double precision; choose "
+                "parameters within ~1e140 of each other"
+            )
     if shift == 0:
         return evo, 0
     return evo.rescaled(-shift), shift
@@ -795,6 +797,7 @@ def _power_interval_bounds(bounds: _Bounds):
         slope, slope_error = expansion
         return rate + np.maximum(slope * a, slope * b) + slope_error * b + bounds.m[3] * b * b / 6
 
+    @np.errstate(over="ignore")  # an overflowing bound is +inf: still a valid upper bound
     def interval_bounds(a, b, fa, fb, threshold=-math.inf):
         """Bounds and their round-off; the tighter routes only where the P-curvature bound
         reaches ``threshold`` (elsewhere the interval is dropped anyway)."""

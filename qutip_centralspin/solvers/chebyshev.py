@@ -31,6 +31,8 @@ CHEBYSHEV_TAIL = 1e-17
 #: Largest growth of the recurrence vectors accepted before a segment is split (rounding
 #: errors are amplified by at most this factor: 1e4 x 1e-16 stays far below 1e-10).
 MAX_RECURRENCE_GROWTH = 1e4
+#: Largest series length accepted (spectral half-width times the time span).
+MAX_TERMS = 1e8
 #: Generators with at least this many entries use two threads for the sparse products.
 THREADED_MIN_NNZ = 400_000
 _MOMENT_CHUNK = 64
@@ -144,6 +146,13 @@ def propagate(gen, v0, times, F, options) -> np.ndarray:
         return out
     if gen.scale <= 0:  # the generator is c times the identity
         return (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
+    terms = gen.scale * float(times[-1])
+    if not (np.isfinite(terms) and np.isfinite(gen.c)) or terms > MAX_TERMS:
+        raise ValueError(
+            f"the generator's spectral half-width {gen.scale:.3g} times the time span "
+            f"{float(times[-1]):.3g} needs about {terms:.3g} Chebyshev terms (at most "
+            f"{MAX_TERMS:.0e}): the rates or fields are too large for this time span"
+        )
     rec = _Recurrence(gen.Y2, options.get("num_cpus"))
     bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
         int(np.ceil((gen.scale * times[-1] + 100) / _MOMENT_CHUNK)),

@@ -6,6 +6,7 @@ path, ``psi0`` is the state at ``tlist[0]`` (:mod:`qutip_centralspin.results`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..operators import hamiltonian
 from ..results import ChargingResult
 from ..states import check_state
 
-__all__ = ["evolve_qutip", "SESOLVE_OPTIONS", "MESOLVE_OPTIONS"]
+__all__ = ["evolve_qutip", "integrator_errors", "SESOLVE_OPTIONS", "MESOLVE_OPTIONS"]
 
 
 def _qutip_options(solver_class) -> tuple[str, ...]:
@@ -33,6 +34,19 @@ def _qutip_options(solver_class) -> tuple[str, ...]:
 SESOLVE_OPTIONS = _qutip_options(qutip.SESolver)
 #: Options of ``qutip.mesolve``.
 MESOLVE_OPTIONS = _qutip_options(qutip.MESolver)
+
+
+@contextlib.contextmanager
+def integrator_errors(solver: str, options: dict):
+    """Turn QuTiP's integrator failure (step budget exhausted) into a ``ValueError`` that says
+    which option to change."""
+    try:
+        yield
+    except qutip.solver.integrator.IntegratorException as exc:
+        raise ValueError(
+            f"solver={solver!r}: the ODE integrator stopped ({exc}); raise options['nsteps'] "
+            f"(now {options.get('nsteps', 'the default')}) or loosen atol/rtol"
+        ) from None
 
 
 class _EnergyKey:
@@ -76,9 +90,11 @@ def evolve_qutip(
                 "solver='sesolve' needs a ket psi0 (it would propagate a density matrix as "
                 "U(t) rho, not U rho U^dagger); use solver='mesolve' or 'exact'"
             )
-        res = qutip.sesolve(H, psi0, times, e_ops=ops, options=qutip_options)
+        with integrator_errors(method, options):
+            res = qutip.sesolve(H, psi0, times, e_ops=ops, options=qutip_options)
     else:
-        res = qutip.mesolve(H, psi0, times, c_ops=c_ops, e_ops=ops, options=qutip_options)
+        with integrator_errors(method, options):
+            res = qutip.mesolve(H, psi0, times, c_ops=c_ops, e_ops=ops, options=qutip_options)
     e_data = {k: np.asarray(v) for k, v in res.e_data.items() if k is not key}
     states = list(res.states)
     if not states and res.final_state is not None:

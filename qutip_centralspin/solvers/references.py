@@ -44,7 +44,7 @@ from ..operators import battery_hamiltonian, check_model, hamiltonian, hamiltoni
 from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops, has_local
 from ..results import ChargingResult
 from ..states import check_state
-from .qutip_paths import MESOLVE_OPTIONS
+from .qutip_paths import MESOLVE_OPTIONS, integrator_errors
 
 __all__ = [
     "piqs_mesolve",
@@ -61,6 +61,8 @@ MAX_BRUTEFORCE_SPINS = 5
 #: comparisons at 1e-8 and below).
 REFERENCE_ATOL = 1e-12
 REFERENCE_RTOL = 1e-10
+#: Default step budget of the reference integrations (tight tolerances need many steps).
+REFERENCE_NSTEPS = 1_000_000
 
 
 def piqs_rates(processes, target: str) -> dict[str, float]:
@@ -81,7 +83,7 @@ def piqs_rates(processes, target: str) -> dict[str, float]:
 
 
 def _mesolve_options(options) -> dict:
-    opts = {"atol": REFERENCE_ATOL, "rtol": REFERENCE_RTOL}
+    opts = {"atol": REFERENCE_ATOL, "rtol": REFERENCE_RTOL, "nsteps": REFERENCE_NSTEPS}
     opts.update(options)
     for key in ("store_states", "store_final_state", "max_memory"):
         opts.pop(key, None)
@@ -109,7 +111,8 @@ def _run(model, times, solver, L, rho0, h_b, reduce, e_ops, options, start) -> C
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
     recorder = _Recorder(h_b, reduce if (store or final or user_ops) else None)
-    res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
+    with integrator_errors(solver, options):
+        res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
     e0 = float(np.real(qutip.expect(h_b, rho0)))
     drho = qutip.vector_to_operator(L * qutip.operator_to_vector(rho0))
     e_data = evaluate_e_ops(user_ops, times, recorder.states) if user_ops else {}
