@@ -1,13 +1,12 @@
 """Closed forms of analytic.py against independent routes: QuTiP's ODE solver on the full
 Dicke space, the exact sector engine and the certified maxima."""
 
-import contextlib
 import math
-import signal
 
 import numpy as np
 import pytest
 import qutip
+from helpers import time_limit
 from tolerances import (
     CERTIFIED_RTOL,
     CSTAR_ROOT_ATOL,
@@ -420,22 +419,6 @@ def test_hp_max_power_is_never_negative(m, n, B):
     if B < 0:  # m = 0 is the battery's top level: exactly no gain either (the certified P_max)
         exact = max_power(model, (m, n))
         assert (exact.value, exact.time) == (0.0, math.inf)
-
-
-@contextlib.contextmanager
-def time_limit(seconds):
-    """Raise TimeoutError in the main thread after ``seconds`` (POSIX interval timer)."""
-
-    def handler(signum, frame):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,13 @@
   bracket within ``tolerance <= max(rtol |value|, round-off floor)``.
 """
 
-import contextlib
 import math
-import signal
 
 import mpmath
 import numpy as np
 import pytest
 import qutip
+from helpers import time_limit
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
@@ -45,22 +44,6 @@ SLACK_RTOL = 1e-12
 FLOOR_RTOL = 1e-11
 SAMPLES_PER_PERIOD = 25  # dense search: samples per fastest Bohr period
 MAX_DENSE_POINTS = 200_000  # per dense search (keeps one example well below 0.1 s)
-
-
-@contextlib.contextmanager
-def time_limit(seconds):
-    """Raise TimeoutError in the main thread after ``seconds`` (POSIX interval timer)."""
-
-    def handler(signum, frame):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
