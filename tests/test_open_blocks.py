@@ -262,6 +262,41 @@ def test_decay_lowers_total_excitation_monotonically(procs):
     assert np.all(np.diff(weights[5]) <= CONSERVATION_ATOL)
 
 
+@pytest.mark.parametrize(
+    "procs, start, smaller",
+    [
+        pytest.param([decay(0.3)], (1, 5), True, id="decay"),
+        pytest.param([pumping(0.2)], (3, 1), True, id="pumping"),
+        pytest.param(
+            [pumping(0.2), decay(0.1, target="charger")], (0, 4), False, id="pump+charger"
+        ),
+        pytest.param(
+            [decay(0.2), dephasing(0.1, target="charger")], (2, 3), True, id="decay+deph"
+        ),
+    ],
+)
+def test_unreachable_blocks_are_dropped_exactly(monkeypatch, procs, start, smaller):
+    """Pruning to the reachable blocks changes nothing but the dimension."""
+    model = CentralSpinModel(6, 5, B=1.0, h=0.8, A=0.9, delta=0.2)
+    psi0 = dicke_state(model, *start)
+    times = np.linspace(0.3, 2.0, 9)
+    pruned = BlockSolver(model, procs)
+    K0 = sum(start)
+    reach = pruned.reachable_blocks([K0])
+    q, r, K = np.nonzero(reach)
+    if procs[0].kind == "decay" and len(procs) == 1:  # each decay lowers K and moves q by <= 1
+        assert np.all(q <= K0 - K) and np.all(r == 0) and K.max() == K0
+    res = pruned.solve(psi0, times)
+
+    full = BlockSolver(model, procs)
+    everything = full.reachable_blocks(range(model.n_battery + model.n_charger + 1))
+    monkeypatch.setattr(full, "reachable_blocks", lambda sectors: everything)
+    ref = full.solve(psi0, times)
+    assert (res.stats["dimension"] < ref.stats["dimension"]) == smaller
+    np.testing.assert_allclose(res.delta_energy, ref.delta_energy, atol=1e-12)
+    np.testing.assert_allclose(res.power, ref.power, atol=1e-12)
+
+
 def test_chiral_symmetry_halves_the_evolved_space():
     resonant = CentralSpinModel(6, 6)
     detuned = resonant.replace(h=0.9)

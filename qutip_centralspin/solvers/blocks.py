@@ -35,6 +35,9 @@ charger states by :math:`n = N/2 + \mu`.
 holds the blocks :math:`X_{jlK}` only. Dephasing alone keeps the initial sectors; decay feeds
 :math:`K \to K-1` one way, so only :math:`K \le K_{\max}(0)` appear (pumping: :math:`K \ge
 K_{\min}(0)`).
+Every jump moves a block :math:`(q, r, K)` by one step of a fixed set; only the blocks
+reachable from the initial ones are built (:meth:`BlockSolver.reachable_blocks`), which is
+exact: local decay alone, e.g., reaches :math:`q \le K_0 - K` only.
 
 Generator
 ---------
@@ -52,8 +55,9 @@ strict upper triangle of :math:`\mathrm{Im}\,X`: a real vector of
 At resonance (:math:`B = h`, :math:`\Delta = 0`) the flip-flop term anticommutes with the
 battery parity :math:`(-1)^k` while every dissipator commutes with it, so a state that starts
 real and diagonal in :math:`K` keeps :math:`X_{ab}` real for even :math:`k_a + k_b` and
-imaginary for odd: half of the packed entries vanish identically and are dropped
-(:attr:`BlockSolver.chiral_symmetric`). This is exact, and halves the work.
+imaginary for odd: half of the packed entries vanish identically and are dropped while the
+generator is assembled (:attr:`BlockSolver.chiral_symmetric`). This is exact, and halves the
+work and the memory.
 
 Time evolution
 --------------
@@ -112,6 +116,8 @@ OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
+#: size_bound is exact (the reachable blocks) on (q, r, K) label grids up to this size.
+_EXACT_SIZE_GRID = 4_000_000
 
 
 # ------------------------------------------------------------------------------------------
@@ -205,10 +211,17 @@ class _Assembler:
     CSR in batches to bound the memory.
     """
 
-    def __init__(self, S: _Subspace, log_mult: np.ndarray):
+    def __init__(self, S: _Subspace, log_mult: np.ndarray, keep: np.ndarray | None = None):
         self.S = S
         self.log_mult = log_mult
         self.itype = np.int32 if S.size < 2**31 - 1 else np.int64
+        # packed index -> evolved index (-1: dropped by the chiral symmetry); None: all kept
+        self.remap = None
+        self.dim = S.size
+        if keep is not None:
+            self.remap = np.full(S.size, -1, dtype=self.itype)
+            self.remap[keep] = np.arange(keep.size, dtype=self.itype)
+            self.dim = int(keep.size)
         it = self.itype
         self.blk, self.a, self.b = S.elements(it)
         self.size = self.blk.size
@@ -229,7 +242,7 @@ class _Assembler:
         self.diss_diag = np.zeros(self.size)  # diagonal of D
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._n_pending = 0
-        self._matrix = None
+        self._parts: list[sp.csr_matrix] = []  # partial sums, nnz decreasing (binary counter)
 
     def target(self, dq, dr, dka, dna, dkb, dnb) -> np.ndarray:
         """Element index of the image of every element under a label move, or -1."""
@@ -309,6 +322,10 @@ class _Assembler:
         )
 
     def _push(self, rows, cols, vals):
+        if self.remap is not None:  # drop the entries that vanish by the chiral symmetry
+            rows, cols = self.remap[rows], self.remap[cols]
+            ok = (rows >= 0) & (cols >= 0)
+            rows, cols, vals = rows[ok], cols[ok], vals[ok]
         if rows.size == 0:
             return
         self._pending.append((rows, cols, vals))
@@ -317,20 +334,33 @@ class _Assembler:
             self._flush()
 
     def _flush(self):
+        """Turn the pending entries into CSR and merge partial sums of similar size.
+
+        Merging only parts within a factor 2 in size (a binary counter) costs
+        O(nnz log(batches)) and keeps the peak near twice the final matrix.
+        """
         if not self._pending:
             return
-        dim = self.S.size
+        dim = self.dim
         rows, cols, vals = (np.concatenate(x) for x in zip(*self._pending, strict=True))
         self._pending, self._n_pending = [], 0
         part = sp.coo_matrix((vals, (rows, cols)), shape=(dim, dim)).tocsr()
         del rows, cols, vals
-        self._matrix = part if self._matrix is None else self._matrix + part
+        parts = self._parts
+        parts.append(part)
+        while len(parts) > 1 and parts[-2].nnz <= 2 * parts[-1].nnz:
+            top = parts.pop()
+            parts[-1] = parts[-1] + top
+            del top
 
     def populations(self):
         """Packed index, block and battery excitation of every diagonal element."""
         diag = np.nonzero(self.a == self.b)[0]
+        rows = self.r_pos[diag]
+        if self.remap is not None:
+            rows = self.remap[rows]  # diagonal entries are always even: never dropped
         return (
-            self.r_pos[diag].astype(np.int64),
+            rows.astype(np.int64),
             self.blk[diag].astype(np.int64),
             self.ka[diag].astype(np.int64),
         )
@@ -345,8 +375,9 @@ class _Assembler:
         diag = np.arange(self.S.size, dtype=self.itype)
         self._push(diag, diag, np.full(self.S.size, shift))
         self._flush()
-        M = self._matrix if self._matrix is not None else sp.csr_matrix((0, 0))
-        self._matrix = None
+        M = sp.csr_matrix((self.dim, self.dim))
+        while self._parts:
+            M = M + self._parts.pop()
         M.sum_duplicates()
         M.data *= factor
         M.eliminate_zeros()
@@ -411,7 +442,10 @@ class BlockSolver:
         return ks[::-1].copy()
 
     def generator(self, sectors, chiral: bool = False) -> _Generator:
-        """The (cached) packed generator on the given excitation sectors.
+        """The (cached) packed generator on the blocks reachable from ``sectors``.
+
+        ``sectors`` are the initial excitation sectors (any superset reachable from them
+        gives the same generator: see :meth:`reachable_blocks`).
 
         ``chiral=True`` keeps only the half of the packed entries allowed by the chiral
         symmetry (see :attr:`chiral_symmetric`); valid for states that respect it.
@@ -442,30 +476,27 @@ class BlockSolver:
         the chiral symmetry when it applies)."""
         psi0 = check_state(self.model, psi0, "psi0")
         rho0, sectors = self._initial_blocks(psi0)
-        S = self._subspace(self.sectors(sectors))
+        S = self._subspace(sectors)
         v = self._initial_vector(S, rho0)
         if self._uses_chiral(S, v):
             return int(_parity_mask(S).sum())
         return S.size
 
     def size_bound(self, initial_sectors) -> int:
-        r"""Upper bound on the packed unknowns :math:`\sum_{\rm blocks} d^2`, allocating nothing.
+        r"""Upper bound on the packed unknowns :math:`\sum_{\rm blocks} d^2` (builds no generator).
 
-        Exact for a few reachable sectors; otherwise each ladder pair :math:`(j, l)` is
+        Exact (the reachable blocks, :meth:`reachable_blocks`) when the grid of block labels
+        :math:`(q, r, K)` is small; otherwise each ladder pair :math:`(j, l)` is
         counted over every :math:`K` (a trapezoid of block sizes, in closed form). Used by
         :func:`qutip_centralspin.estimates.estimate` to refuse a problem before it is built.
         """
         nb, nc = self.model.n_battery, self.model.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
         rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
+        if qs.size * rs.size * (nb + nc + 1) <= _EXACT_SIZE_GRID:  # exact: the reachable blocks
+            S = self._subspace(initial_sectors)
+            return int(np.sum(S.d.astype(float) ** 2))
         q, r = (x.astype(float) for x in np.meshgrid(qs, rs, indexing="ij"))
-        sectors = self.sectors(initial_sectors)
-        if sectors.size <= 64:
-            total = 0.0
-            for K in sectors:
-                d = np.minimum(nb - q, K - r) - np.maximum(q, K - (nc - r)) + 1
-                total += float(np.sum(np.where(d > 0, d * d, 0.0)))
-            return int(total)
         a, b = nb - 2 * q + 1, nc - 2 * r + 1
         small, big = np.minimum(a, b), np.maximum(a, b)
         per_pair = (small - 1) * small * (2 * small - 1) / 3 + (big - small + 1) * small**2
@@ -475,21 +506,65 @@ class BlockSolver:
         return self.chiral_symmetric and not np.any(v[~_parity_mask(S)])
 
     # -- construction --------------------------------------------------------------------
-    def _subspace(self, sectors: np.ndarray) -> _Subspace:
+    def _moves(self) -> set[tuple[int, int, int]]:
+        """Block moves ``(dq, dr, dK)`` of the jump terms of the dissipators."""
+        moves = set()
+        for kind, who, scope in self._rates:
+            dK = {"dephasing": 0, "decay": -1, "pumping": 1}[kind]
+            ladders = (-1, 0, 1) if scope == "local" else (0,)
+            for dl in ladders:
+                moves.add((dl, 0, dK) if who == "battery" else (0, dl, dK))
+        moves.discard((0, 0, 0))
+        return moves
+
+    def reachable_blocks(self, initial_sectors) -> np.ndarray:
+        r"""Mask ``[q, r, K]`` of the blocks the dissipators can reach from ``initial_sectors``.
+
+        The state starts in the symmetric ladders (:math:`q = r = 0`) of the initial
+        excitation sectors; every jump moves a block by one of :meth:`_moves`. Blocks outside
+        the mask hold zero at all times, so dropping them is exact: local decay alone, for
+        example, reaches only :math:`q \le K_0 - K` (each decay lowers :math:`K` by one and
+        changes the ladder by at most one).
+        """
         nb, nc = self.model.n_battery, self.model.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
         rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
-        Q, R, K = (x.ravel() for x in np.meshgrid(qs, rs, sectors, indexing="ij"))
+        Q, R, K = np.meshgrid(qs, rs, np.arange(nb + nc + 1), indexing="ij")
+        valid = np.minimum(nb - Q, K - R) >= np.maximum(Q, K - (nc - R))
+        reach = np.zeros(valid.shape, dtype=bool)
+        init = np.unique(np.asarray(initial_sectors, dtype=int))
+        reach[0, 0, init] = True
+        reach &= valid
+        moves = self._moves()
+        frontier = reach
+        while frontier.any():
+            grown = np.zeros_like(reach)
+            for dq, dr, dK in moves:
+                src = tuple(
+                    slice(max(0, -d), n - max(0, d))
+                    for d, n in zip((dq, dr, dK), reach.shape, strict=True)
+                )
+                dst = tuple(
+                    slice(max(0, d), n - max(0, -d))
+                    for d, n in zip((dq, dr, dK), reach.shape, strict=True)
+                )
+                grown[dst] |= frontier[src]
+            frontier = grown & valid & ~reach
+            reach |= frontier
+        return reach
+
+    def _subspace(self, initial_sectors) -> _Subspace:
+        nb, nc = self.model.n_battery, self.model.n_charger
+        reach = self.reachable_blocks(initial_sectors)
+        Q, R, K = np.nonzero(reach)
         kmin = np.maximum(Q, K - (nc - R))
         kmax = np.minimum(nb - Q, K - R)
-        keep = kmax >= kmin
-        Q, R, K, kmin, kmax = Q[keep], R[keep], K[keep], kmin[keep], kmax[keep]
         order = np.lexsort((R, Q, -K))  # sector by sector (K descending), then ladders
         Q, R, K, kmin, kmax = Q[order], R[order], K[order], kmin[order], kmax[order]
         d = kmax - kmin + 1
         sizes = d * d
-        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        table = -np.ones((qs.size, rs.size, nb + nc + 1), dtype=np.int64)
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        table = -np.ones(reach.shape, dtype=np.int64)
         table[Q, R, K] = np.arange(Q.size)
         return _Subspace(Q, R, K, kmin, d, offset, table)
 
@@ -498,7 +573,9 @@ class BlockSolver:
         nb, nc = mod.n_battery, mod.n_charger
         S = self._subspace(sectors)
         log_mult = self._log_mult_table()
-        asm = _Assembler(S, log_mult)
+        # the chiral half is dropped while assembling (the full matrix is never built)
+        keep = np.nonzero(_parity_mask(S))[0] if chiral else None
+        asm = _Assembler(S, log_mult, keep)
 
         def spins(who):
             """Ladder spin and S^z (J^z) of ket and bra of every element, for one subsystem."""
@@ -584,15 +661,8 @@ class BlockSolver:
         pop_rows, pop_blk, pop_k = asm.populations()
         Y2 = asm.finish(shift=-c, factor=2.0 / scale if scale > 0 else 0.0)
         weights = np.repeat(np.exp(-0.5 * log_mult[S.q, S.r]), S.d**2)
-        keep = None
-        if chiral:  # drop the entries that vanish by the chiral symmetry
-            keep = np.nonzero(_parity_mask(S))[0]
-            Y2 = Y2[keep][:, keep]
-            if Y2.shape[0] < 2**31 - 1:
-                Y2.indices = Y2.indices.astype(np.int32, copy=False)
-                Y2.indptr = Y2.indptr.astype(np.int32, copy=False)
+        if keep is not None:
             weights = weights[keep]
-            pop_rows = np.searchsorted(keep, pop_rows)
         return _Generator(
             space=S,
             Y2=Y2,
@@ -622,21 +692,43 @@ class BlockSolver:
         return lq[:, None] + lr[None, :]
 
     def _bohr_width(self, S: _Subspace) -> float:
-        """Largest spread of H over the blocks: the commutator spectrum is in [-W, W]."""
+        """Largest spread of H over the blocks: the commutator spectrum is in [-W, W].
+
+        Gershgorin discs bound every block's spread from above; the extreme eigenvalues
+        (bisection) are computed only for blocks whose bound exceeds the largest exact
+        spread found so far, in decreasing order of the bound.
+        """
         mod = self.model
         nb, nc = mod.n_battery, mod.n_charger
+        d = S.d.astype(np.int64)
+        blk = np.repeat(np.arange(d.size), d)
+        start = np.concatenate([[0], np.cumsum(d)[:-1]])
+        k = S.kmin[blk] + (np.arange(blk.size) - start[blk])
+        m, u = k - nb / 2, (S.K[blk] - k) - nc / 2
+        jb, lc = nb / 2 - S.q[blk], nc / 2 - S.r[blk]
+        diag = diagonal_energy(mod, m, u)
+        coupling = mod.A * ladder_up(jb, m) * ladder_down(lc, u)  # row -> next row
+        off = np.abs(coupling)
+        off[start + d - 1] = 0.0  # the last row of a block couples to no next row
+        prev = np.concatenate([[0.0], off[:-1]])
+        prev[start] = 0.0
+        hi = np.maximum.reduceat(diag + off + prev, start)
+        lo = np.minimum.reduceat(diag - off - prev, start)
+        bound = hi - lo
         width = 0.0
-        for i in range(S.d.size):
-            k = S.kmin[i] + np.arange(S.d[i])
-            n = S.K[i] - k
-            m, u = k - nb / 2, n - nc / 2
-            jb, lc = nb / 2 - S.q[i], nc / 2 - S.r[i]
-            diag = diagonal_energy(mod, m, u)
-            if k.size == 1:
+        for i in np.argsort(-bound):
+            if bound[i] <= width:
+                break
+            if d[i] == 1:
                 continue
-            off = mod.A * ladder_up(jb, m[:-1]) * ladder_down(lc, u[:-1])
-            ev = eigvalsh_tridiagonal(diag, off, select="i", select_range=(0, k.size - 1))
-            width = max(width, float(ev[-1] - ev[0]))
+            a, b = start[i], start[i] + d[i]
+            ends = [
+                eigvalsh_tridiagonal(
+                    diag[a:b], coupling[a : b - 1], select="i", select_range=(j, j)
+                )[0]
+                for j in (0, d[i] - 1)
+            ]
+            width = max(width, float(ends[1] - ends[0]))
         return width
 
     # -- states ------------------------------------------------------------------------
@@ -755,11 +847,10 @@ class BlockSolver:
     def _run(self, psi0, times, options, *, populations: bool) -> _Run:
         psi0 = check_state(self.model, psi0, "psi0")
         rho0, init_sectors = self._initial_blocks(psi0)
-        sectors = self.sectors(init_sectors)
-        S = self._subspace(sectors)
+        S = self._subspace(init_sectors)
         v0 = self._initial_vector(S, rho0)
         chiral = self._uses_chiral(S, v0)
-        gen = self.generator(sectors, chiral)
+        gen = self.generator(init_sectors, chiral)
         if gen.keep is not None:
             v0 = v0[gen.keep]
         S = gen.space

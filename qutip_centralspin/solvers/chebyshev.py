@@ -18,6 +18,7 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 from scipy.special import j0, j1
+from threadpoolctl import threadpool_limits
 
 try:  # SciPy's compiled y += A x kernel (frees the GIL); optional speed-up
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -153,6 +154,14 @@ def propagate(gen, v0, times, F, options) -> np.ndarray:
             f"{float(times[-1]):.3g} needs about {terms:.3g} Chebyshev terms (at most "
             f"{MAX_TERMS:.0e}): the rates or fields are too large for this time span"
         )
+    # the recurrence runs its own threads: BLAS threads (small dense products of the
+    # moments) would only compete with them for the cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _propagate(gen, v0, times, F, options)
+
+
+def _propagate(gen, v0, times, F, options) -> np.ndarray:
+    out = np.zeros((F.shape[0], times.size))
     rec = _Recurrence(gen.Y2, options.get("num_cpus"))
     bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
         int(np.ceil((gen.scale * times[-1] + 100) / _MOMENT_CHUNK)),
