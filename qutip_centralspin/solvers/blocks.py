@@ -417,20 +417,66 @@ class BlockSolver:
     """
 
     def __init__(self, model: CentralSpinModel, processes):
-        check_model(model)
-        self.model = model
+        self.model = self._checked_model(model)
         self.processes: tuple[Process, ...] = as_processes(processes)
         self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
         self.local_battery = has_local(self.processes, "battery")
         self.local_charger = has_local(self.processes, "charger")
-        self._generators: dict[tuple[int, ...], _Generator] = {}
-        self._basis = SectorEngine(model)  # the Dicke product basis of psi0 (no sector built)
+        self._generators: dict[tuple, _Generator] = {}
+        self._basis = self._product_basis()  # the product basis of psi0 (no sector built)
+
+    @staticmethod
+    def _checked_model(model):
+        check_model(model)
+        return model
+
+    def _product_basis(self):
+        return SectorEngine(self.model)
+
+    # -- the charger (a spin ladder here; a subclass may put another charger in its place) --
+    @property
+    def n_charger(self) -> int:
+        """Largest charger excitation :math:`n` (here the number of charger spins)."""
+        return self.model.n_charger
+
+    def _charger_labels(self, r, n):
+        """Charger spin :math:`l = N/2 - r` and :math:`J^z = n - N/2` of excitation ``n``."""
+        nc = self.n_charger
+        return nc / 2 - r, n - nc / 2
+
+    def _energy(self, sz, charger):
+        """Diagonal of :math:`H` at battery :math:`S^z` and charger labels ``(l, J^z)``."""
+        return diagonal_energy(self.model, sz, charger[1])
+
+    def _exchange(self, jb, sz, charger):
+        r"""Amplitudes of the flip-flop term from :math:`(k, n)` to :math:`(k+1, n-1)` and to
+        :math:`(k-1, n+1)`: :math:`A\langle S^\pm\rangle\langle J^\mp\rangle`."""
+        lc, u = charger
+        A = self.model.A
+        return A * ladder_up(jb, sz) * ladder_down(lc, u), A * ladder_down(jb, sz) * ladder_up(
+            lc, u
+        )
+
+    @staticmethod
+    def _collective_battery(kind, J, sz):
+        """Coefficient of :math:`S^z`, :math:`S^-` or :math:`S^+` on battery labels."""
+        return {"dephasing": sz, "decay": ladder_down(J, sz), "pumping": ladder_up(J, sz)}[kind]
+
+    def _collective_charger(self, kind, charger):
+        """Coefficient of the collective charger operator on ``charger`` labels (its image
+        is one excitation lower, the same, or higher: ``decay``, ``dephasing``, ``pumping``)."""
+        lc, u = charger
+        return {"dephasing": u, "decay": ladder_down(lc, u), "pumping": ladder_up(lc, u)}[kind]
+
+    def _check_state(self, psi0):
+        """psi0 as a validated Qobj on the basis :attr:`_basis`."""
+        return check_state(self.model, psi0, "psi0")
 
     # -- invariant sectors ---------------------------------------------------------------
     def sectors(self, initial_sectors) -> np.ndarray:
         """Total excitations :math:`K` reached from ``initial_sectors`` (descending)."""
         init = np.unique(np.asarray(initial_sectors, dtype=int))
-        top = self.model.n_battery + self.model.n_charger
+        top = self.model.n_battery + self.n_charger
         lowers = any(key[0] == "decay" for key in self._rates)
         raises = any(key[0] == "pumping" for key in self._rates)
         lo = 0 if lowers else int(init.min())
@@ -453,6 +499,7 @@ class BlockSolver:
         key = (
             tuple(int(k) for k in sorted(set(np.asarray(sectors).tolist()), reverse=True)),
             bool(chiral),
+            self.n_charger,
         )
         if key not in self._generators:
             self._generators[key] = self._build(np.array(key[0], dtype=int), key[1])
@@ -474,7 +521,7 @@ class BlockSolver:
     def dimension(self, psi0) -> int:
         """Number of real unknowns evolved for ``psi0`` (complex block entries, halved by
         the chiral symmetry when it applies)."""
-        psi0 = check_state(self.model, psi0, "psi0")
+        psi0 = self._check_state(psi0)
         rho0, sectors = self._initial_blocks(psi0)
         S = self._subspace(sectors)
         v = self._initial_vector(S, rho0)
@@ -490,7 +537,7 @@ class BlockSolver:
         counted over every :math:`K` (a trapezoid of block sizes, in closed form). Used by
         :func:`qutip_centralspin.estimates.estimate` to refuse a problem before it is built.
         """
-        nb, nc = self.model.n_battery, self.model.n_charger
+        nb, nc = self.model.n_battery, self.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
         rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
         if qs.size * rs.size * (nb + nc + 1) <= _EXACT_SIZE_GRID:  # exact: the reachable blocks
@@ -526,7 +573,7 @@ class BlockSolver:
         example, reaches only :math:`q \le K_0 - K` (each decay lowers :math:`K` by one and
         changes the ladder by at most one).
         """
-        nb, nc = self.model.n_battery, self.model.n_charger
+        nb, nc = self.model.n_battery, self.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
         rs = np.arange(nc // 2 + 1) if self.local_charger else np.array([0])
         Q, R, K = np.meshgrid(qs, rs, np.arange(nb + nc + 1), indexing="ij")
@@ -554,7 +601,7 @@ class BlockSolver:
         return reach
 
     def _subspace(self, initial_sectors) -> _Subspace:
-        nb, nc = self.model.n_battery, self.model.n_charger
+        nb, nc = self.model.n_battery, self.n_charger
         reach = self.reachable_blocks(initial_sectors)
         Q, R, K = np.nonzero(reach)
         kmin = np.maximum(Q, K - (nc - R))
@@ -570,7 +617,7 @@ class BlockSolver:
 
     def _build(self, sectors: np.ndarray, chiral: bool) -> _Generator:
         mod = self.model
-        nb, nc = mod.n_battery, mod.n_charger
+        nb, nc = mod.n_battery, self.n_charger
         S = self._subspace(sectors)
         log_mult = self._log_mult_table()
         # the chiral half is dropped while assembling (the full matrix is never built)
@@ -586,35 +633,19 @@ class BlockSolver:
 
         # ---- Hamiltonian: -i[H, X] ------------------------------------------------------
         jb, ma, mb = spins("battery")
-        lc, ua, ub = spins("charger")
-        energy_a = diagonal_energy(mod, ma, ua)
-        energy_b = diagonal_energy(mod, mb, ub)
-        asm.add(asm.same, energy_a - energy_b, coherent=True)
-        del energy_a, energy_b
-        if mod.A != 0:
-            # H X: ket (k, n) -> (k+1, n-1) with A <S^+><J^->, and -> (k-1, n+1)
-            asm.add(
-                asm.target(0, 0, 1, -1, 0, 0),
-                mod.A * ladder_up(jb, ma) * ladder_down(lc, ua),
-                coherent=True,
-            )
-            asm.add(
-                asm.target(0, 0, -1, 1, 0, 0),
-                mod.A * ladder_down(jb, ma) * ladder_up(lc, ua),
-                coherent=True,
-            )
-            # -X H: the same moves on the bra, with the opposite sign
-            asm.add(
-                asm.target(0, 0, 0, 0, 1, -1),
-                -mod.A * ladder_up(jb, mb) * ladder_down(lc, ub),
-                coherent=True,
-            )
-            asm.add(
-                asm.target(0, 0, 0, 0, -1, 1),
-                -mod.A * ladder_down(jb, mb) * ladder_up(lc, ub),
-                coherent=True,
-            )
-        del jb, ma, mb, lc, ua, ub
+        K = S.K[asm.blk]
+        ca = self._charger_labels(S.r[asm.blk], K - asm.ka)
+        cb = self._charger_labels(S.r[asm.blk], K - asm.kb)
+        del K
+        asm.add(asm.same, self._energy(ma, ca) - self._energy(mb, cb), coherent=True)
+        # H X: ket (k, n) -> (k+1, n-1) and -> (k-1, n+1); -X H: the bra, opposite sign
+        up, down = self._exchange(jb, ma, ca)
+        asm.add(asm.target(0, 0, 1, -1, 0, 0), up, coherent=True)
+        asm.add(asm.target(0, 0, -1, 1, 0, 0), down, coherent=True)
+        up, down = self._exchange(jb, mb, cb)
+        asm.add(asm.target(0, 0, 0, 0, 1, -1), -up, coherent=True)
+        asm.add(asm.target(0, 0, 0, 0, -1, 1), -down, coherent=True)
+        del jb, ma, mb, ca, cb, up, down
 
         # ---- dissipators ------------------------------------------------------------------
         for (kind, who, scope), rate in self._rates.items():
@@ -628,12 +659,21 @@ class BlockSolver:
                 return asm.target(0, dladder, 0, dexc, 0, dexc), (0, dladder)
 
             if scope == "collective":  # gamma (O X O^T - {O^T O, X}/2) within each ladder
-                if kind == "dephasing":
-                    fa, fb, dexc = m_a, m_b, 0
-                elif kind == "decay":
-                    fa, fb, dexc = ladder_down(J, m_a), ladder_down(J, m_b), -1
+                dexc = {"dephasing": 0, "decay": -1, "pumping": 1}[kind]
+                if who == "battery":
+                    fa, fb = (
+                        self._collective_battery(kind, J, m_a),
+                        self._collective_battery(kind, J, m_b),
+                    )
                 else:
-                    fa, fb, dexc = ladder_up(J, m_a), ladder_up(J, m_b), 1
+                    K = S.K[asm.blk]
+                    fa = self._collective_charger(
+                        kind, self._charger_labels(S.r[asm.blk], K - asm.ka)
+                    )
+                    fb = self._collective_charger(
+                        kind, self._charger_labels(S.r[asm.blk], K - asm.kb)
+                    )
+                    del K
                 asm.add_diagonal(-0.5 * rate * (fa**2 + fb**2))
                 tgt, dl = shift(0, dexc)
                 asm.add_jump(tgt, rate * fa * fb, *dl)
@@ -681,7 +721,7 @@ class BlockSolver:
 
     def _log_mult_table(self) -> np.ndarray:
         """log(d_j d_l) for every (q, r), padded by one ladder on each side."""
-        nb, nc = self.model.n_battery, self.model.n_charger
+        nb, nc = self.model.n_battery, self.n_charger
         qmax = nb // 2 if self.local_battery else 0
         rmax = nc // 2 if self.local_charger else 0
         lq = np.full(qmax + 3, 0.0)
@@ -698,16 +738,15 @@ class BlockSolver:
         (bisection) are computed only for blocks whose bound exceeds the largest exact
         spread found so far, in decreasing order of the bound.
         """
-        mod = self.model
-        nb, nc = mod.n_battery, mod.n_charger
+        nb = self.model.n_battery
         d = S.d.astype(np.int64)
         blk = np.repeat(np.arange(d.size), d)
         start = np.concatenate([[0], np.cumsum(d)[:-1]])
         k = S.kmin[blk] + (np.arange(blk.size) - start[blk])
-        m, u = k - nb / 2, (S.K[blk] - k) - nc / 2
-        jb, lc = nb / 2 - S.q[blk], nc / 2 - S.r[blk]
-        diag = diagonal_energy(mod, m, u)
-        coupling = mod.A * ladder_up(jb, m) * ladder_down(lc, u)  # row -> next row
+        m = k - nb / 2
+        charger = self._charger_labels(S.r[blk], S.K[blk] - k)
+        diag = self._energy(m, charger)
+        coupling = self._exchange(nb / 2 - S.q[blk], m, charger)[0]  # row -> next row
         off = np.abs(coupling)
         off[start + d - 1] = 0.0  # the last row of a block couples to no next row
         prev = np.concatenate([[0.0], off[:-1]])
@@ -734,7 +773,6 @@ class BlockSolver:
     # -- states ------------------------------------------------------------------------
     def _initial_blocks(self, psi0):
         """psi0 (symmetric space) as a sparse density matrix; check it is K-diagonal."""
-        mod = self.model
         exc = self._basis.excitations
         if psi0.isket:
             vec = psi0.full().ravel()
@@ -749,7 +787,7 @@ class BlockSolver:
                 outer = np.outer(vec[occ], vec[occ].conj())
                 rho = sp.csr_matrix(
                     (outer.ravel(), (np.repeat(occ, occ.size), np.tile(occ, occ.size))),
-                    shape=(mod.shape, mod.shape),
+                    shape=(self._basis.shape, self._basis.shape),
                 )
         else:
             rho = sp.csr_matrix(psi0.to("csr").data_as("csr_matrix"))
@@ -845,7 +883,7 @@ class BlockSolver:
         return self._run(psi0, times, options, populations=False).sectors
 
     def _run(self, psi0, times, options, *, populations: bool) -> _Run:
-        psi0 = check_state(self.model, psi0, "psi0")
+        psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
         S = self._subspace(init_sectors)
         v0 = self._initial_vector(S, rho0)
