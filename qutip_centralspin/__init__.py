@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``).
+``estimates``, ``protocols``).
 """
 
 from . import (
@@ -26,6 +26,7 @@ from . import (
     paper,
     plotting,
     processes,
+    protocols,
     resources,
     results,
     scaling,
@@ -95,6 +96,7 @@ __all__ = [
     "paper",
     "plotting",
     "processes",
+    "protocols",
     "resources",
     "results",
     "scaling",

@@ -22,10 +22,12 @@ from .estimates import estimate
 from .model import CentralSpinModel
 from .operators import check_model
 from .processes import as_processes
+from .protocols import PiecewiseConstant
 from .results import ChargingResult
 from .solvers import blocks, references
 from .solvers.exact import charge_exact
 from .solvers.qutip_paths import evolve_qutip
+from .solvers.switched import charge_switched
 from .states import check_state
 
 __all__ = ["charge", "Solver"]
@@ -53,6 +55,7 @@ def charge(
     solver: Solver = "auto",
     options: dict | None = None,
     processes=None,
+    coupling=None,
 ) -> ChargingResult:
     r"""Charge the battery from ``psi0`` and record :math:`\Delta E_B(t)` and :math:`P_B(t)`.
 
@@ -97,6 +100,13 @@ def charge(
         Dissipative processes (:mod:`qutip_centralspin.processes`: dephasing, decay, pumping;
         local or collective; on the battery or the charger). Cannot be combined with
         ``c_ops``.
+    coupling : PiecewiseConstant, callable or array, optional
+        The switching function :math:`\lambda(t)` of Eq. (1), :math:`H = H_B + H_C +
+        \lambda(t)H_I` (:mod:`qutip_centralspin.protocols`; default :math:`\lambda = 1`).
+        Closed and piecewise-constant (e.g. :func:`~qutip_centralspin.protocols.step`): the
+        exact sector engine, segment by segment. A function or an array on ``tlist``:
+        ``sesolve`` (``mesolve`` with ``c_ops``) on a ``QobjEvo``. Not yet available with
+        ``processes``.
 
     Returns
     -------
@@ -128,6 +138,8 @@ def charge(
         e_ops=e_ops,
         options=options if isinstance(options, dict) else None,
     ).check()
+    if coupling is not None:
+        return _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options)
     if procs:
         if c_ops:
             raise ValueError("give either c_ops or processes, not both")
@@ -146,4 +158,36 @@ def charge(
         return charge_exact(model, psi0, times, e_ops=e_ops, options=options)
     return evolve_qutip(
         model, psi0, times, c_ops=c_ops, e_ops=e_ops, options=options, method=solver
+    )
+
+
+def _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options):
+    """``charge`` with a coupling protocol lambda(t)."""
+    if procs:
+        raise ValueError(
+            "coupling (a protocol lambda(t)) is not yet available with processes; give the "
+            "Lindblad operators as c_ops (solver='mesolve') instead"
+        )
+    if solver not in ("auto", "exact", "sesolve", "mesolve"):
+        raise ValueError(
+            f"solver must be 'auto', 'exact', 'sesolve' or 'mesolve' with a coupling, got {solver!r}"
+        )
+    if solver == "auto":
+        if c_ops:
+            solver = "mesolve"
+        else:
+            solver = "exact" if isinstance(coupling, PiecewiseConstant) else "sesolve"
+    if solver == "exact":
+        if c_ops:
+            raise ValueError("solver='exact' is for closed systems; c_ops need solver='mesolve'")
+        return charge_switched(model, psi0, times, coupling, e_ops=e_ops, options=options)
+    return evolve_qutip(
+        model,
+        psi0,
+        times,
+        c_ops=c_ops,
+        e_ops=e_ops,
+        options=options,
+        method=solver,
+        coupling=coupling,
     )

@@ -17,6 +17,7 @@ from ..expectation import normalize_e_ops
 from ..model import CentralSpinModel
 from ..observables import BatteryEnergy, energy_rate
 from ..operators import hamiltonian
+from ..protocols import PiecewiseConstant, coupling_value
 from ..results import ChargingResult
 from ..states import check_state
 
@@ -65,9 +66,15 @@ def evolve_qutip(
     e_ops=None,
     options=None,
     method: str = "sesolve",
+    coupling=None,
 ) -> ChargingResult:
-    """Run ``sesolve`` (or ``mesolve`` with ``c_ops``) from ``tlist[0]``; the battery energy
-    is recorded with the user's ``e_ops``, which go to QuTiP unchanged."""
+    r"""Run ``sesolve`` (or ``mesolve`` with ``c_ops``) from ``tlist[0]``; the battery energy
+    is recorded with the user's ``e_ops``, which go to QuTiP unchanged.
+
+    ``coupling`` (:mod:`qutip_centralspin.protocols`): :math:`\lambda(t)` multiplying
+    :math:`H_I`, a ``PiecewiseConstant``, a function ``f(t)`` or an array on ``tlist``; the
+    Hamiltonian is then the ``QobjEvo`` :math:`H_0 + \lambda(t)H_I`.
+    """
     start = time.perf_counter()
     check_state(model, psi0, "psi0")
     if method not in ("sesolve", "mesolve"):
@@ -82,6 +89,18 @@ def evolve_qutip(
     key = _EnergyKey()
     ops = {**normalize_e_ops(e_ops), key: BatteryEnergy(model)}
     H = hamiltonian(model)
+    rate_model = model
+    if coupling is not None:
+        H0 = hamiltonian(model.replace(A=0.0, delta=0.0))
+        coefficient = coupling
+        if isinstance(coupling, PiecewiseConstant):
+            coefficient = lambda t: float(coupling(t))  # noqa: E731
+        elif not callable(coupling):
+            coupling_value(coupling, times[0], times)  # checks the array's shape
+            coefficient = np.asarray(coupling, dtype=float)
+        H = qutip.QobjEvo([H0, [H - H0, coefficient]], tlist=times)
+        lam0 = coupling_value(coupling, times[0], times)
+        rate_model = model.replace(A=lam0 * model.A, delta=lam0 * model.delta)
     if method == "sesolve":
         if c_ops:
             raise ValueError("solver='sesolve' cannot take c_ops; use solver='mesolve'")
@@ -104,7 +123,7 @@ def evolve_qutip(
         times,
         np.asarray(res.e_data[key], dtype=float),
         initial_energy=BatteryEnergy(model).energy(psi0),
-        initial_rate=energy_rate(model, psi0, c_ops=c_ops),
+        initial_rate=energy_rate(rate_model, psi0, c_ops=c_ops),
         solver=method,
         states=states,
         store_states=bool(options.get("store_states")),
