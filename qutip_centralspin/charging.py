@@ -104,9 +104,10 @@ def charge(
         The switching function :math:`\lambda(t)` of Eq. (1), :math:`H = H_B + H_C +
         \lambda(t)H_I` (:mod:`qutip_centralspin.protocols`; default :math:`\lambda = 1`).
         Closed and piecewise-constant (e.g. :func:`~qutip_centralspin.protocols.step`): the
-        exact sector engine, segment by segment. A function or an array on ``tlist``:
-        ``sesolve`` (``mesolve`` with ``c_ops``) on a ``QobjEvo``. Not yet available with
-        ``processes``.
+        exact sector engine, segment by segment; with ``processes`` the block solver, one
+        exact generator per segment (``solver="bruteforce"`` for the qubit reference). A
+        function or an array on ``tlist``: ``sesolve`` (``mesolve`` with ``c_ops``) on a
+        ``QobjEvo``.
 
     Returns
     -------
@@ -164,10 +165,17 @@ def charge(
 def _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options):
     """``charge`` with a coupling protocol lambda(t)."""
     if procs:
-        raise ValueError(
-            "coupling (a protocol lambda(t)) is not yet available with processes; give the "
-            "Lindblad operators as c_ops (solver='mesolve') instead"
+        if c_ops:
+            raise ValueError("give either c_ops or processes, not both")
+        if solver not in ("auto", "blocks", "bruteforce"):
+            raise ValueError(
+                "solver must be 'auto', 'blocks' or 'bruteforce' with processes and a coupling, "
+                f"got {solver!r}"
+            )
+        run = (
+            blocks.charge_blocks if solver in ("auto", "blocks") else references.bruteforce_mesolve
         )
+        return run(model, psi0, times, procs, e_ops=e_ops, options=options, coupling=coupling)
     if solver not in ("auto", "exact", "sesolve", "mesolve"):
         raise ValueError(
             f"solver must be 'auto', 'exact', 'sesolve' or 'mesolve' with a coupling, got {solver!r}"

@@ -29,10 +29,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import qutip
 
 from . import _checks
 
-__all__ = ["PiecewiseConstant", "step", "linear_ramp", "coupling_value", "Coupling"]
+__all__ = [
+    "PiecewiseConstant",
+    "step",
+    "linear_ramp",
+    "coupling_value",
+    "qutip_coefficient",
+    "switched_qobjevo",
+    "Coupling",
+]
 
 
 @dataclass(frozen=True)
@@ -141,3 +150,18 @@ def coupling_value(coupling, t: float, tlist=None) -> float:
             f"got shape {values.shape}"
         )
     return float(np.interp(t, tlist, values))
+
+
+def qutip_coefficient(coupling, tlist):
+    """``coupling`` in a form ``qutip.QobjEvo`` takes (a function of t, or an array on tlist)."""
+    if isinstance(coupling, PiecewiseConstant):
+        return lambda t: float(coupling(t))
+    if callable(coupling):
+        return coupling
+    coupling_value(coupling, tlist[0], tlist)  # checks the array's shape
+    return np.asarray(coupling, dtype=float)
+
+
+def switched_qobjevo(H, H0, coupling, tlist):
+    r"""The ``QobjEvo`` :math:`H_0 + \lambda(t)(H - H_0)` (``H`` at :math:`\lambda = 1`, ``H0`` at 0)."""
+    return qutip.QobjEvo([H0, [H - H0, qutip_coefficient(coupling, tlist)]], tlist=tlist)

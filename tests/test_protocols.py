@@ -10,7 +10,14 @@ import pytest
 import qutip
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import CentralSpinModel, charge, decay, dicke_state, hamiltonian
+from qutip_centralspin import (
+    CentralSpinModel,
+    charge,
+    decay,
+    dephasing,
+    dicke_state,
+    hamiltonian,
+)
 from qutip_centralspin.ergotropy import Ergotropy
 from qutip_centralspin.protocols import PiecewiseConstant, coupling_value, linear_ramp, step
 
@@ -157,11 +164,58 @@ def test_bad_protocols_are_refused(build, match):
 def test_bad_combinations_are_refused():
     model = CentralSpinModel(2, 2)
     psi0 = dicke_state(model, 0, 2)
-    with pytest.raises(ValueError, match="not yet available with processes"):
-        charge(model, psi0, [0, 1], coupling=step(0.5), processes=decay(0.1))
+    with pytest.raises(ValueError, match="solver must be"):
+        charge(model, psi0, [0, 1], coupling=step(0.5), processes=decay(0.1), solver="piqs")
+    with pytest.raises(TypeError, match="PiecewiseConstant"):
+        charge(model, psi0, [0, 1], coupling=lambda t: 1.0, processes=decay(0.1))
     with pytest.raises(ValueError, match="solver must be"):
         charge(model, psi0, [0, 1], coupling=step(0.5), solver="blocks")
     with pytest.raises(ValueError, match="one value per time"):
         charge(model, psi0, [0, 0.5, 1], coupling=np.array([1.0, 0.0]))
     with pytest.raises(TypeError, match="PiecewiseConstant"):
         charge(model, psi0, [0, 1], coupling=lambda t: 1.0, solver="exact")
+
+
+OPEN_CASES = [
+    pytest.param([decay(0.3)], (0, 3), id="local-decay"),
+    pytest.param([dephasing(0.2), decay(0.1, target="charger")], (1, 2), id="deph+charger-decay"),
+]
+
+
+@pytest.mark.parametrize("procs, start", OPEN_CASES)
+def test_open_block_solver_with_a_protocol_matches_bruteforce(procs, start):
+    """The block solver, one generator per constant segment, against qubit-level mesolve on
+    the QobjEvo Liouvillian; the charge stops at the switch and the battery then only
+    decays or dephases."""
+    model = CentralSpinModel(3, 3, B=1.0, h=0.8, A=0.9, delta=0.2)
+    psi0 = dicke_state(model, *start)
+    times = np.linspace(0.2, 2.2, 11)
+    protocol = PiecewiseConstant((0.0, 0.8, 1.4), (1.0, 0.0, 0.5))
+    res = charge(model, psi0, times, processes=procs, coupling=protocol)
+    assert res.solver == "blocks"
+    ref = charge(
+        model,
+        psi0,
+        times,
+        processes=procs,
+        coupling=protocol,
+        solver="bruteforce",
+        options=ODE_OPTIONS,
+    )
+    np.testing.assert_allclose(res.delta_energy, ref.delta_energy, atol=1e-7)
+    np.testing.assert_allclose(res.power[0], ref.power[0], atol=1e-7)
+
+
+def test_open_cavity_charger_with_a_step():
+    from qutip_centralspin.cavity import CavityModel
+    from qutip_centralspin.solvers.cavity_blocks import cavity_loss, charge_cavity
+
+    model = CavityModel(2, omega=1.0, g=0.6, B=1.0)
+    times = np.linspace(0.0, 3.0, 13)
+    res = charge_cavity(model, (0, 2), times, [cavity_loss(0.2)], coupling=step(1.0))
+    after = res.delta_energy[times >= 1.0]
+    np.testing.assert_allclose(after, after[0], atol=1e-11)  # no battery process: stored
+    full = charge_cavity(model, (0, 2), times, [cavity_loss(0.2)])
+    np.testing.assert_allclose(
+        res.delta_energy[times <= 1.0], full.delta_energy[times <= 1.0], atol=1e-11
+    )

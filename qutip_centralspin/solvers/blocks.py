@@ -103,6 +103,7 @@ from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
 from ..operators import check_model, diagonal_energy, ladder_down, ladder_up
 from ..processes import Process, as_processes, has_local
+from ..protocols import PiecewiseConstant
 from ..results import ChargingResult
 from ..states import check_state
 from .chebyshev import propagate
@@ -423,12 +424,30 @@ class BlockSolver:
         self.local_battery = has_local(self.processes, "battery")
         self.local_charger = has_local(self.processes, "charger")
         self._generators: dict[tuple, _Generator] = {}
+        self._siblings: dict[float, BlockSolver] = {}  # other couplings lambda (protocols)
         self._basis = self._product_basis()  # the product basis of psi0 (no sector built)
 
     @staticmethod
     def _checked_model(model):
         check_model(model)
         return model
+
+    def _scaled_model(self, lam: float):
+        r"""The model of :math:`H_B + H_C + \lambda H_I` (:mod:`qutip_centralspin.protocols`)."""
+        return self.model.replace(A=lam * self.model.A, delta=lam * self.model.delta)
+
+    def _switched(self, lam: float, sectors, chiral: bool) -> _Generator:
+        """The generator at coupling ``lam`` on the same blocks (a sibling solver, cached)."""
+        if lam == 1.0:
+            return self.generator(sectors, chiral)
+        if lam not in self._siblings:
+            self._siblings[lam] = type(self)(self._scaled_model(lam), self.processes)
+        sibling = self._siblings[lam]
+        sibling._share_charger(self)
+        return sibling.generator(sectors, chiral)
+
+    def _share_charger(self, other: BlockSolver) -> None:
+        """Take ``other``'s state-dependent charger space (none for a spin charger)."""
 
     def _product_basis(self):
         return SectorEngine(self.model)
@@ -818,7 +837,9 @@ class BlockSolver:
         return v
 
     # -- evolution -----------------------------------------------------------------------
-    def solve(self, psi0: qutip.Qobj, tlist, *, e_ops=None, options=None) -> ChargingResult:
+    def solve(
+        self, psi0: qutip.Qobj, tlist, *, e_ops=None, options=None, coupling=None
+    ) -> ChargingResult:
         r"""Evolve ``psi0`` from ``tlist[0]``; return :math:`\Delta E_B`, :math:`P_B` (and
         :math:`\rho_B`).
 
@@ -838,6 +859,9 @@ class BlockSolver:
             ``store_states``, ``store_final_state`` (:math:`\rho_B`), ``progress_bar``
             (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the sparse
             products; default 2 for large generators).
+        coupling : PiecewiseConstant, optional
+            :math:`\lambda(t)` multiplying :math:`H_I` (:mod:`qutip_centralspin.protocols`):
+            each constant segment is propagated exactly with its own generator.
 
         Returns
         -------
@@ -851,7 +875,12 @@ class BlockSolver:
         user_ops = normalize_e_ops(e_ops)
         store = bool(options.get("store_states"))
         want = store or bool(options.get("store_final_state")) or bool(user_ops)
-        run = self._run(psi0, times, options, populations=want)
+        if coupling is not None and not isinstance(coupling, PiecewiseConstant):
+            raise TypeError(
+                "the block solver takes a PiecewiseConstant coupling (e.g. protocols.step), "
+                f"got {type(coupling).__name__}"
+            )
+        run = self._run(psi0, times, options, populations=want, coupling=coupling)
         e_data = evaluate_e_ops(user_ops, times, run.battery_states) if user_ops else {}
         return ChargingResult.from_energy(
             self.model,
@@ -882,7 +911,7 @@ class BlockSolver:
         options = _checks.solver_options("blocks", options, OPTIONS)
         return self._run(psi0, times, options, populations=False).sectors
 
-    def _run(self, psi0, times, options, *, populations: bool) -> _Run:
+    def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
         psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
         S = self._subspace(init_sectors)
@@ -912,9 +941,22 @@ class BlockSolver:
             (np.concatenate(vals), (np.concatenate(rows), np.tile(gen.pop_rows, len(rows)))),
             shape=(n_func, v0.size),
         )
-        values = propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
         initial = F @ v0
-        rate0 = F[[0]] @ gen.apply(v0)
+        if coupling is None:
+            values = propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
+            rate0 = F[[0]] @ gen.apply(v0)
+        else:  # piecewise-constant lambda(t): one generator per value, segment by segment
+            values = np.zeros((F.shape[0], times.size))
+            v = v0
+            for a, b, lam in coupling.segments(float(times[0]), float(times[-1])):
+                inside = np.nonzero((times >= a) & (times <= b))[0]
+                rel = np.concatenate([times[inside] - a, [b - a]])
+                part, v = propagate(
+                    self._switched(lam, init_sectors, chiral), v, rel, F, options, final=True
+                )
+                values[:, inside] = part[:, :-1]
+            lam0 = float(coupling(times[0]))
+            rate0 = F[[0]] @ self._switched(lam0, init_sectors, chiral).apply(v0)
         states = None
         if populations:
             states = self._battery_states(values[1 + sectors_desc.size :], pop_index)
@@ -952,7 +994,9 @@ class _Run:
 
 
 def charge_blocks(
-    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None, coupling=None
 ) -> ChargingResult:
     """Functional form of :meth:`BlockSolver.solve` (used by :func:`charge`)."""
-    return BlockSolver(model, processes).solve(psi0, tlist, e_ops=e_ops, options=options)
+    return BlockSolver(model, processes).solve(
+        psi0, tlist, e_ops=e_ops, options=options, coupling=coupling
+    )

@@ -116,6 +116,13 @@ class CavityBlockSolver(BlockSolver):
         return CavityBasis(self.model, self._capacity + 1)
 
     # -- the charger is the photon number ---------------------------------------------
+    def _scaled_model(self, lam: float):
+        return self.model.replace(g=lam * self.model.g)
+
+    def _share_charger(self, other) -> None:
+        self._capacity = other._capacity
+        self._basis = other._basis
+
     @property
     def n_charger(self) -> int:
         """Largest photon number reachable from the current initial state."""
@@ -180,8 +187,8 @@ class CavityBlockSolver(BlockSolver):
         rho[:, :keep, :, :keep] = data.reshape(nb1, d_in, nb1, d_in)[:, :keep, :, :keep]
         return qutip.Qobj(rho.reshape(nb1 * levels, -1), dims=[[nb1, levels], [nb1, levels]])
 
-    def solve(self, psi0, tlist, *, e_ops=None, options=None) -> ChargingResult:
-        result = super().solve(psi0, tlist, e_ops=e_ops, options=options)
+    def solve(self, psi0, tlist, *, e_ops=None, options=None, coupling=None) -> ChargingResult:
+        result = super().solve(psi0, tlist, e_ops=e_ops, options=options, coupling=coupling)
         result.stats["method"] = "Chebyshev propagation on the invariant (j, K) cavity blocks"
         result.stats["neglected weight"] = self._neglected
         result.stats["photon levels"] = self._capacity + 1
@@ -191,9 +198,10 @@ class CavityBlockSolver(BlockSolver):
 
 
 def charge_cavity(
-    model: CavityModel, psi0, tlist, processes=(), *, e_ops=None, options=None
+    model: CavityModel, psi0, tlist, processes=(), *, e_ops=None, options=None, coupling=None
 ) -> ChargingResult:
-    """Functional form of :meth:`CavityBlockSolver.solve`."""
+    r"""Functional form of :meth:`CavityBlockSolver.solve` (``coupling``: a piecewise-constant
+    :math:`\lambda(t)` multiplying :math:`g`, :mod:`qutip_centralspin.protocols`)."""
     return CavityBlockSolver(model, as_processes(processes)).solve(
-        psi0, tlist, e_ops=e_ops, options=options
+        psi0, tlist, e_ops=e_ops, options=options, coupling=coupling
     )

@@ -137,16 +137,20 @@ class _Recurrence:
             self.pool.shutdown()
 
 
-def propagate(gen, v0, times, F, options) -> np.ndarray:
+def propagate(gen, v0, times, F, options, *, final: bool = False):
     """``F @ exp(t M) v0`` at every t of ``times`` (from 0), shape ``(n_functionals, n_times)``.
 
     ``options``: ``num_cpus``, ``progress_bar``, ``progress_kwargs`` (QuTiP's names).
+    With ``final=True`` returns ``(values, exp(times[-1] M) v0)``: the state at the last time
+    (to start the next segment of a piecewise-constant generator).
     """
     out = np.zeros((F.shape[0], times.size))
+    v0 = np.asarray(v0, dtype=float)
     if gen.Y2.shape[0] == 0:
-        return out
+        return (out, v0) if final else out
     if gen.scale <= 0:  # the generator is c times the identity
-        return (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
+        out = (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
+        return (out, v0 * np.exp(gen.c * float(times[-1]))) if final else out
     terms = gen.scale * float(times[-1])
     if not (np.isfinite(terms) and np.isfinite(gen.c)) or terms > MAX_TERMS:
         raise ValueError(
@@ -157,10 +161,11 @@ def propagate(gen, v0, times, F, options) -> np.ndarray:
     # the recurrence runs its own threads: BLAS threads (small dense products of the
     # moments) would only compete with them for the cores
     with threadpool_limits(limits=1, user_api="blas"):
-        return _propagate(gen, v0, times, F, options)
+        out, v_end = _propagate(gen, v0, times, F, options, final)
+    return (out, v_end) if final else out
 
 
-def _propagate(gen, v0, times, F, options) -> np.ndarray:
+def _propagate(gen, v0, times, F, options, final):
     out = np.zeros((F.shape[0], times.size))
     rec = _Recurrence(gen.Y2, options.get("num_cpus"))
     bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
@@ -175,7 +180,7 @@ def _propagate(gen, v0, times, F, options) -> np.ndarray:
             last = t_end >= times[-1]
             inside = remaining & ((times <= t_end) | last)
             rel = np.concatenate([times[inside] - t0, [t_end - t0]])
-            done = _chebyshev_segment(rec, gen, v, rel, F, need_end=not last, bar=bar)
+            done = _chebyshev_segment(rec, gen, v, rel, F, need_end=final or not last, bar=bar)
             if done is None:  # the recurrence grew: split the interval
                 seg /= 2
                 if seg < 1e-12 * max(float(times[-1]), 1.0):
@@ -188,7 +193,7 @@ def _propagate(gen, v0, times, F, options) -> np.ndarray:
     finally:
         rec.close()
         bar.finished()
-    return out
+    return out, v
 
 
 def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):

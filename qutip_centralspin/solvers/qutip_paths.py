@@ -17,7 +17,7 @@ from ..expectation import normalize_e_ops
 from ..model import CentralSpinModel
 from ..observables import BatteryEnergy, energy_rate
 from ..operators import hamiltonian
-from ..protocols import PiecewiseConstant, coupling_value
+from ..protocols import coupling_value, switched_qobjevo
 from ..results import ChargingResult
 from ..states import check_state
 
@@ -91,14 +91,7 @@ def evolve_qutip(
     H = hamiltonian(model)
     rate_model = model
     if coupling is not None:
-        H0 = hamiltonian(model.replace(A=0.0, delta=0.0))
-        coefficient = coupling
-        if isinstance(coupling, PiecewiseConstant):
-            coefficient = lambda t: float(coupling(t))  # noqa: E731
-        elif not callable(coupling):
-            coupling_value(coupling, times[0], times)  # checks the array's shape
-            coefficient = np.asarray(coupling, dtype=float)
-        H = qutip.QobjEvo([H0, [H - H0, coefficient]], tlist=times)
+        H = switched_qobjevo(H, hamiltonian(model.replace(A=0.0, delta=0.0)), coupling, times)
         lam0 = coupling_value(coupling, times[0], times)
         rate_model = model.replace(A=lam0 * model.A, delta=lam0 * model.delta)
     if method == "sesolve":

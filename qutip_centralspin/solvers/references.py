@@ -42,6 +42,7 @@ from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..model import CentralSpinModel
 from ..operators import battery_hamiltonian, check_model, hamiltonian, hamiltonian_from
 from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops, has_local
+from ..protocols import switched_qobjevo
 from ..results import ChargingResult
 from ..states import check_state
 from .qutip_paths import MESOLVE_OPTIONS, integrator_errors
@@ -114,7 +115,8 @@ def _run(model, times, solver, L, rho0, h_b, reduce, e_ops, options, start) -> C
     with integrator_errors(solver, options):
         res = qutip.mesolve(L, rho0, times, e_ops=[recorder], options=_mesolve_options(options))
     e0 = float(np.real(qutip.expect(h_b, rho0)))
-    drho = qutip.vector_to_operator(L * qutip.operator_to_vector(rho0))
+    L0 = L(times[0]) if isinstance(L, qutip.QobjEvo) else L
+    drho = qutip.vector_to_operator(L0 * qutip.operator_to_vector(rho0))
     e_data = evaluate_e_ops(user_ops, times, recorder.states) if user_ops else {}
     return ChargingResult.from_energy(
         model,
@@ -286,7 +288,7 @@ def _to_piqs_basis(rho_b: np.ndarray, basis, dim_b: int) -> qutip.Qobj:
 
 
 def bruteforce_mesolve(
-    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None
+    model: CentralSpinModel, psi0, tlist, processes, *, e_ops=None, options=None, coupling=None
 ) -> ChargingResult:
     r"""Reference: one qubit per battery spin, ``qutip.mesolve`` with one :math:`L` per spin.
 
@@ -294,6 +296,8 @@ def bruteforce_mesolve(
     local processes are the :math:`N_B` operators :math:`\sqrt\gamma\,\sigma^{z,-,+}_i`
     (``qutip.sigmaz``, ``sigmam``, ``sigmap``). The charger is symmetric, or :math:`2^N` qubits
     when it has local processes. The initial state is embedded with the Dicke isometry.
+    ``coupling`` (:mod:`qutip_centralspin.protocols`) switches :math:`H_I` with
+    :math:`\lambda(t)` (a ``QobjEvo`` Liouvillian).
 
     Raises
     ------
@@ -330,11 +334,12 @@ def bruteforce_mesolve(
         zc = mc = pc = None
         iso_c = np.eye(nc + 1)
     ib, ic = qutip.qeye(Sz_b.dims[0]), qutip.qeye(Sz_c.dims[0])
-    H = hamiltonian_from(
-        model,
-        [qutip.tensor(op, ic) for op in (Sz_b, Sp_b, Sm_b)],
-        [qutip.tensor(ib, op) for op in (Sz_c, Sp_c, Sm_c)],
-    )
+    battery_ops = [qutip.tensor(op, ic) for op in (Sz_b, Sp_b, Sm_b)]
+    charger_ops = [qutip.tensor(ib, op) for op in (Sz_c, Sp_c, Sm_c)]
+    H = hamiltonian_from(model, battery_ops, charger_ops)
+    if coupling is not None:
+        H0 = hamiltonian_from(model.replace(A=0.0, delta=0.0), battery_ops, charger_ops)
+        H = switched_qobjevo(H, H0, coupling, times)
     c_ops = []
     for proc in procs:
         if proc.rate == 0:
