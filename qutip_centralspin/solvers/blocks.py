@@ -463,6 +463,10 @@ class BlockSolver:
         nc = self.n_charger
         return nc / 2 - r, n - nc / 2
 
+    def _charger_energy(self, charger):
+        """:math:`H_C = hJ^z` on charger labels ``(l, J^z)``."""
+        return self.model.h * charger[1]
+
     def _energy(self, sz, charger):
         """Diagonal of :math:`H` at battery :math:`S^z` and charger labels ``(l, J^z)``."""
         return diagonal_energy(self.model, sz, charger[1])
@@ -911,6 +915,16 @@ class BlockSolver:
         options = _checks.solver_options("blocks", options, OPTIONS)
         return self._run(psi0, times, options, populations=False).sectors
 
+    def charger_energy(self, psi0, tlist, *, options=None, coupling=None) -> np.ndarray:
+        r"""The charger's energy :math:`E_C(t) = \mathrm{tr}[H_C\rho(t)]` on ``tlist``.
+
+        :math:`H_C = hJ^z` (:math:`\omega a^\dagger a` for a cavity charger); ``coupling`` as
+        in :meth:`solve`.
+        """
+        times = _checks.time_list("tlist", tlist)
+        options = _checks.solver_options("blocks", options, OPTIONS)
+        return self._run(psi0, times, options, populations=False, coupling=coupling).charger_energy
+
     def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
         psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
@@ -929,6 +943,14 @@ class BlockSolver:
         rows = [np.zeros(n_pop, dtype=np.int64), 1 + sector_id]
         vals = [self.model.B * (gen.pop_k - nb / 2), np.ones(n_pop)]
         n_func = 1 + sectors_desc.size
+        # the charger energy (one more functional, read off the same diagonal entries)
+        rows.append(np.full(n_pop, n_func))
+        vals.append(
+            self._charger_energy(
+                self._charger_labels(S.r[gen.pop_blk], S.K[gen.pop_blk] - gen.pop_k)
+            )
+        )
+        n_func += 1
         pop_index = None
         if populations:
             pop_index, inv = np.unique(
@@ -959,12 +981,13 @@ class BlockSolver:
             rate0 = F[[0]] @ self._switched(lam0, init_sectors, chiral).apply(v0)
         states = None
         if populations:
-            states = self._battery_states(values[1 + sectors_desc.size :], pop_index)
+            states = self._battery_states(values[2 + sectors_desc.size :], pop_index)
         return _Run(
             energy=values[0],
             initial_energy=float(initial[0]),
             initial_rate=float(rate0[0]),
             sectors={int(k): values[1 + i] for i, k in enumerate(sectors_desc)},
+            charger_energy=values[1 + sectors_desc.size],
             battery_states=states,
             dimension=v0.size,
         )
@@ -989,6 +1012,7 @@ class _Run:
     initial_energy: float
     initial_rate: float
     sectors: dict
+    charger_energy: np.ndarray
     battery_states: list | None
     dimension: int
 

@@ -131,6 +131,9 @@ class CavityBlockSolver(BlockSolver):
     def _charger_labels(self, r, n):
         return None, n
 
+    def _charger_energy(self, charger):
+        return self.model.omega * charger[1]
+
     def _energy(self, sz, charger):
         return self.model.B * sz + self.model.omega * charger[1]
 

@@ -1,0 +1,301 @@
+r"""The battery cycle: charge for :math:`\tau`, store for :math:`T_s`, extract.
+
+1. **Charge**: :math:`\lambda = 1` on :math:`[0, \tau)` (:func:`~qutip_centralspin.protocols.step`),
+   the battery draws energy from the charger (and exchanges it with the environment when
+   ``processes`` are on).
+2. **Store**: :math:`\lambda = 0` for :math:`T_s`: :math:`H = H_B + H_C` commutes with
+   :math:`H_B`, so a closed battery keeps its energy and ergotropy exactly; the processes
+   (dephasing, decay, pumping, local or collective) go on and make it self-discharge.
+3. **Extract**: the ergotropy :math:`W(\rho_B)` is the work the optimal cyclic unitary on the
+   battery takes out (:func:`ergotropic_unitary` builds it: it maps :math:`\rho_B` to its
+   passive state). Alternatively the battery is reconnected (:math:`\lambda = 1`, closed) to
+   an *empty* charger (its ground state) that acts as a load: :func:`extract_into_load`.
+
+The efficiency of the cycle is the extracted work over the energy drawn from the charger
+during the charge, :math:`\eta = W(\tau + T_s)/[E_C(0) - E_C(\tau)]`.
+
+Times are absolute and the cycle starts at :math:`t = 0` (the state ``psi0``). Half-lives are
+read off the time grid (linear interpolation between grid points): estimates with the grid's
+resolution, stated as such.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import qutip
+
+from . import _checks
+from .basis import battery_dims
+from .charging import charge
+from .ergotropy import Battery, Ergotropy, battery_state
+from .model import CentralSpinModel
+from .operators import check_model, collective_operators
+from .processes import as_processes
+from .protocols import step
+from .results import ChargingResult
+from .solvers.blocks import BlockSolver
+from .states import check_state
+
+__all__ = [
+    "BatteryCycle",
+    "battery_cycle",
+    "ergotropic_unitary",
+    "LoadExtraction",
+    "extract_into_load",
+]
+
+
+@dataclass(frozen=True)
+class LoadExtraction:
+    """Work delivered by the battery into an empty charger (an estimate on a time grid).
+
+    Attributes
+    ----------
+    work : float
+        :math:`\\max_t [E_B(0) - E_B(t)]` on the grid (the energy the battery gave up).
+    time : float
+        Where that maximum is reached (time since reconnection).
+    result : ChargingResult
+        The extraction run (``delta_energy`` is negative while the battery discharges).
+    """
+
+    work: float
+    time: float
+    result: ChargingResult
+
+
+@dataclass(frozen=True)
+class BatteryCycle:
+    r"""Result of :func:`battery_cycle`.
+
+    Attributes
+    ----------
+    tau, storage_time : float
+        Charging time and storage time.
+    run : ChargingResult
+        The whole run on ``[0, tau + storage_time]``, ``e_data["ergotropy"]`` included.
+    drawn_energy : float
+        :math:`E_C(0) - E_C(\tau)`: energy the charger gave up while charging.
+    charged_energy, charged_ergotropy : float
+        :math:`\Delta E_B(\tau)` and :math:`W(\tau)`.
+    stored_energy, stored_ergotropy : float
+        :math:`\Delta E_B` and :math:`W` at the end of storage. :math:`W` is the work the
+        ergotropic unitary extracts then.
+    energy_half_life, ergotropy_half_life : float or None
+        Storage time after which :math:`\Delta E_B` (:math:`W`) first falls to half its value
+        at :math:`\tau` (grid estimate); ``None`` if it does not within ``storage_time``.
+    efficiency : float or None
+        ``stored_ergotropy / drawn_energy`` (``None`` if no energy was drawn).
+    load : LoadExtraction or None
+        Extraction into an empty charger, when requested and possible.
+    """
+
+    tau: float
+    storage_time: float
+    run: ChargingResult
+    drawn_energy: float
+    charged_energy: float
+    charged_ergotropy: float
+    stored_energy: float
+    stored_ergotropy: float
+    energy_half_life: float | None
+    ergotropy_half_life: float | None
+    efficiency: float | None
+    load: LoadExtraction | None
+
+    @property
+    def storage_times(self) -> np.ndarray:
+        """Times since the switch-off, for the storage part of :attr:`run`."""
+        return self.run.times[self.run.times >= self.tau] - self.tau
+
+    @property
+    def stored_energy_curve(self) -> np.ndarray:
+        r""":math:`\Delta E_B` during storage."""
+        return self.run.delta_energy[self.run.times >= self.tau]
+
+    @property
+    def stored_ergotropy_curve(self) -> np.ndarray:
+        """:math:`W` during storage."""
+        return np.asarray(self.run.e_data["ergotropy"])[self.run.times >= self.tau]
+
+
+def _half_life(s: np.ndarray, values: np.ndarray) -> float | None:
+    """First ``s`` where ``values`` falls to half of ``values[0]`` (linear interpolation)."""
+    if values[0] <= 0:
+        return None
+    below = np.nonzero(values <= values[0] / 2)[0]
+    if below.size == 0:
+        return None
+    i = int(below[0])
+    if i == 0:
+        return 0.0
+    v0, v1 = values[i - 1], values[i]
+    frac = (v0 - values[0] / 2) / (v0 - v1) if v0 != v1 else 0.0
+    return float(s[i - 1] + frac * (s[i] - s[i - 1]))
+
+
+def _charger_energy(model, psi0, times, procs, coupling) -> np.ndarray:
+    if procs:
+        return BlockSolver(model, procs).charger_energy(psi0, times, coupling=coupling)
+    res = charge(model, psi0, times, coupling=coupling, options={"store_states": True})
+    Jz = collective_operators(model).Jz
+    return np.array([model.h * qutip.expect(Jz, s) for s in res.states])
+
+
+def battery_cycle(
+    model: CentralSpinModel,
+    psi0: qutip.Qobj,
+    tau: float,
+    storage_time: float,
+    *,
+    processes=None,
+    points: int = 201,
+    battery: Battery = "dicke",
+    load_time: float | None = None,
+) -> BatteryCycle:
+    r"""Charge for ``tau``, store for ``storage_time`` with the coupling off, extract.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    psi0 : Qobj
+        State at :math:`t = 0` on the model's dims.
+    tau : float
+        Charging time :math:`\tau > 0` (:math:`\lambda = 1` on :math:`[0, \tau)`).
+    storage_time : float
+        :math:`T_s \ge 0`: the battery evolves with :math:`\lambda = 0` and the processes.
+    processes : Process or list of Process, optional
+        Open-system processes, on during the whole cycle (block solver); none: closed.
+    points : int, default 201
+        Time grid on :math:`[0, \tau + T_s]` (``tau`` is always a grid point).
+    battery : {"dicke", "qubits"}
+        Battery picture of the ergotropy (:mod:`qutip_centralspin.ergotropy`).
+    load_time : float, optional
+        If given, reconnect the stored battery to an empty charger for this long
+        (:func:`extract_into_load`); needs a battery state in the symmetric subspace (no local
+        battery processes).
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, dicke_state
+    >>> from qutip_centralspin.cycle import battery_cycle
+    >>> model = CentralSpinModel(n_battery=2, n_charger=4)
+    >>> cyc = battery_cycle(model, dicke_state(model, 0, 4), tau=0.5, storage_time=2.0)
+    >>> bool(abs(cyc.stored_energy - cyc.charged_energy) < 1e-12)   # closed: kept exactly
+    True
+    """
+    check_model(model)
+    psi0 = check_state(model, psi0, "psi0")
+    tau = _checks.positive_real("tau", tau)
+    storage_time = _checks.finite_real("storage_time", storage_time)
+    if storage_time < 0:
+        raise ValueError(f"storage_time must be >= 0, got {storage_time!r}")
+    points = _checks.int_in_range("points", points, 3, 10**7)
+    procs = as_processes(processes)
+    total = tau + storage_time
+    times = np.union1d(np.linspace(0.0, total, points), [tau])
+    protocol = step(tau)
+    run = charge(
+        model,
+        psi0,
+        times,
+        processes=procs or None,
+        coupling=protocol,
+        e_ops={"ergotropy": Ergotropy(model, battery=battery)},
+    )
+    at_tau = int(np.searchsorted(times, tau))
+    ec = _charger_energy(model, psi0, np.array([0.0, tau]), procs, protocol)
+    drawn = float(ec[0] - ec[1])
+    w = np.asarray(run.e_data["ergotropy"], dtype=float)
+    s = times[at_tau:] - tau
+    load = None
+    if load_time is not None:
+        end_state = charge(
+            model,
+            psi0,
+            np.array([0.0, total]),
+            processes=procs or None,
+            coupling=protocol,
+            options={"store_final_state": True},
+        ).final_state
+        load = extract_into_load(model, end_state, load_time)
+    return BatteryCycle(
+        tau=tau,
+        storage_time=storage_time,
+        run=run,
+        drawn_energy=drawn,
+        charged_energy=float(run.delta_energy[at_tau]),
+        charged_ergotropy=float(w[at_tau]),
+        stored_energy=float(run.delta_energy[-1]),
+        stored_ergotropy=float(w[-1]),
+        energy_half_life=_half_life(s, run.delta_energy[at_tau:]),
+        ergotropy_half_life=_half_life(s, w[at_tau:]),
+        efficiency=float(w[-1] / drawn) if drawn > 0 else None,
+        load=load,
+    )
+
+
+def ergotropic_unitary(model, state: qutip.Qobj) -> qutip.Qobj:
+    r"""The unitary :math:`U` on the battery's :math:`N_B+1` Dicke levels that takes
+    :math:`\rho_B` to its passive state (collective extraction, ``battery="dicke"``).
+
+    :math:`U = \sum_k |\varepsilon_k^\uparrow\rangle\langle r_k^\downarrow|`: the eigenvector
+    of the :math:`k`-th largest eigenvalue of :math:`\rho_B` goes to the :math:`k`-th lowest
+    level of :math:`H_B = BS^z`. Then :math:`\mathrm{tr}[H_B\rho_B] -
+    \mathrm{tr}[H_B U\rho_B U^\dagger] = W(\rho_B)`.
+
+    Parameters
+    ----------
+    model : CentralSpinModel or CavityModel
+    state : Qobj
+        A full-space state or a battery state on the symmetric levels
+        (:func:`~qutip_centralspin.ergotropy.battery_state`).
+    """
+    rho_b = battery_state(model, state)
+    n_b = rho_b.shape[0] - 1
+    r, vecs = np.linalg.eigh(rho_b.full())
+    vecs = vecs[:, ::-1]  # descending populations
+    levels = model.B * (n_b / 2 - np.arange(n_b + 1))  # energy of each jmat index
+    order = np.argsort(levels, kind="stable")  # ascending energies
+    target = np.eye(n_b + 1)[:, order]
+    return qutip.Qobj(target @ vecs.conj().T, dims=rho_b.dims)
+
+
+def extract_into_load(
+    model: CentralSpinModel, state: qutip.Qobj, duration: float, *, points: int = 401
+) -> LoadExtraction:
+    r"""Reconnect the battery of ``state`` to an empty charger for ``duration`` (closed).
+
+    The charger starts in its ground state (:math:`n = 0` for :math:`h \ge 0`, :math:`n = N`
+    otherwise), uncorrelated with the battery: :math:`\rho_B\otimes|g\rangle\langle g|`.
+    The work delivered is :math:`\max_t[E_B(0) - E_B(t)]` on the grid (an estimate).
+
+    Raises
+    ------
+    ValueError
+        If the battery state is not on the symmetric levels (it then has :math:`j < N_B/2`
+        ladders, e.g. after local battery processes), or ``duration <= 0``.
+    """
+    duration = _checks.positive_real("duration", duration)
+    points = _checks.int_in_range("points", points, 2, 10**7)
+    nb1 = model.n_battery + 1
+    if state.dims[0] == [battery_dims(model.n_battery)] and state.shape[0] != nb1:
+        block = state.full()
+        outside = float(np.abs(block[nb1:, :]).max(initial=0.0))
+        if outside > 1e-12:
+            raise ValueError(
+                "extract_into_load needs a battery state on the symmetric levels; this one "
+                f"has weight {outside:.3g} on j < N_B/2 ladders (local battery processes)"
+            )
+        rho_b = qutip.Qobj(block[:nb1, :nb1], dims=[[nb1], [nb1]])
+    else:
+        rho_b = battery_state(model, state)
+    n_ground = 0 if model.h >= 0 else model.n_charger
+    charger = qutip.basis(model.n_charger + 1, model.n_charger - n_ground).proj()
+    rho0 = qutip.tensor(rho_b, charger)
+    times = np.linspace(0.0, duration, points)
+    res = charge(model, rho0, times)
+    i = int(np.argmin(res.delta_energy))
+    return LoadExtraction(work=float(-res.delta_energy[i]), time=float(times[i]), result=res)
