@@ -137,18 +137,60 @@ class _Recurrence:
             self.pool.shutdown()
 
 
-def propagate(gen, v0, times, F, options, *, final: bool = False):
+class DenseOutput:
+    r"""The functionals ``F @ exp(t M) v0`` at *any* time of ``[0, t_end]``, after one sweep.
+
+    The Chebyshev moments :math:`F h_k` do not depend on time: they are kept per segment
+    (a few numbers per term), and any time is then one product with its Bessel coefficients,
+    :math:`O(n_{terms})`, exact to the same rounding as the sweep itself.
+    """
+
+    def __init__(self, gen, segments):
+        self.scale, self.c, self.modified = gen.scale, gen.c, gen.modified
+        self.segments = segments  # [(t_start, t_end, moments (n_terms, n_functionals))]
+
+    @property
+    def t_end(self) -> float:
+        return self.segments[-1][1] if self.segments else 0.0
+
+    def __call__(self, times) -> np.ndarray:
+        """Values at ``times`` (from 0, within ``[0, t_end]``), shape ``(n_functionals, n)``."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        n_func = self.segments[0][2].shape[1]
+        out = np.zeros((n_func, times.size))
+        starts = np.array([seg[0] for seg in self.segments])
+        which = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(starts) - 1)
+        for i, (t0, _, moments) in enumerate(self.segments):
+            for sel in np.array_split(np.nonzero(which == i)[0], max(1, times.size // 512)):
+                if sel.size == 0:
+                    continue
+                rel = times[sel] - t0
+                coef = bessel_table(self.scale * rel, modified=self.modified)
+                coef[1:] *= 2.0
+                coef *= np.exp((self.c + (self.scale if self.modified else 0.0)) * rel)[None, :]
+                n = min(coef.shape[0], moments.shape[0])
+                out[:, sel] = moments[:n].T @ coef[:n]
+        return out
+
+
+def propagate(gen, v0, times, F, options, *, final: bool = False, dense: bool = False):
     """``F @ exp(t M) v0`` at every t of ``times`` (from 0), shape ``(n_functionals, n_times)``.
 
     ``options``: ``num_cpus``, ``progress_bar``, ``progress_kwargs`` (QuTiP's names).
     With ``final=True`` returns ``(values, exp(times[-1] M) v0)``: the state at the last time
-    (to start the next segment of a piecewise-constant generator).
+    (to start the next segment of a piecewise-constant generator). With ``dense=True`` returns
+    ``(values, DenseOutput)``: the functionals at any later time of ``[0, times[-1]]``.
     """
+    if dense and final:
+        raise ValueError("propagate: ask for final or dense, not both")
     out = np.zeros((F.shape[0], times.size))
     v0 = np.asarray(v0, dtype=float)
-    if gen.Y2.shape[0] == 0:
-        return (out, v0) if final else out
-    if gen.scale <= 0:  # the generator is c times the identity
+    if gen.Y2.shape[0] == 0 or gen.scale <= 0:
+        if dense:
+            raise ValueError("dense output needs a non-trivial generator")
+        if gen.Y2.shape[0] == 0:
+            return (out, v0) if final else out
+        # the generator is c times the identity
         out = (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
         return (out, v0 * np.exp(gen.c * float(times[-1]))) if final else out
     terms = gen.scale * float(times[-1])
@@ -161,11 +203,13 @@ def propagate(gen, v0, times, F, options, *, final: bool = False):
     # the recurrence runs its own threads: BLAS threads (small dense products of the
     # moments) would only compete with them for the cores
     with threadpool_limits(limits=1, user_api="blas"):
-        out, v_end = _propagate(gen, v0, times, F, options, final)
+        out, v_end, segments = _propagate(gen, v0, times, F, options, final, dense)
+    if dense:
+        return out, DenseOutput(gen, segments)
     return (out, v_end) if final else out
 
 
-def _propagate(gen, v0, times, F, options, final):
+def _propagate(gen, v0, times, F, options, final, dense=False):
     out = np.zeros((F.shape[0], times.size))
     rec = _Recurrence(gen.Y2, options.get("num_cpus"))
     bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
@@ -175,32 +219,38 @@ def _propagate(gen, v0, times, F, options, final):
     try:
         t0, v, seg = 0.0, np.asarray(v0, dtype=float), float(times[-1])
         remaining = np.ones(times.size, dtype=bool)
+        segments = []
         while remaining.any():
             t_end = min(float(times[-1]), t0 + seg)
             last = t_end >= times[-1]
             inside = remaining & ((times <= t_end) | last)
             rel = np.concatenate([times[inside] - t0, [t_end - t0]])
-            done = _chebyshev_segment(rec, gen, v, rel, F, need_end=final or not last, bar=bar)
+            done = _chebyshev_segment(
+                rec, gen, v, rel, F, need_end=final or not last, bar=bar, keep=dense
+            )
             if done is None:  # the recurrence grew: split the interval
                 seg /= 2
                 if seg < 1e-12 * max(float(times[-1]), 1.0):
                     raise RuntimeError("Chebyshev propagation did not converge")
                 continue
-            values, v = done
+            values, v, moments = done
+            if dense:
+                segments.append((t0, t_end, moments))
             out[:, inside] = values[:, :-1]
             remaining &= ~inside
             t0 = t_end
     finally:
         rec.close()
         bar.finished()
-    return out, v
+    return out, v, segments
 
 
-def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
+def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
     """One Chebyshev sweep from ``v`` over the times ``rel`` (relative to the segment start).
 
-    Returns ``(values, v_end)`` with ``v_end`` the state at ``rel[-1]`` (if ``need_end``),
-    or ``None`` if the recurrence vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
+    Returns ``(values, v_end, moments)`` with ``v_end`` the state at ``rel[-1]`` (if
+    ``need_end``) and every moment ``F h_k`` (if ``keep``), or ``None`` if the recurrence
+    vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
     """
     scale, modified = gen.scale, gen.modified
     coef = bessel_table(scale * rel, modified=modified)  # (n_terms, n_times)
@@ -218,6 +268,7 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
     cur *= 0.5
     sign = -1.0 if modified else 1.0
     filled, first = 0, 0
+    kept = [] if keep else None
     for k in range(n_terms):
         vec = prev if k == 0 else cur
         moments[filled] = F @ vec
@@ -226,6 +277,8 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
             v_end += coef[k, -1] * vec
         if filled == _MOMENT_CHUNK or k == n_terms - 1:
             values += moments[:filled].T @ coef[first : first + filled]
+            if keep:
+                kept.append(moments[:filled].copy())
             first += filled
             filled = 0
             bar.update()
@@ -234,4 +287,4 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar):
         if k >= 1 and k < n_terms - 1:
             prev = rec.step(cur, prev, sign)  # prev <- Y2 cur + sign prev = h_{k+1}
             prev, cur = cur, prev
-    return values, v_end
+    return values, v_end, (np.concatenate(kept) if keep else None)
