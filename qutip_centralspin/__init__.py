@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``, ``protocols``, ``cycle``).
+``estimates``, ``protocols``, ``cycle``, ``open_maxima``).
 """
 
 from . import (
@@ -23,6 +23,7 @@ from . import (
     expectation,
     maxima,
     observables,
+    open_maxima,
     operators,
     paper,
     plotting,
@@ -94,6 +95,7 @@ __all__ = [
     "expectation",
     "maxima",
     "observables",
+    "open_maxima",
     "operators",
     "paper",
     "plotting",
