@@ -19,6 +19,7 @@ __all__ = [
     "plot_max_energy",
     "plot_max_power",
     "plot_power_grid",
+    "plot_cycle",
 ]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -290,4 +291,54 @@ def plot_power_grid(n_battery, n_charger, p_max, ax=None, *, levels: int = 30):
     ax.set_ylabel(r"charger spins $N$")
     ax.set_ylim(min(n_charger), max(n_charger))
     ax.legend(loc="upper left")
+    return ax
+
+
+def plot_cycle(cycle, ax=None, *, label: str | None = None, color=None):
+    r"""Plot a battery cycle: :math:`\Delta E_B(t)` (solid) and the ergotropy :math:`W(t)`
+    (dotted) through charging and storage, the switch-off :math:`t = \tau` marked.
+
+    Parameters
+    ----------
+    cycle : BatteryCycle
+        From :func:`qutip_centralspin.cycle.battery_cycle`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on (a new figure if ``None``); pass the returned axes to overlay cycles.
+    label : str, optional
+        Name of the cycle in the legend (default: none, just the quantities).
+    color : matplotlib colour, optional
+        Colour of both curves (default: the next colour of the cycle).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Time :math:`t` [:math:`1/A`] against energy [:math:`A`].
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, decay, dicke_state
+    >>> from qutip_centralspin.cycle import battery_cycle
+    >>> from qutip_centralspin.plotting import plot_cycle
+    >>> model = CentralSpinModel(2, 4)
+    >>> cyc = battery_cycle(model, dicke_state(model, 0, 4), 0.5, 2.0, processes=decay(0.2))
+    >>> ax = plot_cycle(cyc, label="decay")
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['decay: $\\Delta E_B$', 'decay: $W$']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
+    """
+    ax = _axes(ax)
+    run = cycle.run
+    if color is None:
+        color = f"C{len([ln for ln in ax.get_lines() if ln.get_linestyle() == '-'])}"
+    prefix = f"{label}: " if label else ""
+    ax.plot(run.times, run.delta_energy, color=color, label=rf"{prefix}$\Delta E_B$")
+    ax.plot(run.times, run.e_data["ergotropy"], color=color, ls=":", label=rf"{prefix}$W$")
+    if not any(getattr(ln, "get_gid", lambda: None)() == "switch-off" for ln in ax.get_lines()):
+        ax.axvline(cycle.tau, color="0.5", lw=0.8, ls="--", gid="switch-off")
+        ax.axvspan(cycle.tau, cycle.tau + cycle.storage_time, color="0.9", zorder=0)
+    ax.set_xlabel(r"time $t$ [$1/A$]")
+    ax.set_ylabel(r"battery energy $\Delta E_B$, ergotropy $W$ [$A$]")
+    ax.set_title(rf"charge ($\tau={cycle.tau:g}$), then store ($\lambda = 0$)")
+    ax.legend(loc="best")
     return ax
