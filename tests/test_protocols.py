@@ -219,3 +219,25 @@ def test_open_cavity_charger_with_a_step():
     np.testing.assert_allclose(
         res.delta_energy[times <= 1.0], full.delta_energy[times <= 1.0], atol=1e-11
     )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({}, id="exact"),
+        pytest.param({"solver": "sesolve", "options": ODE_OPTIONS}, id="sesolve"),
+        pytest.param({"processes": decay(0.0)}, id="blocks"),
+    ],
+)
+def test_coupling_is_read_at_absolute_times_on_every_path(kwargs):
+    """psi0 is at tlist[0] = 5; step(1.0) is off then, step(1.0, start=5) is on until 6."""
+    model = CentralSpinModel(2, 3, B=1.0, h=0.9, A=0.8)
+    psi0 = dicke_state(model, 0, 3)
+    times = np.linspace(5.0, 6.5, 7)
+    off = charge(model, psi0, times, coupling=step(1.0), **kwargs)
+    np.testing.assert_allclose(off.delta_energy, 0.0, atol=1e-10)
+    late = charge(model, psi0, times, coupling=step(1.0, start=5.0), **kwargs)
+    always = charge(model, psi0, times - 5.0)
+    on = times <= 6.0
+    np.testing.assert_allclose(late.delta_energy[on], always.delta_energy[on], atol=1e-7)
+    np.testing.assert_allclose(late.delta_energy[~on], late.delta_energy[on][-1], atol=1e-7)
