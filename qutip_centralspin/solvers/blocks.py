@@ -117,6 +117,7 @@ OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
+_ASSEMBLY_CHUNK = 500_000  # block elements labelled at a time while assembling
 #: size_bound is exact (the reachable blocks) on (q, r, K) label grids up to this size.
 _EXACT_SIZE_GRID = 4_000_000
 
@@ -204,12 +205,13 @@ class _Generator:
 
 
 class _Assembler:
-    """Builds the packed real generator term by term, vectorised over all block elements.
+    """Builds the packed real generator term by term, vectorised over the block elements.
 
     Every term maps each full-block element ``(a, b)`` to at most one image with one
     coefficient; :meth:`add` turns these into entries of the packed real matrix (real part of
-    the upper triangle, imaginary part of the strict upper triangle). Entries are turned into
-    CSR in batches to bound the memory.
+    the upper triangle, imaginary part of the strict upper triangle). The element labels exist
+    for one *chunk* of consecutive blocks at a time (:meth:`set_chunk`), and entries are turned
+    into CSR in batches, so the memory of assembly stays close to that of the result.
     """
 
     def __init__(self, S: _Subspace, log_mult: np.ndarray, keep: np.ndarray | None = None):
@@ -223,30 +225,56 @@ class _Assembler:
             self.remap = np.full(S.size, -1, dtype=self.itype)
             self.remap[keep] = np.arange(keep.size, dtype=self.itype)
             self.dim = int(keep.size)
-        it = self.itype
-        self.blk, self.a, self.b = S.elements(it)
-        self.size = self.blk.size
-        kmin = S.kmin[self.blk]
-        self.ka, self.kb = (kmin + self.a).astype(it), (kmin + self.b).astype(it)
-        d = S.d[self.blk]
-        lo, hi = np.minimum(self.a, self.b), np.maximum(self.a, self.b)
-        off = S.offset[self.blk]
-        self.r_pos = (off + lo * d - lo * (lo - 1) // 2 + (hi - lo)).astype(it)
-        self.i_pos = (
-            off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1)
-        ).astype(it)
-        self.sign = np.sign(self.b - self.a).astype(np.int8)
-        self.upper = self.a <= self.b
-        self.same = np.arange(self.size, dtype=it)
-        self.diss_row = np.zeros(self.size)  # off-diagonal |D| row sums (physical norm)
-        self.diss_col = np.zeros(self.size)  # off-diagonal |D| column sums
-        self.diss_diag = np.zeros(self.size)  # diagonal of D
+        self.diss_row = np.zeros(S.size)  # off-diagonal |D| row sums (physical norm)
+        self.diss_col = np.zeros(S.size)  # off-diagonal |D| column sums
+        self.diss_diag = np.zeros(S.size)  # diagonal of D
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._n_pending = 0
         self._parts: list[sp.csr_matrix] = []  # partial sums, nnz decreasing (binary counter)
 
+    def chunks(self, max_elements: int):
+        """Consecutive block ranges ``(b0, b1)`` of at most ``max_elements`` elements each."""
+        sizes = self.S.d.astype(np.int64) ** 2
+        b0, count = 0, 0
+        for b, size in enumerate(sizes):
+            if count and count + size > max_elements:
+                yield b0, b
+                b0, count = b, 0
+            count += int(size)
+        if sizes.size:
+            yield b0, sizes.size
+
+    def set_chunk(self, b0: int, b1: int) -> None:
+        """Make the element labels of blocks ``b0 .. b1-1`` current."""
+        S, it = self.S, self.itype
+        sizes = S.d[b0:b1].astype(np.int64) ** 2
+        self.blk = np.repeat(np.arange(b0, b1, dtype=it), sizes)
+        self.elem0 = int(S.offset[b0]) if b1 > b0 else 0
+        self.size = self.blk.size
+        self.same = (self.elem0 + np.arange(self.size, dtype=np.int64)).astype(it)
+        local = self.same - S.offset[self.blk].astype(it)
+        self.a, self.b = (x.astype(it) for x in np.divmod(local, S.d[self.blk].astype(it)))
+        kmin = S.kmin[self.blk]
+        self.ka, self.kb = (kmin + self.a).astype(it), (kmin + self.b).astype(it)
+        self.r_pos, self.i_pos, self.sign, self.upper = self._geometry(self.same, self.blk)
+
+    def _geometry(self, elements, blk=None):
+        """Packed positions (Re, Im), sign of b - a and ``a <= b`` of global elements."""
+        S, it = self.S, self.itype
+        if blk is None:
+            blk = np.searchsorted(S.offset, elements, side="right") - 1
+        d = S.d[blk].astype(np.int64)
+        off = S.offset[blk]
+        a, b = np.divmod(elements.astype(np.int64) - off, d)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        r_pos = (off + lo * d - lo * (lo - 1) // 2 + (hi - lo)).astype(it)
+        i_pos = (
+            off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1)
+        ).astype(it)
+        return r_pos, i_pos, np.sign(b - a).astype(np.int8), a <= b
+
     def target(self, dq, dr, dka, dna, dkb, dnb) -> np.ndarray:
-        """Element index of the image of every element under a label move, or -1."""
+        """Global element index of the image of every current element under a move, or -1."""
         S = self.S
         tq = S.q[self.blk] + dq
         tr = S.r[self.blk] + dr
@@ -270,41 +298,51 @@ class _Assembler:
     def add(self, tgt, value, coherent: bool):
         """Add ``value * X[src]`` (times ``-i`` if ``coherent``) to ``X[tgt]``, all ``src``."""
         keep = (tgt >= 0) & (value != 0)
-        keep[keep] = self.upper[tgt[keep]]  # the lower triangle is implied by Hermiticity
-        src = np.nonzero(keep)[0].astype(self.itype)
-        t = tgt[keep]
-        v = value[keep]
+        t_r, t_i, t_sign, t_upper = self._geometry(tgt[keep])
+        keep_t = t_upper  # the lower triangle is implied by Hermiticity
+        src = np.nonzero(keep)[0][keep_t].astype(self.itype)
+        t_r, t_i, t_sign = t_r[keep_t], t_i[keep_t], t_sign[keep_t]
+        v = value[keep][keep_t]
         s = self.sign[src].astype(float)
         if coherent:  # -i v (R + iI):  R' += v s I,  I' += -v R
             sel = s != 0
-            self._push(self.r_pos[t[sel]], self.i_pos[src[sel]], v[sel] * s[sel])
-            sel = self.sign[t] != 0
-            self._push(self.i_pos[t[sel]], self.r_pos[src[sel]], -v[sel])
+            self._push(t_r[sel], self.i_pos[src[sel]], v[sel] * s[sel])
+            sel = t_sign != 0
+            self._push(t_i[sel], self.r_pos[src[sel]], -v[sel])
         else:  # real v:  R' += v R,  I' += v s I
-            self._push(self.r_pos[t], self.r_pos[src], v)
-            sel = (s != 0) & (self.sign[t] != 0)
-            self._push(self.i_pos[t[sel]], self.i_pos[src[sel]], v[sel] * s[sel])
+            self._push(t_r, self.r_pos[src], v)
+            sel = (s != 0) & (t_sign != 0)
+            self._push(t_i[sel], self.i_pos[src[sel]], v[sel] * s[sel])
 
     def add_diagonal(self, value):
         """A term diagonal in the elements (part of the dissipator)."""
-        self.diss_diag += value
+        self.diss_diag[self.elem0 : self.elem0 + self.size] += value
         self.add(self.same, value, coherent=False)
+
+    @staticmethod
+    def _accumulate(target: np.ndarray, index: np.ndarray, weights: np.ndarray) -> None:
+        """``target[index] += weights`` (repeated indices summed) over the span of ``index``."""
+        if index.size == 0:
+            return
+        lo = int(index.min())
+        target[lo : int(index.max()) + 1] += np.bincount(index - lo, weights=weights)
 
     def add_jump(self, tgt, value, d_ladder_b: int, d_ladder_c: int):
         """A jump term of the dissipator; also records its Gershgorin data."""
         keep = (tgt >= 0) & (value != 0)
         src = np.nonzero(keep)[0]
-        t = tgt[keep]
+        t = tgt[keep].astype(np.int64)
         val = value[keep]
         sq, sr = self.S.q[self.blk[src]], self.S.r[self.blk[src]]
         # physical-norm entry: D[t, s] sqrt(d_src / d_tgt) with the ladder multiplicities
         w = np.exp(0.5 * (self.log_mult[sq, sr] - self.log_mult[sq + d_ladder_b, sr + d_ladder_c]))
         mag = np.abs(val) * w
-        same = t == src
-        self.diss_diag += np.bincount(t[same], weights=val[same], minlength=self.size)
+        src_global = src + self.elem0
+        same = t == src_global
+        self._accumulate(self.diss_diag, t[same], val[same])
         off = ~same
-        self.diss_row += np.bincount(t[off], weights=mag[off], minlength=self.size)
-        self.diss_col += np.bincount(src[off], weights=mag[off], minlength=self.size)
+        self._accumulate(self.diss_row, t[off], mag[off])
+        self._accumulate(self.diss_col, src_global[off], mag[off])
         self.add(tgt, value, coherent=False)
 
     def dissipator_bounds(self) -> tuple[float, float, float]:
@@ -313,7 +351,7 @@ class _Assembler:
         Gershgorin discs of its Hermitian and anti-Hermitian parts in the physical
         (Hilbert-Schmidt) norm, where the commutator part is anti-Hermitian.
         """
-        if self.size == 0:
+        if self.S.size == 0:
             return 0.0, 0.0, 0.0
         radius = 0.5 * (self.diss_row + self.diss_col)
         return (
@@ -356,15 +394,14 @@ class _Assembler:
 
     def populations(self):
         """Packed index, block and battery excitation of every diagonal element."""
-        diag = np.nonzero(self.a == self.b)[0]
-        rows = self.r_pos[diag]
+        S = self.S
+        d = S.d.astype(np.int64)
+        blk = np.repeat(np.arange(d.size), d)
+        a = np.arange(blk.size) - np.repeat(np.cumsum(d) - d, d)
+        rows = S.offset[blk] + a * d[blk] - a * (a - 1) // 2
         if self.remap is not None:
             rows = self.remap[rows]  # diagonal entries are always even: never dropped
-        return (
-            rows.astype(np.int64),
-            self.blk[diag].astype(np.int64),
-            self.ka[diag].astype(np.int64),
-        )
+        return rows.astype(np.int64), blk.astype(np.int64), (S.kmin[blk] + a).astype(np.int64)
 
     def finish(self, shift: float, factor: float) -> sp.csr_matrix:
         """``factor * (M + shift)`` as CSR with 32-bit indices when they fit.
@@ -639,13 +676,47 @@ class BlockSolver:
         return _Subspace(Q, R, K, kmin, d, offset, table)
 
     def _build(self, sectors: np.ndarray, chiral: bool) -> _Generator:
-        mod = self.model
-        nb, nc = mod.n_battery, self.n_charger
         S = self._subspace(sectors)
         log_mult = self._log_mult_table()
         # the chiral half is dropped while assembling (the full matrix is never built)
         keep = np.nonzero(_parity_mask(S))[0] if chiral else None
         asm = _Assembler(S, log_mult, keep)
+
+        for b0, b1 in asm.chunks(_ASSEMBLY_CHUNK):
+            asm.set_chunk(b0, b1)
+            self._add_terms(asm, S)
+
+        # ---- spectral bounds (numerical range in the physical norm) -----------------------
+        re_low, re_high, radius = asm.dissipator_bounds()
+        omega = self._bohr_width(S) + radius
+        c = 0.5 * (re_low + re_high)
+        beta = 0.5 * (re_high - re_low)
+        modified = beta > omega
+        scale = beta if modified else omega
+        pop_rows, pop_blk, pop_k = asm.populations()
+        Y2 = asm.finish(shift=-c, factor=2.0 / scale if scale > 0 else 0.0)
+        weights = np.repeat(np.exp(-0.5 * log_mult[S.q, S.r]), S.d**2)
+        if keep is not None:
+            weights = weights[keep]
+        return _Generator(
+            space=S,
+            Y2=Y2,
+            c=c,
+            scale=scale,
+            modified=modified,
+            omega=omega,
+            re_low=re_low,
+            re_high=re_high,
+            pop_rows=pop_rows,
+            pop_blk=pop_blk,
+            pop_k=pop_k,
+            weights=weights,
+            keep=keep,
+        )
+
+    def _add_terms(self, asm: _Assembler, S: _Subspace) -> None:
+        """Every term of the generator on the current chunk of block elements."""
+        nb, nc = self.model.n_battery, self.n_charger
 
         def spins(who):
             """Ladder spin and S^z (J^z) of ket and bra of every element, for one subsystem."""
@@ -713,34 +784,6 @@ class BlockSolver:
                     del tgt
                 del value
             del J, m_a, m_b
-
-        # ---- spectral bounds (numerical range in the physical norm) -----------------------
-        re_low, re_high, radius = asm.dissipator_bounds()
-        omega = self._bohr_width(S) + radius
-        c = 0.5 * (re_low + re_high)
-        beta = 0.5 * (re_high - re_low)
-        modified = beta > omega
-        scale = beta if modified else omega
-        pop_rows, pop_blk, pop_k = asm.populations()
-        Y2 = asm.finish(shift=-c, factor=2.0 / scale if scale > 0 else 0.0)
-        weights = np.repeat(np.exp(-0.5 * log_mult[S.q, S.r]), S.d**2)
-        if keep is not None:
-            weights = weights[keep]
-        return _Generator(
-            space=S,
-            Y2=Y2,
-            c=c,
-            scale=scale,
-            modified=modified,
-            omega=omega,
-            re_low=re_low,
-            re_high=re_high,
-            pop_rows=pop_rows,
-            pop_blk=pop_blk,
-            pop_k=pop_k,
-            weights=weights,
-            keep=keep,
-        )
 
     def _log_mult_table(self) -> np.ndarray:
         """log(d_j d_l) for every (q, r), padded by one ladder on each side."""
