@@ -18,13 +18,14 @@ from typing import Literal
 import qutip
 
 from . import _checks
+from .cavity import CavityEngine, CavityModel
 from .estimates import estimate
 from .model import CentralSpinModel
 from .operators import check_model
 from .processes import as_processes
 from .protocols import PiecewiseConstant
 from .results import ChargingResult
-from .solvers import blocks, references
+from .solvers import blocks, cavity_blocks, references
 from .solvers.exact import charge_exact
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
@@ -61,7 +62,13 @@ def charge(
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : CentralSpinModel or CavityModel
+        A :class:`~qutip_centralspin.cavity.CavityModel` (Tavis-Cummings charger) runs on its
+        exact engine, or with ``processes`` (e.g.
+        :func:`~qutip_centralspin.solvers.cavity_blocks.cavity_loss`) and/or a piecewise-constant
+        ``coupling`` on the cavity block solver; ``psi0`` is then a
+        :class:`~qutip_centralspin.cavity.CavityState`, a Fock label ``(m, k)`` or a state on
+        ``dims [[N_B+1, D], ...]``.
     psi0 : Qobj
         Initial ket or density matrix on ``model.dims`` (see :mod:`qutip_centralspin.states`):
         the state at ``tlist[0]``.
@@ -122,6 +129,10 @@ def charge(
     >>> res.solver, round(res.e_max, 4)            # the grid maximum of Delta E_B
     ('exact', 1.0)
     """
+    if isinstance(model, CavityModel):
+        return _charge_cavity(
+            model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling
+        )
     check_model(model)
     psi0 = check_state(model, psi0, "psi0")
     times = _checks.time_list("tlist", tlist)
@@ -159,6 +170,28 @@ def charge(
         return charge_exact(model, psi0, times, e_ops=e_ops, options=options)
     return evolve_qutip(
         model, psi0, times, c_ops=c_ops, e_ops=e_ops, options=options, method=solver
+    )
+
+
+def _charge_cavity(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling):
+    """``charge`` for the cavity charger: the exact engine, or the block solver."""
+    times = _checks.time_list("tlist", tlist)
+    if c_ops:
+        raise ValueError(
+            "a CavityModel takes processes (e.g. cavity_loss(kappa)), not c_ops: the photon "
+            "space is built by the solver"
+        )
+    procs = as_processes(processes)
+    if solver not in ("auto", "exact", "blocks"):
+        raise ValueError(
+            f"solver must be 'auto', 'exact' or 'blocks' for a CavityModel, got {solver!r}"
+        )
+    if procs or coupling is not None or solver == "blocks":
+        return cavity_blocks.charge_cavity(
+            model, psi0, times, procs, e_ops=e_ops, options=options, coupling=coupling
+        )
+    return charge_exact(
+        model, psi0, times, e_ops=e_ops, options=options, engine=CavityEngine(model)
     )
 
 

@@ -30,7 +30,9 @@ import numpy as np
 from . import _checks
 from .processes import as_processes
 from .results import Maximum
+from .cavity import CavityModel
 from .solvers.blocks import BlockSolver
+from .solvers.cavity_blocks import CavityBlockSolver
 
 __all__ = ["open_max_energy", "open_max_power", "OPEN_RTOL"]
 
@@ -143,7 +145,10 @@ def _polish(search: _Search, i: int):
 def _certify(model, psi0, processes, horizon, rtol, options, power: bool) -> Maximum:
     horizon = _checks.positive_real("horizon", horizon)
     rtol = _checks.positive_real("rtol", rtol)
-    solver = BlockSolver(model, as_processes(processes))
+    if isinstance(model, CavityModel):
+        solver = CavityBlockSolver(model, as_processes(processes))
+    else:
+        solver = BlockSolver(model, as_processes(processes))
     dense, m3, n_terms = solver.energy_derivatives(psi0, horizon, order=2, options=options)
     scale = abs(model.B) * model.n_battery / 2
     noise = 64.0 * n_terms * np.finfo(float).eps * max(scale, 1e-300)
@@ -196,9 +201,10 @@ def open_max_power(
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : CentralSpinModel or CavityModel
     psi0 : Qobj
-        Initial state (block-diagonal in :math:`K`, as for the block solver) at :math:`t = 0`.
+        Initial state (block-diagonal in :math:`K`, as for the block solver) at :math:`t = 0`;
+        for a cavity charger also a ``CavityState`` or a Fock label ``(m, k)``.
     processes : Process or list of Process
     horizon : float
         :math:`T > 0`: the bracket holds on :math:`[0, T]`.

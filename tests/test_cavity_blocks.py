@@ -207,3 +207,36 @@ def test_e_ops_and_states_on_the_reduced_battery_state():
     np.testing.assert_allclose(energy - energy[0], res.delta_energy, atol=1e-12)
     assert len(res.states) == times.size
     np.testing.assert_allclose([s.tr() for s in res.states], 1.0, atol=1e-11)
+
+
+def test_charge_takes_a_cavity_model_on_every_cavity_path():
+    """charge(CavityModel, ...): the exact engine, or the block solver with processes; the
+    two agree at zero rates, from a tlist that does not start at 0, e_ops included."""
+    from qutip_centralspin import charge
+    from qutip_centralspin.ergotropy import Ergotropy
+
+    model = CavityModel(3, omega=0.9, g=0.6, B=1.1)
+    times = np.linspace(0.5, 2.5, 9)
+    e_ops = {"W": Ergotropy(model)}
+    exact = charge(model, (1, 3), times, e_ops=e_ops)
+    blocks = charge(model, (1, 3), times, processes=[cavity_loss(0.0)], e_ops=e_ops)
+    assert (exact.solver, blocks.solver) == ("exact", "blocks")
+    np.testing.assert_allclose(exact.delta_energy, blocks.delta_energy, atol=1e-11)
+    np.testing.assert_allclose(exact.power, blocks.power, atol=1e-11)
+    np.testing.assert_allclose(exact.e_data["W"], blocks.e_data["W"], atol=1e-10)
+    with pytest.raises(ValueError, match="not c_ops"):
+        charge(model, (0, 3), times, c_ops=[qutip.qeye(4)])
+    with pytest.raises(ValueError, match="solver must be"):
+        charge(model, (0, 3), times, solver="sesolve")
+
+
+def test_certified_open_maximum_of_the_cavity_charger():
+    from qutip_centralspin.open_maxima import open_max_power
+
+    model = CavityModel(2, omega=1.0, g=0.7, B=1.0)
+    processes = [cavity_loss(0.3), decay(0.1)]
+    res = open_max_power(model, (0, 2), processes, horizon=4.0, rtol=1e-8)
+    grid = charge_cavity(model, (0, 2), np.linspace(0, 4.0, 4001), processes)
+    assert res.converged
+    assert grid.power.max() <= res.upper_bound + 1e-12
+    assert res.value >= grid.power.max() - res.tolerance

@@ -21,14 +21,18 @@ __all__ = ["charge_exact", "OPTIONS"]
 OPTIONS = _checks.COMMON_OPTIONS
 
 
-def charge_exact(model, psi0, times, *, e_ops=None, options=None) -> ChargingResult:
-    """Exact closed evolution of ``psi0`` (ket or density matrix) on ``times``."""
+def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -> ChargingResult:
+    """Exact closed evolution of ``psi0`` (ket or density matrix) on ``times``.
+
+    ``engine``: the sector engine to use (default ``SectorEngine(model)``; the cavity charger
+    passes its ``CavityEngine``).
+    """
     start = time.perf_counter()
     options = _checks.solver_options("exact", options, OPTIONS)
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
     user_ops = normalize_e_ops(e_ops)
-    evo = SectorEngine(model).evolve(psi0)
+    evo = (engine or SectorEngine(model)).evolve(psi0)
     elapsed = times - times[0]
     if store or user_ops:
         states = evo.states(elapsed)
