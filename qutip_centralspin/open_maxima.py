@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
+from .cavity import CavityModel
 from .processes import as_processes
 from .results import Maximum
-from .cavity import CavityModel
 from .solvers.blocks import BlockSolver
 from .solvers.cavity_blocks import CavityBlockSolver
 
