@@ -17,7 +17,7 @@ from typing import Literal
 
 import qutip
 
-from . import _checks
+from . import _checks, _progress
 from .estimates import estimate
 from .model import CentralSpinModel
 from .operators import check_model
@@ -87,7 +87,8 @@ def charge(
     options : dict, optional
         Checked the same way on every path: an unknown key or progress-bar name is a
         ``ValueError``. Every path understands ``store_states``, ``store_final_state``,
-        ``progress_bar`` and ``progress_kwargs`` (QuTiP's names); ``sesolve``/``mesolve``
+        ``progress_bar`` and ``progress_kwargs`` (QuTiP's names; the bar prints on stderr,
+        never on stdout); ``sesolve``/``mesolve``
         and the references also take QuTiP's integrator options (``atol``, ``rtol``, ...);
         the block solver ``num_cpus``. ``max_memory`` (bytes or e.g. ``"8G"``) sets the limit
         of the resource guard (:mod:`qutip_centralspin.resources`): a run whose estimate
@@ -128,6 +129,14 @@ def charge(
         e_ops=e_ops,
         options=options if isinstance(options, dict) else None,
     ).check()
+    # QuTiP's text bars print to stdout; every path shows them on stderr
+    bar = options.get("progress_bar") if isinstance(options, dict) else None
+    with _progress.stdout_to_stderr(bar):
+        return _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options)
+
+
+def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> ChargingResult:
+    """Run the solver ``charge`` chose (arguments already checked)."""
     if procs:
         if c_ops:
             raise ValueError("give either c_ops or processes, not both")
