@@ -259,7 +259,12 @@ class Checkpoint:
     def record(self, value, result):
         """Append one finished value (one ``write``, flushed and fsync-ed); return the result
         as read back from its line."""
-        line = _dumps({"key": value, "result": result}) + "\n"
+        try:
+            line = _dumps({"key": value, "result": result}) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"a checkpoint needs JSON data: the result for {value!r} is not ({exc})"
+            ) from None
         stored = json.loads(line)["result"]
         with self._lock:
             if self._fh is not None:
