@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``).
+``estimates``, ``checkpoint``).
 """
 
 from . import (
@@ -17,6 +17,7 @@ from . import (
     basis,
     cavity,
     chargers,
+    checkpoint,
     ergotropy,
     estimates,
     expectation,
@@ -86,6 +87,7 @@ __all__ = [
     "basis",
     "cavity",
     "chargers",
+    "checkpoint",
     "ergotropy",
     "estimates",
     "expectation",

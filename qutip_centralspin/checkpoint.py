@@ -6,8 +6,9 @@ would, and with ``checkpoint=PATH`` appends each result to ``PATH`` the moment i
 again with the same file -- after a crash, a pre-emption or a time limit -- it reads the
 finished values back and sends only the missing ones to the map. Every sweep of the package
 (:func:`~qutip_centralspin.scaling.scaling_sweep`, :func:`~qutip_centralspin.scaling.power_grid`,
-:func:`~qutip_centralspin.advantage.advantage_sweep`, :func:`~qutip_centralspin.reproduce.reproduce`)
-takes ``checkpoint=`` and runs on it.
+:func:`~qutip_centralspin.advantage.advantage_sweep`, and ``reproduce`` of
+``qutip_centralspin.reproduce`` with a folder, one file per sweep) takes ``checkpoint=`` and runs
+on it; so does ``qutip-centralspin reproduce --checkpoint DIR --resume``.
 
 The file
 --------
@@ -117,7 +118,8 @@ class Checkpoint:
     """An append-only JSON-lines file of finished tasks (see the module docstring).
 
     Opening it reads what is there, checks the header against ``task`` and ``params`` and cuts
-    off a line left unfinished by a crash; a missing file is created with its header.
+    off a line left unfinished by a crash; a missing file is created, with its header, when
+    the first result is recorded (a sweep that fails before any result leaves no file).
 
     Parameters
     ----------
@@ -156,6 +158,7 @@ class Checkpoint:
         self._results: dict[str, object] = {}
         self._lock = threading.Lock()
         self._writable = _is_main_rank()
+        self._fresh = False  # no header on disk yet
         self._fh = None
         if not self.path.parent.is_dir():
             raise ValueError(
@@ -170,9 +173,8 @@ class Checkpoint:
         data = self.path.read_bytes() if self.path.exists() else b""
         end = data.rfind(b"\n") + 1  # bytes after the last newline: a write cut short
         lines = data[:end].split(b"\n")[:-1]
-        if not lines:  # new, empty, or only a header cut short
-            if self._writable:
-                self._write_header()
+        if not lines:  # new, empty, or only a header cut short: written with the first result
+            self._fresh = True
         else:
             self._check_header(lines[0])
             for number, line in enumerate(lines[1:], start=2):
@@ -182,7 +184,7 @@ class Checkpoint:
                     fh.truncate(end)
                     fh.flush()
                     os.fsync(fh.fileno())
-        if self._writable:
+        if self._writable and not self._fresh:
             self._fh = open(self.path, "ab")
 
     def _write_header(self) -> None:
@@ -267,6 +269,10 @@ class Checkpoint:
             ) from None
         stored = json.loads(line)["result"]
         with self._lock:
+            if self._fresh and self._writable:
+                self._write_header()
+                self._fresh = False
+                self._fh = open(self.path, "ab")
             if self._fh is not None:
                 self._fh.write(line.encode())
                 self._fh.flush()

@@ -108,6 +108,8 @@ def _model_params(B, h, A, delta) -> dict:
 
 def _sweep_params(sweep, n_charger, initial, m0, params, energy) -> dict:
     """What a sweep's rows depend on besides N_B: the header of its checkpoint."""
+    if initial not in INITIAL_STATES:  # before any work (and before a checkpoint is written)
+        raise ValueError(f"initial must be one of {INITIAL_STATES}, got {initial!r}")
     return {
         "sweep": sweep,
         "n_charger": n_charger,

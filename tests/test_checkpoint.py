@@ -381,3 +381,15 @@ def test_checkpoint_object_reads_what_it_wrote(tmp_path):
         assert ckpt.record((1, "a"), (2.5, None)) == [2.5, None]
     with Checkpoint(path, "t", {"x": 1}) as ckpt:
         assert len(ckpt) == 1 and [1, "a"] in ckpt and ckpt[(1, "a")] == [2.5, None]
+
+
+def test_a_sweep_that_fails_before_any_result_leaves_no_file(tmp_path):
+    """A wrong argument must not leave a file that would refuse the corrected call."""
+    path = tmp_path / "g.jsonl"
+    with pytest.raises(ValueError, match="n_battery <= n_charger"):
+        power_grid([3, 4], [2], initial="n=N_B", checkpoint=path)
+    with pytest.raises(ValueError, match="initial must be one of"):
+        scaling_sweep([1, 2], 3, initial="n=2", checkpoint=path)
+    assert not path.exists()
+    power_grid([1, 2], [2], initial="n=N_B", checkpoint=path)  # the corrected call runs
+    assert [r["key"] for r in records(path)] == [1, 2]
