@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``, ``protocols``, ``cycle``, ``open_maxima``).
+``estimates``, ``protocols``, ``cycle``, ``open_maxima``, ``checkpoint``).
 """
 
 from . import (
@@ -17,6 +17,7 @@ from . import (
     basis,
     cavity,
     chargers,
+    checkpoint,
     cycle,
     ergotropy,
     estimates,
@@ -89,6 +90,7 @@ __all__ = [
     "basis",
     "cavity",
     "chargers",
+    "checkpoint",
     "cycle",
     "ergotropy",
     "estimates",

@@ -105,25 +105,47 @@ def solver_options(solver: str, options, allowed) -> dict:
             f"(allowed: {sorted(allowed)})"
         )
     if "progress_bar" in options:
-        from qutip.ui.progressbar import progress_bars
-
-        bar = options["progress_bar"]
-        try:
-            known = bar in progress_bars
-        except TypeError:  # unhashable
-            known = False
-        if not known:
-            names = sorted(str(k) for k in progress_bars if isinstance(k, str) and k)
-            raise ValueError(
-                f"options['progress_bar'] must be one of {names} (or '', None, False, True), "
-                f"got {bar!r}"
-            )
-    kwargs = options.get("progress_kwargs")
-    if kwargs is not None and not isinstance(kwargs, dict):
-        raise ValueError(f"options['progress_kwargs'] must be a dict, got {type(kwargs).__name__}")
+        progress_bar("options['progress_bar']", options["progress_bar"])
+    progress_kwargs("options['progress_kwargs']", options.get("progress_kwargs"))
     for key in ("store_states", "store_final_state"):
         if key in options and options[key] not in (None, True, False):
             raise ValueError(f"options[{key!r}] must be True, False or None, got {options[key]!r}")
     if options.get("num_cpus") is not None:
         options["num_cpus"] = positive_int("options['num_cpus']", options["num_cpus"])
     return options
+
+
+def progress_bar(name: str, bar):
+    """Return ``bar`` if it names one of QuTiP's progress bars, else raise ``ValueError``.
+
+    QuTiP's names (``qutip.ui.progressbar.progress_bars``): ``"text"``, ``"enhanced"``,
+    ``"tqdm"``, ``"html"``, and ``""``, ``None``, ``False`` for none (``True`` is ``"text"``).
+    A bar whose package is missing (``"tqdm"``, ``"html"``) is refused here, before any work.
+    """
+    import importlib.util
+
+    from qutip.ui.progressbar import progress_bars
+
+    try:
+        known = bar in progress_bars
+    except TypeError:  # unhashable
+        known = False
+    if not known:
+        names = sorted(str(k) for k in progress_bars if isinstance(k, str) and k)
+        raise ValueError(f"{name} must be one of {names} (or '', None, False, True), got {bar!r}")
+    package = {"tqdm": "tqdm", "html": "IPython"}.get(str(bar).lower())
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise ValueError(
+            f"{name}={bar!r} needs the {package} package, which is not installed "
+            f"(pip install {package.lower()}); 'text' and 'enhanced' need nothing"
+        )
+    return bar
+
+
+def progress_kwargs(name: str, kwargs) -> dict:
+    """Return ``kwargs`` (a dict or None) as a new dict, else raise ``ValueError``."""
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"{name} must be a dict, got {type(kwargs).__name__}")
+    return dict(kwargs)

@@ -36,7 +36,8 @@ charger acts like a classical drive when :math:`N\gg N_B` and :math:`\Gamma` sta
 For :math:`N_B = 1`, :math:`\Gamma = 1` by construction.
 
 Sweeps take a QuTiP ``map`` (``qutip.serial_map``, ``parallel_map``, ``loky_pmap``,
-``mpi_pmap``), as in :mod:`qutip_centralspin.scaling`.
+``mpi_pmap``), a ``checkpoint`` file and a ``progress_bar``, as in
+:mod:`qutip_centralspin.scaling`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import qutip
 
 from . import _checks
 from .chargers import charger_state
+from .checkpoint import checkpoint_map
 from .maxima import CERTIFIED_RTOL, max_power
 from .model import CentralSpinModel
 
@@ -221,12 +223,12 @@ class AdvantageSweep:
         return hp_advantage(self.n_battery)
 
 
-def _row_task(n_battery, n_chargers, charger, params, rtol):
-    return [_pmax(n_battery, n, charger, params, rtol) for n in n_chargers]
-
-
-def _cell_task(n_charger, charger, params, rtol):
-    return _pmax(1, n_charger, charger, params, rtol)
+def _sweep_task(item, n_chargers, charger, params, rtol):
+    """``("cell", N)``: one cell's (P_max, tau); ``("row", N_B)``: the collective row."""
+    kind, size = item
+    if kind == "cell":
+        return _pmax(1, size, charger, params, rtol)
+    return [_pmax(size, n, charger, params, rtol) for n in n_chargers]
 
 
 def advantage_sweep(
@@ -242,17 +244,28 @@ def advantage_sweep(
     map=qutip.serial_map,  # noqa: A002 - QuTiP's name for it
     map_kw: dict | None = None,
     progress_bar=None,
+    progress_kwargs: dict | None = None,
+    checkpoint=None,
 ) -> AdvantageSweep:
-    r"""Exact :math:`\Gamma(N_B, N)` on a grid, one ``map`` task per battery size.
+    r"""Exact :math:`\Gamma(N_B, N)` on a grid, one ``map`` task per battery size and per cell.
 
     Parameters
     ----------
     n_battery, n_charger : iterable of int
     charger : str, default "n=N_B"
         As for :func:`quantum_advantage`.
+    B, h, A, delta, rtol : float
+        As for :func:`quantum_advantage`.
     map : callable
         ``qutip.serial_map`` (default), ``qutip.parallel_map``, ``qutip.loky_pmap`` or
-        ``qutip.mpi_pmap``; ``map_kw`` and ``progress_bar`` are passed to it.
+        ``qutip.mpi_pmap``; ``map_kw`` is passed to it.
+    progress_bar : {"text", "enhanced", "tqdm", "html", "", None}
+        QuTiP's progress bar over the tasks, on stderr; ``progress_kwargs`` go to it.
+    checkpoint : str or Path, optional
+        A file that receives each finished task (a cell, or the row of one battery size);
+        rerun with it, only the missing tasks are computed. Refused if it holds another
+        sweep (other ``n_charger``, ``charger``, model parameters or ``rtol``). See
+        :mod:`qutip_centralspin.checkpoint`.
 
     Examples
     --------
@@ -267,20 +280,25 @@ def advantage_sweep(
     params = _params(B, h, A, delta)
     # check the spec once, with its own error message, before sending work out
     _initial_state(CentralSpinModel(1, min(chargers), **params), charger)
-    cells = map(
-        _cell_task,
-        chargers,
-        task_args=(charger, params, rtol),
-        map_kw=map_kw,
-        progress_bar=progress_bar,
-    )
-    rows = map(
-        _row_task,
-        sizes,
+    items = [("cell", n) for n in chargers] + [("row", nb) for nb in sizes]
+    done = checkpoint_map(
+        _sweep_task,
+        items,
         task_args=(tuple(chargers), charger, params, rtol),
+        checkpoint=checkpoint,
+        params={
+            "sweep": "advantage_sweep",
+            "n_charger": chargers,
+            "charger": charger,
+            **{key: float(value) for key, value in params.items()},
+            "rtol": rtol,
+        },
+        map=map,
         map_kw=map_kw,
         progress_bar=progress_bar,
+        progress_kwargs=progress_kwargs,
     )
+    cells, rows = done[: len(chargers)], done[len(chargers) :]
     grid = np.array(rows, dtype=float)  # (NB, N, 2)
     cell = np.array(cells, dtype=float)  # (N, 2)
     return AdvantageSweep(

@@ -17,7 +17,7 @@ from typing import Literal
 
 import qutip
 
-from . import _checks
+from . import _checks, _progress
 from .cavity import CavityEngine, CavityModel
 from .estimates import estimate
 from .model import CentralSpinModel
@@ -97,7 +97,8 @@ def charge(
     options : dict, optional
         Checked the same way on every path: an unknown key or progress-bar name is a
         ``ValueError``. Every path understands ``store_states``, ``store_final_state``,
-        ``progress_bar`` and ``progress_kwargs`` (QuTiP's names); ``sesolve``/``mesolve``
+        ``progress_bar`` and ``progress_kwargs`` (QuTiP's names; the bar prints on stderr,
+        never on stdout); ``sesolve``/``mesolve``
         and the references also take QuTiP's integrator options (``atol``, ``rtol``, ...);
         the block solver ``num_cpus``. ``max_memory`` (bytes or e.g. ``"8G"``) sets the limit
         of the resource guard (:mod:`qutip_centralspin.resources`): a run whose estimate
@@ -150,8 +151,18 @@ def charge(
         e_ops=e_ops,
         options=options if isinstance(options, dict) else None,
     ).check()
-    if coupling is not None:
-        return _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options)
+    # QuTiP's text bars print to stdout; every path shows them on stderr
+    bar = options.get("progress_bar") if isinstance(options, dict) else None
+    with _progress.stdout_to_stderr(bar):
+        if coupling is not None:
+            return _charge_switched(
+                model, psi0, times, coupling, solver, c_ops, procs, e_ops, options
+            )
+        return _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options)
+
+
+def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> ChargingResult:
+    """Run the solver ``charge`` chose (arguments already checked)."""
     if procs:
         if c_ops:
             raise ValueError("give either c_ops or processes, not both")
@@ -186,13 +197,15 @@ def _charge_cavity(model, psi0, tlist, c_ops, e_ops, solver, options, processes,
         raise ValueError(
             f"solver must be 'auto', 'exact' or 'blocks' for a CavityModel, got {solver!r}"
         )
-    if procs or coupling is not None or solver == "blocks":
-        return cavity_blocks.charge_cavity(
-            model, psi0, times, procs, e_ops=e_ops, options=options, coupling=coupling
+    bar = options.get("progress_bar") if isinstance(options, dict) else None
+    with _progress.stdout_to_stderr(bar):
+        if procs or coupling is not None or solver == "blocks":
+            return cavity_blocks.charge_cavity(
+                model, psi0, times, procs, e_ops=e_ops, options=options, coupling=coupling
+            )
+        return charge_exact(
+            model, psi0, times, e_ops=e_ops, options=options, engine=CavityEngine(model)
         )
-    return charge_exact(
-        model, psi0, times, e_ops=e_ops, options=options, engine=CavityEngine(model)
-    )
 
 
 def _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options):

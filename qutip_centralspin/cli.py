@@ -7,13 +7,13 @@ error on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import math
 import os
 import re
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--jobs", type=int, default=1, help="worker processes for the sweeps (default 1: serial)"
     )
+    rep.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="DIR",
+        help="write every finished sweep task to files in DIR (created if missing), so an "
+        "interrupted run can be resumed",
+    )
+    rep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run recorded in --checkpoint DIR: only missing tasks are computed "
+        "(starts afresh if DIR holds none)",
+    )
+    _add_progress_arg(rep, "a progress bar per sweep")
 
     pmax = sub.add_parser("pmax", help="certified P_max, its time and E_max of one configuration")
     _add_model_args(pmax)
@@ -157,7 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
         chg.add_argument(
             f"--{flag}", dest=keyword, type=_finite, default=0.0, metavar="G", help=what
         )
+    _add_progress_arg(chg, "the open-system solver's progress bar")
     return parser
+
+
+def _add_progress_arg(p, what: str) -> None:
+    p.add_argument(
+        "--progress",
+        nargs="?",
+        const="text",
+        default=None,
+        choices=("text", "enhanced", "tqdm"),
+        metavar="BAR",
+        help=f"show {what} on stderr: text (default), enhanced or tqdm (QuTiP's bars)",
+    )
 
 
 _OPERATORS = {  # (kind, scope, target) -> Lindblad operator, sigma^z with eigenvalues +-1
@@ -242,11 +269,23 @@ def _cmd_reproduce(args) -> int:
     matplotlib.use("Agg")  # files only, no window
     import qutip
 
-    from .reproduce import TABLE_COLUMNS, reproduce
+    from . import _progress
+    from .reproduce import TABLE_COLUMNS, checkpoint_files, reproduce
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     _writable_folder(args.out, "--out")
+    _progress.check(args.progress, name="--progress")
+    if args.resume and args.checkpoint is None:
+        raise ValueError("--resume needs --checkpoint DIR (the folder of the run to continue)")
+    if args.checkpoint is not None:
+        _writable_folder(args.checkpoint, "--checkpoint")
+        found = [p.name for p in checkpoint_files(args.checkpoint) if p.exists()]
+        if found and not args.resume:
+            raise ValueError(
+                f"--checkpoint {args.checkpoint!r} already holds a run ({', '.join(found)}): "
+                "add --resume to continue it, or choose another folder"
+            )
     if args.jobs == 1:
         return _reproduce_with(args, qutip.serial_map, reproduce, TABLE_COLUMNS)
     with _PoolMap(args.jobs) as map_fn:  # one pool of workers for every sweep
@@ -261,13 +300,23 @@ class _PoolMap:
     """
 
     def __init__(self, jobs: int):
-        from concurrent.futures import ProcessPoolExecutor
-
         self.pool = ProcessPoolExecutor(max_workers=jobs)
 
-    def __call__(self, task, values, task_args=(), task_kwargs=None, **_):
-        job = functools.partial(_apply, task, tuple(task_args), dict(task_kwargs or {}))
-        return list(self.pool.map(job, values))
+    def __call__(self, task, values, task_args=(), task_kwargs=None, reduce_func=None, **_):
+        job = functools.partial(_apply, task, tuple(task_args or ()), dict(task_kwargs or {}))
+        if reduce_func is None:
+            return list(self.pool.map(job, values))
+        # QuTiP's reduce_func: each result as it arrives (a checkpoint writes it at once)
+        futures = [self.pool.submit(job, value) for value in values]
+        try:
+            for future in as_completed(futures):
+                left = reduce_func(future.result())
+                if left is not None and left <= 0:
+                    break
+        finally:
+            for future in futures:
+                future.cancel()
+        return None
 
     def __enter__(self):
         return self
@@ -281,7 +330,13 @@ def _apply(task, task_args, task_kwargs, value):
 
 
 def _reproduce_with(args, map_fn, reproduce, columns) -> int:
-    result = reproduce(args.out, map=map_fn, log=_log)
+    result = reproduce(
+        args.out,
+        map=map_fn,
+        progress_bar=args.progress,
+        checkpoint=args.checkpoint,
+        log=_log,
+    )
     print(
         f"\nTable I (ours beside the paper's; beta_limit = c* sqrt(N)), written to "
         f"{args.out}/table1.csv"
@@ -458,15 +513,18 @@ def _cmd_charge(args) -> int:
 
     rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
     processes = processes_from_flags(**rates)
-    options = {"progress_bar": "text"} if processes and not args.json else None
+    from . import _progress
+
+    _progress.check(args.progress, name="--progress")
+    options = {"progress_bar": args.progress} if args.progress else None
     from .estimates import estimate
 
     # refused before any state is built or any time is spent
     estimate(model, state, tlist, processes=processes, options=options).check()
-    with contextlib.redirect_stdout(sys.stderr):  # QuTiP's progress bars print to stdout
-        res = charge(
-            model, dicke_state(model, *state), tlist, processes=processes or None, options=options
-        )
+    # the bar prints on stderr (charge sees to it); stdout carries the results
+    res = charge(
+        model, dicke_state(model, *state), tlist, processes=processes or None, options=options
+    )
     if args.plot:
         import matplotlib
 

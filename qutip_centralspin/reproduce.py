@@ -1,7 +1,9 @@
 """Reproduce every figure and Table I of the paper: data, PNGs and ``table1.csv``.
 
 This module computes and draws; the CLI (``qutip-centralspin reproduce``) only calls
-:func:`reproduce` and prints the table.
+:func:`reproduce` and prints the table. With ``checkpoint=FOLDER`` every sweep writes its
+finished tasks there (one file per sweep, :mod:`qutip_centralspin.checkpoint`), so an
+interrupted run, started again with the same folder, computes only what is missing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import qutip
 
-from . import analytic, paper
+from . import _progress, analytic, paper
 from .charging import charge
 from .model import CentralSpinModel
 from .operators import charger_hamiltonian, interaction_hamiltonian
@@ -31,7 +33,7 @@ from .plotting import (
 from .scaling import beta_limit, fit_power_law, power_grid, scaling_sweep
 from .states import dicke_state
 
-__all__ = ["TableIRow", "reproduce", "table_one", "TABLE_COLUMNS"]
+__all__ = ["TableIRow", "reproduce", "table_one", "checkpoint_files", "TABLE_COLUMNS"]
 
 TABLE_COLUMNS = ("regime", "N", "alpha", "beta", "alpha_paper", "beta_paper", "beta_limit")
 
@@ -84,10 +86,14 @@ def _fig2(out: Path) -> list[Path]:
     return files
 
 
-def _sweeps(setting, map_fn, progress_bar):
+def _sweeps(setting, name, sweep_kw, checkpoints):
     sweeps = [
         scaling_sweep(
-            setting.n_battery, n, initial=setting.initial, map=map_fn, progress_bar=progress_bar
+            setting.n_battery,
+            n,
+            initial=setting.initial,
+            checkpoint=_checkpoint(checkpoints, f"{name}_N{n}"),
+            **sweep_kw,
         )
         for n in setting.n_charger
     ]
@@ -126,7 +132,27 @@ def table_one(fits_lower, fits_upper) -> list[TableIRow]:
     return rows
 
 
-def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log=None) -> dict:  # noqa: A002
+def _checkpoint(folder: Path | None, name: str) -> Path | None:
+    """The checkpoint file of one sweep in ``folder`` (None: no checkpoints)."""
+    return None if folder is None else folder / f"{name}.jsonl"
+
+
+def checkpoint_files(folder) -> list[Path]:
+    """The checkpoint files ``reproduce(checkpoint=folder)`` writes, in the order it writes them."""
+    names = [f"fig3_N{n}" for n in paper.FIG3.n_charger]
+    names += [f"fig4_N{n}" for n in paper.FIG4.n_charger]
+    return [Path(folder) / f"{name}.jsonl" for name in [*names, "fig5"]]
+
+
+def reproduce(
+    out_dir="figures",
+    *,
+    map=qutip.serial_map,  # noqa: A002 - QuTiP's name for it
+    progress_bar=None,
+    progress_kwargs: dict | None = None,
+    checkpoint=None,
+    log=None,
+) -> dict:
     """Compute and write Figs. 2(a-d), 3(a,b), 4(a,b), 5 and ``table1.csv`` into ``out_dir``.
 
     Parameters
@@ -137,8 +163,13 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
         ``out_dir`` as it was.
     map : callable
         QuTiP map function for the sweeps (``qutip.serial_map``, ``qutip.parallel_map``, ...).
-    progress_bar : str, optional
-        QuTiP progress bar name passed to the map (e.g. ``"text"``).
+    progress_bar : {"text", "enhanced", "tqdm", "html", "", None}
+        QuTiP's progress bar, one per sweep, on stderr; ``progress_kwargs`` go to it.
+    checkpoint : str or Path, optional
+        A folder (created if missing) for the checkpoint files of the sweeps, one per sweep
+        (:func:`checkpoint_files`). Run again with the same folder, finished tasks are read
+        back instead of computed. The files stay after a complete run: delete the folder to
+        start afresh.
     log : callable, optional
         Called with a one-line message after each stage (the CLI passes ``print``).
 
@@ -147,13 +178,20 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
     dict
         ``{"table": [TableIRow, ...], "files": [Path, ...], "seconds": {...}}``.
     """
+    _progress.check(progress_bar, progress_kwargs)  # a bad name fails before any work
+    sweep_kw = {"map": map, "progress_bar": progress_bar, "progress_kwargs": progress_kwargs}
+    checkpoints = None if checkpoint is None else Path(checkpoint)
+    if checkpoints is not None:
+        if checkpoints.exists() and not checkpoints.is_dir():
+            raise ValueError(f"checkpoint {str(checkpoint)!r} is a file, expected a folder")
+        checkpoints.mkdir(parents=True, exist_ok=True)
     target = Path(out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     # everything is written beside the target first and moved in when complete, so an
     # interrupted run never leaves a folder that looks like a result
     out = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
-        result = _write_all(out, map, progress_bar, log)
+        result = _write_all(out, sweep_kw, checkpoints, log)
         moved = []
         target.mkdir(exist_ok=True)
         for path in result["files"]:  # table1.csv last: it marks a complete set
@@ -166,8 +204,12 @@ def reproduce(out_dir="figures", *, map=qutip.serial_map, progress_bar=None, log
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _write_all(out: Path, map, progress_bar, log) -> dict:  # noqa: A002
-    """Compute every figure and the table into the folder ``out``."""
+def _write_all(out: Path, sweep_kw: dict, checkpoints: Path | None, log) -> dict:
+    """Compute every figure and the table into the folder ``out``.
+
+    ``sweep_kw``: ``map``, ``progress_bar``, ``progress_kwargs`` of every sweep;
+    ``checkpoints``: the folder of their checkpoint files, or None.
+    """
     say = log or (lambda msg: None)
     files, seconds = [], {}
 
@@ -177,20 +219,26 @@ def _write_all(out: Path, map, progress_bar, log) -> dict:  # noqa: A002
     say(f"Fig. 2 (a-d) written ({seconds['fig2']:.1f} s)")
 
     start = time.perf_counter()
-    sweeps3, fits3 = _sweeps(paper.FIG3, map, progress_bar)
+    sweeps3, fits3 = _sweeps(paper.FIG3, "fig3", sweep_kw, checkpoints)
     files += _scaling_figure(out, "fig3", sweeps3, fits3, per_spin=False)
     seconds["fig3"] = time.perf_counter() - start
     say(f"Fig. 3 (a, b) written ({seconds['fig3']:.1f} s)")
 
     start = time.perf_counter()
-    sweeps4, fits4 = _sweeps(paper.FIG4, map, progress_bar)
+    sweeps4, fits4 = _sweeps(paper.FIG4, "fig4", sweep_kw, checkpoints)
     files += _scaling_figure(out, "fig4", sweeps4, fits4, per_spin=True)
     seconds["fig4"] = time.perf_counter() - start
     say(f"Fig. 4 (a, b) written ({seconds['fig4']:.1f} s)")
 
     start = time.perf_counter()
     nb, nc = paper.FIG5["n_battery"], paper.FIG5["n_charger"]
-    grid = power_grid(nb, nc, initial=paper.FIG5["initial"], map=map, progress_bar=progress_bar)
+    grid = power_grid(
+        nb,
+        nc,
+        initial=paper.FIG5["initial"],
+        checkpoint=_checkpoint(checkpoints, "fig5"),
+        **sweep_kw,
+    )
     fig, ax = plt.subplots(figsize=(5.5, 4))
     plot_power_grid(nb, nc, grid, ax=ax)
     ax.set_title(r"Fig. 5: $P_{max}$, $m=0$, $n=N$")

@@ -7,8 +7,11 @@ r"""Sweeps of :math:`P_{max}` and :math:`E_{max}` and the power-law fits of Sec.
 
 Every sweep takes a ``map`` function with QuTiP's signature -- ``qutip.serial_map`` (default),
 ``qutip.parallel_map``, ``qutip.loky_pmap`` or ``qutip.mpi_pmap`` -- so a large grid runs on all
-cores or on a cluster without code changes; ``progress_bar`` is passed to it. Work is sent to
-the map in chunks (one battery size per task), each chunk reusing one model per size.
+cores or on a cluster without code changes. Work is sent to the map in chunks, one battery size
+per task. ``checkpoint=PATH`` writes each finished battery size to ``PATH`` as it arrives, and a
+rerun with the same file computes only the missing ones
+(:func:`~qutip_centralspin.checkpoint.checkpoint_map`); ``progress_bar`` shows QuTiP's progress
+bar over the tasks, on stderr.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import qutip
 
 from . import _checks
 from .analytic import c_star
+from .checkpoint import checkpoint_map
 from .maxima import certified_max_energy, certified_max_power
 from .model import CentralSpinModel
 from .solvers.sector import SectorEngine
@@ -102,6 +106,20 @@ def _model_params(B, h, A, delta) -> dict:
     return params
 
 
+def _sweep_params(sweep, n_charger, initial, m0, params, energy) -> dict:
+    """What a sweep's rows depend on besides N_B: the header of its checkpoint."""
+    if initial not in INITIAL_STATES:  # before any work (and before a checkpoint is written)
+        raise ValueError(f"initial must be one of {INITIAL_STATES}, got {initial!r}")
+    return {
+        "sweep": sweep,
+        "n_charger": n_charger,
+        "initial": initial,
+        "m0": m0,
+        **{key: float(value) for key, value in params.items()},  # B=1 and B=1.0 are one sweep
+        "energy": energy,
+    }
+
+
 def scaling_sweep(
     n_battery,
     n_charger: int,
@@ -116,6 +134,8 @@ def scaling_sweep(
     map=qutip.serial_map,  # noqa: A002 - QuTiP's name for it
     map_kw: dict | None = None,
     progress_bar=None,
+    progress_kwargs: dict | None = None,
+    checkpoint=None,
 ) -> ScalingSweep:
     r"""Certified :math:`P_{max}` (and :math:`E_{max}`) for each :math:`N_B` at fixed :math:`N`.
 
@@ -136,8 +156,15 @@ def scaling_sweep(
     map : callable
         ``qutip.serial_map`` (default), ``qutip.parallel_map``, ``qutip.loky_pmap`` or
         ``qutip.mpi_pmap``.
-    map_kw, progress_bar :
+    map_kw : dict, optional
         Passed to ``map``.
+    progress_bar : {"text", "enhanced", "tqdm", "html", "", None}
+        QuTiP's progress bar over the battery sizes, on stderr; ``progress_kwargs`` go to it.
+    checkpoint : str or Path, optional
+        A file that receives each battery size as it is done; rerun with it, only the
+        missing sizes are computed. Refused if it holds another sweep (other ``n_charger``,
+        ``initial``, ``m0``, model parameters or ``energy``). See
+        :mod:`qutip_centralspin.checkpoint`.
 
     Examples
     --------
@@ -150,12 +177,16 @@ def scaling_sweep(
     sizes = np.array([_checks.positive_int("n_battery", int(x)) for x in n_battery])
     n_charger = _checks.positive_int("n_charger", n_charger)
     params = _model_params(B, h, A, delta)
-    rows = map(
+    rows = checkpoint_map(
         _row_task,
-        list(sizes),
+        [int(x) for x in sizes],
         task_args=((n_charger,), initial, m0, params, energy),
+        checkpoint=checkpoint,
+        params=_sweep_params("scaling_sweep", n_charger, initial, m0, params, energy),
+        map=map,
         map_kw=map_kw,
         progress_bar=progress_bar,
+        progress_kwargs=progress_kwargs,
     )
     data = np.array([r[0] for r in rows], dtype=float)
     return ScalingSweep(
@@ -183,21 +214,37 @@ def power_grid(
     map=qutip.serial_map,  # noqa: A002
     map_kw: dict | None = None,
     progress_bar=None,
+    progress_kwargs: dict | None = None,
+    checkpoint=None,
 ) -> np.ndarray:
     r"""Certified :math:`P_{max}` on the grid ``n_battery x n_charger`` (Fig. 5).
 
     Returns an array of shape ``(len(n_battery), len(n_charger))``; one map task per
-    battery size.
+    battery size. ``initial``, ``m0`` and the model parameters are those of
+    :func:`scaling_sweep`; so are ``map``, ``map_kw``, ``progress_bar``, ``progress_kwargs``
+    and ``checkpoint`` (one line per battery size; refused if the file holds another sweep,
+    e.g. other ``n_charger``).
+
+    Examples
+    --------
+    >>> from qutip_centralspin.scaling import power_grid
+    >>> power_grid([1, 2], [1, 3]).round(4)
+    array([[0.7246, 1.2551],
+           [1.0248, 2.6105]])
     """
     sizes = [_checks.positive_int("n_battery", int(x)) for x in n_battery]
     chargers = tuple(_checks.positive_int("n_charger", int(x)) for x in n_charger)
     params = _model_params(B, h, A, delta)
-    rows = map(
+    rows = checkpoint_map(
         _row_task,
         sizes,
         task_args=(chargers, initial, m0, params, False),
+        checkpoint=checkpoint,
+        params=_sweep_params("power_grid", list(chargers), initial, m0, params, False),
+        map=map,
         map_kw=map_kw,
         progress_bar=progress_bar,
+        progress_kwargs=progress_kwargs,
     )
     return np.array([[point[0] for point in row] for row in rows])
 

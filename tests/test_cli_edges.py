@@ -106,7 +106,7 @@ def test_interrupted_reproduce_leaves_nothing(capsys, monkeypatch, tmp_path):
 def test_reproduce_into_an_existing_folder_replaces_only_its_files(monkeypatch, tmp_path):
     """The finished set is moved in file by file, table1.csv last; other files stay."""
 
-    def fake(out, map, progress_bar, log):  # noqa: A002
+    def fake(out, sweep_kw, checkpoints, log):
         files = []
         for name in ("fig2a.png", "table1.csv"):
             (out / name).write_text(name)

@@ -3,7 +3,9 @@
 The MPI tests run the scripts of the scale-out page (``docs/scaleout/*.py``) exactly as that
 page says, ``mpiexec -n 2 python -m mpi4py.futures SCRIPT --map mpi`` (one manager, one
 worker), from a temporary directory, and compare what they write with the same sweep through
-``qutip.serial_map``. So the documented recipe is what is tested.
+``qutip.serial_map``. So the documented recipe is what is tested. The grid runs with a
+checkpoint file (``--checkpoint``), which the manager (the calling process) alone writes and a
+serial rerun reads back without computing anything.
 
 All tests here are marked ``mpi``. Without mpi4py, loky or an ``mpiexec`` they skip and say
 what is missing (``pip install -e ".[mpi]"`` installs all three); with ``QCS_REQUIRE_MPI=1``
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -113,10 +116,12 @@ def serial_grid():
 
 
 def test_mpi_pmap_power_grid_equals_serial(tools, tmp_path, serial_grid):
-    out = tmp_path / "grid.csv"
+    """Also the checkpoint: written by the manager alone, each row once; a rerun reads it back."""
+    out, ckpt = tmp_path / "grid.csv", tmp_path / "grid.jsonl"
     stdout = run_under_mpi(
         "fig5_grid.py",
-        ["--n-battery", "1", "4", "--n-charger", "1", "5", "--out", out.name],
+        ["--n-battery", "1", "4", "--n-charger", "1", "5", "--out", out.name]
+        + ["--checkpoint", ckpt.name],
         tmp_path,
     )
     assert "20 configurations with map=mpi" in stdout
@@ -125,6 +130,19 @@ def test_mpi_pmap_power_grid_equals_serial(tools, tmp_path, serial_grid):
     # the same deterministic computation in another process: equal to round-off (the
     # certified bracket is 1e-10; observed bit-identical)
     np.testing.assert_allclose(grid, serial_grid, rtol=1e-12, atol=0)
+
+    lines = ckpt.read_text().splitlines()
+    assert len(lines) == 1 + len(N_BATTERY)  # the header, then each row once
+    assert sorted(json.loads(line)["key"] for line in lines[1:]) == list(N_BATTERY)
+    asked = []
+
+    def counting_map(task, values, *args, **kwargs):
+        asked.extend(values)
+        return qutip.serial_map(task, values, *args, **kwargs)
+
+    resumed = power_grid(N_BATTERY, N_CHARGER, checkpoint=ckpt, map=counting_map)
+    assert asked == []  # nothing recomputed
+    np.testing.assert_array_equal(resumed, grid)
 
 
 def test_mpi_pmap_open_sweep_equals_serial(tools, tmp_path):
@@ -145,6 +163,22 @@ def test_mpi_pmap_open_sweep_equals_serial(tools, tmp_path):
     assert all(s[2] < c[2] for c, s in zip(serial[::2], serial[1::2], strict=True))
 
 
-def test_loky_pmap_power_grid_equals_serial(tools, serial_grid):
-    grid = power_grid(N_BATTERY, N_CHARGER, map=qutip.loky_pmap, map_kw={"num_cpus": 2})
+def test_loky_pmap_power_grid_equals_serial(tools, serial_grid, tmp_path):
+    """Also the checkpoint: loky's workers compute, this process writes each row once."""
+    ckpt = tmp_path / "grid.jsonl"
+    grid = power_grid(
+        N_BATTERY, N_CHARGER, map=qutip.loky_pmap, map_kw={"num_cpus": 2}, checkpoint=ckpt
+    )
     np.testing.assert_allclose(grid, serial_grid, rtol=1e-12, atol=0)
+    keys = [json.loads(line)["key"] for line in ckpt.read_text().splitlines()[1:]]
+    assert sorted(keys) == list(N_BATTERY)
+    asked = []
+
+    def counting_map(task, values, *args, **kwargs):
+        asked.extend(values)
+        return qutip.serial_map(task, values, *args, **kwargs)
+
+    np.testing.assert_array_equal(
+        power_grid(N_BATTERY, N_CHARGER, checkpoint=ckpt, map=counting_map), grid
+    )
+    assert asked == []

@@ -299,17 +299,6 @@ def test_energy_flag_does_not_change_power():
     np.testing.assert_array_equal(with_e.p_max, without.p_max)
 
 
-def test_progress_bar_is_passed_to_map():
-    seen = {}
-
-    def spy_map(task, values, task_args=(), task_kwargs=None, **kw):
-        seen.update(kw)
-        return qutip.serial_map(task, values, task_args=task_args, task_kwargs=task_kwargs, **kw)
-
-    scaling_sweep(range(1, 3), 4, map=spy_map, progress_bar="", energy=False)
-    assert "progress_bar" in seen
-
-
 @pytest.mark.parametrize(
     ("call", "kwargs"),
     [

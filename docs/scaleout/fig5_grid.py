@@ -7,6 +7,9 @@ size. Written as ``fig5_pmax.csv`` (the format of ``qutip-centralspin reproduce`
     python fig5_grid.py --map serial
     python fig5_grid.py --map loky                                   # all local cores
     mpiexec -n 5 python -m mpi4py.futures fig5_grid.py --map mpi     # 1 manager + 4 workers
+
+With ``--checkpoint FILE`` each finished battery size is appended to FILE as it arrives; run
+the same command again after a crash or a pre-emption and only the missing sizes are computed.
 """
 
 from __future__ import annotations
@@ -46,13 +49,25 @@ def main(argv=None) -> None:
     parser.add_argument("--n-battery", nargs=2, type=int, default=[nb.start, nb.stop - 1])
     parser.add_argument("--n-charger", nargs=2, type=int, default=[nc.start, nc.stop - 1])
     parser.add_argument("--out", default="fig5_pmax.csv")
+    parser.add_argument(
+        "--checkpoint", default=None, metavar="FILE", help="resumable: finished rows go here"
+    )
+    parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
     args = parser.parse_args(argv)
 
     n_battery = range(args.n_battery[0], args.n_battery[1] + 1)
     n_charger = range(args.n_charger[0], args.n_charger[1] + 1)
     map_func, map_kw = get_map(args.map)
     start = time.perf_counter()
-    grid = power_grid(n_battery, n_charger, initial=fig5["initial"], map=map_func, map_kw=map_kw)
+    grid = power_grid(
+        n_battery,
+        n_charger,
+        initial=fig5["initial"],
+        map=map_func,
+        map_kw=map_kw,
+        checkpoint=args.checkpoint,  # None: nothing written until the end
+        progress_bar="text" if args.progress else None,
+    )
     seconds = time.perf_counter() - start
     np.savetxt(
         args.out,

@@ -8,6 +8,10 @@ Written as CSV::
 
     python open_sweep.py --map serial
     mpiexec -n 9 python -m mpi4py.futures open_sweep.py --map mpi --n-battery 10 60 --step 10
+
+With ``--checkpoint FILE`` each finished point is appended to FILE as it arrives
+(``qutip_centralspin.checkpoint.checkpoint_map``); run the same command again after a crash or
+a pre-emption and only the missing points are computed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import qutip
 
 from qutip_centralspin import CentralSpinModel, charge, dephasing, dicke_state, max_power
+from qutip_centralspin.checkpoint import checkpoint_map
 
 COLUMNS = ("n_battery", "gamma", "p_max", "t_pmax", "e_max")
 
@@ -63,13 +68,26 @@ def main(argv=None) -> None:
     parser.add_argument("--gammas", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.2, 0.5])
     parser.add_argument("--times", type=int, default=201, help="time points per run")
     parser.add_argument("--out", default="open_sweep.csv")
+    parser.add_argument(
+        "--checkpoint", default=None, metavar="FILE", help="resumable: finished points go here"
+    )
+    parser.add_argument("--progress", action="store_true", help="progress bar on stderr")
     args = parser.parse_args(argv)
 
     sizes = range(args.n_battery[0], args.n_battery[1] + 1, args.step)
     points = list(itertools.product(sizes, args.gammas))
     map_func, map_kw = get_map(args.map)
     start = time.perf_counter()
-    rows = map_func(open_point, points, task_args=(args.times,), map_kw=map_kw)
+    rows = checkpoint_map(
+        open_point,
+        points,
+        task_args=(args.times,),
+        checkpoint=args.checkpoint,  # None: a plain map, nothing written until the end
+        params={"times": args.times, "charger": "N = N_B, |m=0, n=N>", "process": "dephasing"},
+        map=map_func,
+        map_kw=map_kw,
+        progress_bar="text" if args.progress else None,
+    )
     seconds = time.perf_counter() - start
     with open(args.out, "w", newline="") as fh:
         writer = csv.writer(fh)
