@@ -84,7 +84,9 @@ def _writable_folder(path: str, flag: str) -> None:
 
 def _add_model_args(p):
     p.add_argument("--nb", type=int, required=True, help="battery spins N_B (>= 1)")
-    p.add_argument("--n", type=int, required=True, help="charger spins N (>= 1)")
+    p.add_argument(
+        "--n", type=int, default=None, help="charger spins N (>= 1; a cavity needs it for g only)"
+    )
     p.add_argument("--m0", type=int, default=0, help="initial flipped battery spins (default 0)")
     p.add_argument(
         "--n0",
@@ -97,6 +99,20 @@ def _add_model_args(p):
     p.add_argument("--A", type=_finite, default=1.0, help="flip-flop coupling A (default 1)")
     p.add_argument("--delta", type=_finite, default=0.0, help="Ising anisotropy Delta (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_cavity_args(p) -> None:
+    p.add_argument("--omega", type=_finite, default=None, help="cavity frequency (default: h)")
+    p.add_argument(
+        "--g", type=_finite, default=None, help="spin-cavity coupling g (default: A sqrt(N))"
+    )
+    p.add_argument(
+        "--cavity-loss",
+        type=_finite,
+        default=0.0,
+        metavar="KAPPA",
+        help="cavity loss: L = sqrt(KAPPA) a (rate >= 0; the cavity charger only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,8 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--charger",
         choices=("spins", "cavity"),
         default="spins",
-        help="spin charger (default) or its cavity (Tavis-Cummings) limit, "
-        "omega = h, g = A sqrt(N)",
+        help="spin charger (default) or a cavity (Tavis-Cummings) charger: by default the "
+        "spin charger's limit omega = h, g = A sqrt(N); --n0 is then the photon number",
+    )
+    _add_cavity_args(pmax)
+    pmax.add_argument(
+        "--horizon",
+        type=_finite,
+        default=None,
+        help="with --cavity-loss: the certified maxima hold on [0, HORIZON] "
+        "(default 3x the closed tau)",
     )
     pmax.add_argument(
         "--charger-state",
@@ -159,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     chg = sub.add_parser("charge", help="charge once and print P_max, tau, E_max on a time grid")
     _add_model_args(chg)
+    chg.add_argument(
+        "--charger",
+        choices=("spins", "cavity"),
+        default="spins",
+        help="spin charger (default) or a cavity charger (--omega, --g, --cavity-loss; "
+        "--n0 photons)",
+    )
+    _add_cavity_args(chg)
     chg.add_argument(
         "--t-max",
         type=_finite,
@@ -282,6 +314,8 @@ def _fail(message: str, *, prefix: bool = True) -> int:
 def _model_and_state(args):
     from .model import CentralSpinModel
 
+    if args.n is None:
+        raise ValueError("--n (charger spins) is required")
     model = CentralSpinModel(args.nb, args.n, B=args.B, h=args.h, A=args.A, delta=args.delta)
     n0 = model.n_charger if args.n0 is None else args.n0
     if not 0 <= args.m0 <= model.n_battery:
@@ -289,6 +323,35 @@ def _model_and_state(args):
     if not 0 <= n0 <= model.n_charger:
         raise ValueError(f"--n0 must be in [0, {model.n_charger}], got {n0}")
     return model, (args.m0, n0)
+
+
+def _cavity_model_and_state(args, *, need_state: bool = True):
+    """The cavity charger of the flags: ``(CavityModel, (m0, photons))``."""
+    import math
+
+    from .cavity import CavityModel
+
+    if getattr(args, "cavity_loss", 0.0) < 0:
+        raise ValueError(f"--cavity-loss must be >= 0, got {args.cavity_loss}")
+    if args.g is None and args.n is None:
+        raise ValueError("--charger cavity needs --g, or --n (then g = A sqrt(N))")
+    if args.delta != 0 and (args.g is None or args.omega is None):
+        raise ValueError(
+            f"the cavity limit of the spin charger needs --delta 0, got {args.delta}; "
+            "or give --omega and --g"
+        )
+    g = args.g if args.g is not None else args.A * math.sqrt(args.n)
+    omega = args.omega if args.omega is not None else args.h
+    model = CavityModel(args.nb, omega=omega, g=g, B=args.B)
+    if not need_state:
+        return model, None
+    if args.n0 is None:
+        raise ValueError("--charger cavity needs --n0 K (the initial photon number)")
+    if not 0 <= args.m0 <= args.nb:
+        raise ValueError(f"--m0 must be in [0, {args.nb}], got {args.m0}")
+    if args.n0 < 0:
+        raise ValueError(f"--n0 (photons) must be >= 0, got {args.n0}")
+    return model, (args.m0, args.n0)
 
 
 def _cmd_reproduce(args) -> int:
@@ -390,48 +453,76 @@ def _pmax_evolution(args):
     """The exact evolution selected by the pmax flags (spin or cavity charger, any state)."""
     from .solvers.sector import SectorEngine
 
-    model, state = _model_and_state(args)
     spec = args.charger_state
     if args.charger == "spins":
+        model, state = _model_and_state(args)
         if spec is not None:
             from .chargers import charger_state
 
             state = charger_state(model, spec, m=args.m0)
         return model, SectorEngine(model).evolve(state), spec or f"dicke:{state[1]}"
-    from .cavity import CavityEngine, cavity_fock_state, cavity_limit_model, cavity_state
+    from .cavity import CavityEngine, cavity_state
 
-    cavity = cavity_limit_model(model)
     if spec is None:
         if args.n0 is None:
             raise ValueError(
                 "--charger cavity needs --n0 K (photons) or --charger-state: the full spin "
                 "charger n0 = N has no cavity image"
             )
-        cstate, spec = cavity_fock_state(cavity, args.n0, m=args.m0), f"fock:{args.n0}"
-    else:
-        cstate = cavity_state(cavity, spec, m=args.m0, n_charger=model.n_charger)
-    return model, CavityEngine(cavity).evolve(cstate), spec
+        cavity, (m0, k) = _cavity_model_and_state(args)
+        return cavity, CavityEngine(cavity).evolve((m0, k)), f"fock:{k}"
+    cavity, _ = _cavity_model_and_state(args, need_state=False)
+    cstate = cavity_state(cavity, spec, m=args.m0, n_charger=args.n)
+    return cavity, CavityEngine(cavity).evolve(cstate), spec
+
+
+def _model_fields(model) -> dict:
+    if hasattr(model, "n_charger"):
+        return {
+            "n_battery": model.n_battery,
+            "n_charger": model.n_charger,
+            "B": model.B,
+            "h": model.h,
+            "A": model.A,
+            "delta": model.delta,
+        }
+    return {"n_battery": model.n_battery, "B": model.B, "omega": model.omega, "g": model.g}
 
 
 def _cmd_pmax(args) -> int:
     from .maxima import certified_max_energy, certified_max_power
 
+    if args.cavity_loss and args.charger != "cavity":
+        raise ValueError("--cavity-loss needs --charger cavity")
     model, evo, spec = _pmax_evolution(args)
     p = certified_max_power(evo)
     e = certified_max_energy(evo)
+    horizon = None
+    if args.cavity_loss > 0:  # the open cavity: certified over [0, horizon]
+        from .open_maxima import open_max_energy, open_max_power
+        from .solvers.cavity_blocks import cavity_loss
+
+        if args.charger_state is not None:
+            raise ValueError("--cavity-loss takes a Fock state --n0, not --charger-state")
+        horizon = args.horizon
+        if horizon is None:
+            horizon = 3 * p.time if np.isfinite(p.time) and p.time > 0 else 10.0
+        elif not horizon > 0:
+            raise ValueError(f"--horizon must be > 0, got {horizon}")
+        state = (args.m0, args.n0)
+        loss = cavity_loss(args.cavity_loss)
+        p = open_max_power(model, state, loss, horizon)
+        e = open_max_energy(model, state, loss, horizon)
     out = {
         **_maximum_fields("p_max", "t_pmax", p),
         **_maximum_fields("e_max", "t_emax", e),
-        "n_battery": model.n_battery,
-        "n_charger": model.n_charger,
+        **_model_fields(model),
         "charger": args.charger,
         "m0": args.m0,
         "charger_state": spec,
-        "B": model.B,
-        "h": model.h,
-        "A": model.A,
-        "delta": model.delta,
     }
+    if horizon is not None:
+        out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
     if args.ergotropy:
         from .ergotropy import ergotropy_trace, max_ergotropy
 
@@ -456,9 +547,15 @@ def _cmd_pmax(args) -> int:
     if args.json:
         print(_json(out))
         return 0
+    size = (
+        f"N={model.n_charger}"
+        if hasattr(model, "n_charger")
+        else (f"omega={model.omega:g} g={model.g:g}")
+    )
+    loss = f", cavity loss {args.cavity_loss:g} (certified on [0, {horizon:g}])" if horizon else ""
     print(
-        f"N_B={model.n_battery} N={model.n_charger} charger={args.charger} "
-        f"battery |m0={args.m0}>, charger {spec}"
+        f"N_B={model.n_battery} {size} charger={args.charger} "
+        f"battery |m0={args.m0}>, charger {spec}{loss}"
     )
     print(_maximum_line("P_max", p))
     print(f"tau   = {p.time:.12g}" + _bracket_text(p))
@@ -525,6 +622,10 @@ def _cmd_charge(args) -> int:
     from .maxima import max_power
     from .states import dicke_state
 
+    if args.charger == "cavity":
+        return _charge_cavity(args)
+    if args.cavity_loss:
+        raise ValueError("--cavity-loss needs --charger cavity")
     model, state = _model_and_state(args)
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
@@ -666,6 +767,79 @@ def _cmd_cycle(args) -> int:
             f"load    {cyc.load.work:.8g} delivered at t = {cyc.load.time:.6g} "
             "after reconnecting an empty charger (grid estimate)"
         )
+    return 0
+
+
+def _charge_cavity(args) -> int:
+    """``charge --charger cavity``: the exact cavity engine or the open cavity block solver."""
+    from .cavity import cavity_max_power
+    from .charging import charge
+    from .processes import processes_from_flags
+    from .solvers.cavity_blocks import cavity_loss
+
+    model, state = _cavity_model_and_state(args)
+    if args.points < 2:
+        raise ValueError(f"--points must be >= 2, got {args.points}")
+    if args.plot:
+        _writable_file(args.plot, "--plot")
+    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
+    charger_flags = [k for k, v in rates.items() if v and "charger" in k]
+    if charger_flags:
+        flag = "--" + charger_flags[0].replace("_", "-")
+        raise ValueError(f"{flag} is for a spin charger; a cavity charger takes --cavity-loss")
+    processes = processes_from_flags(**rates)
+    if args.cavity_loss:
+        processes = [*processes, cavity_loss(args.cavity_loss)]
+    t_max = args.t_max
+    if t_max is None:
+        tau = cavity_max_power(model, state).time
+        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0 / max(abs(model.g), 1e-12)
+    elif not t_max > 0:
+        raise ValueError(f"--t-max must be > 0, got {t_max}")
+    tlist = np.linspace(0, t_max, args.points)
+    from . import _progress
+
+    _progress.check(args.progress, name="--progress")
+    options = {"progress_bar": args.progress} if args.progress else None
+    res = charge(model, state, tlist, processes=processes or None, options=options)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_charging
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        plot_charging(res, ax=ax)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=130)
+    if args.json:
+        print(
+            _json(
+                {
+                    "t": tlist.tolist(),
+                    "delta_e": res.delta_energy.tolist(),
+                    "p_max": res.p_max,
+                    "t_pmax": res.t_pmax,
+                    "e_max": res.e_max,
+                    "solver": res.solver,
+                    "charger": "cavity",
+                    "omega": model.omega,
+                    "g": model.g,
+                    "cavity_loss": args.cavity_loss,
+                }
+            )
+        )
+        return 0
+    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
+    print(
+        f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
+        f"  solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
+        f"  processes: {names or 'none'}"
+    )
+    print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
+    print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0
 
 
