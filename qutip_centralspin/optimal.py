@@ -26,7 +26,9 @@ starts: :math:`\lambda \equiv 1`, the best step :math:`\lambda = 1` on :math:`[0
 ``numpy`` generator seeded with ``seed`` (so a run is reproducible). It returns the best. This
 is a **local** optimum: no global certificate; it is at least as good as every start, so at
 least as good as :math:`\lambda \equiv 1` and the best grid step. With free boundaries the
-segment lengths are :math:`T w_i/\sum_j w_j` with :math:`w_i \in [10^{-3}, 1]`.
+segment lengths are :math:`T w_i/\sum_j w_j` with :math:`w_i \in [10^{-3}, 1]`. The ergotropy
+is zero, and flat, around a passive :math:`\rho_B`: a start with :math:`W = 0` is first moved
+by maximising :math:`\Delta E_B`, then by :math:`W`.
 
 * **Closed** (no ``processes``): :class:`ClosedObjective` evolves exactly in the excitation
   sectors (the tridiagonal :math:`H_K(\lambda) = H_{0,K} + \lambda H_{I,K}` of
@@ -94,6 +96,7 @@ from typing import Literal
 import numpy as np
 import qutip
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from . import _checks
 from .charging import charge
@@ -443,7 +446,9 @@ class OptimalCharging:
         Objective evaluations in total (each gradient counts as one closed, as its runs open).
     optimizer : dict
         The winning ``scipy.optimize.OptimizeResult`` in short: ``method``, ``success``,
-        ``status``, ``message``, ``nit``, ``nfev``, ``njev`` and the ``start`` it came from.
+        ``status``, ``message``, ``nit``, ``nfev``, ``njev``, the ``start`` it came from and
+        ``energy_warm_start`` (the start was passive and first moved by maximising
+        :math:`\Delta E_B`).
     starts : tuple of (str, float, float)
         Every start: its name, its objective before and after the local search.
     """
@@ -494,6 +499,86 @@ def _check_bounds(bounds) -> tuple[float, float]:
             f"bounds must be a pair (low, high) with -1 <= low < high <= 1, got {bounds!r}"
         )
     return low, high
+
+
+class _Search:
+    """The parameters x of L-BFGS-B: lambda_1..M, then (free boundaries) the weights w_1..M."""
+
+    def __init__(self, T, segments, free, bounds, open_, maxiter):
+        self.T, self.M, self.free, self.open = T, segments, free, open_
+        self.low, self.high = bounds
+        self.box = [bounds] * segments + ([(MIN_WEIGHT, 1.0)] * segments if free else [])
+        self.options = {"maxiter": maxiter}
+
+    def split(self, x):
+        """``(values, durations)`` of ``x``."""
+        if not self.free:
+            return x, np.full(self.M, self.T / self.M)
+        return x[: self.M], _durations(self.T, x[self.M :])
+
+    def point(self, values, weights=None):
+        """``x`` of ``values`` (clipped to the bounds) and ``weights`` (default: equal)."""
+        values = np.clip(np.asarray(values, dtype=float), self.low, self.high)
+        if not self.free:
+            return values
+        return np.concatenate([values, np.ones(self.M) if weights is None else weights])
+
+    def negative(self, engine):
+        """``x -> (-f, -grad f)`` for ``scipy.optimize.minimize(jac=True)``."""
+
+        def negative(x):
+            values, durations = self.split(x)
+            if self.open:
+                value, d_val, d_dur = engine.value_and_gradient(
+                    values, durations, lengths=self.free
+                )
+            else:
+                value, d_val, d_dur = engine.value_and_gradient(values, durations)
+            if not self.free:
+                return -value, -d_val
+            return -value, -np.concatenate([d_val, _weights_gradient(self.T, x[self.M :], d_dur)])
+
+        return negative
+
+    def starts(self, engine, count, seed):
+        """lambda = 1, the best grid step, ``count`` seeded random protocols."""
+        M = self.M
+        ones = self.point(np.ones(M))
+        baseline = engine(*self.split(ones))
+        step_value, step_k = baseline, M
+        for k in range(1, M):
+            val = engine(*self.split(self.point(np.r_[np.ones(k), np.zeros(M - k)])))
+            if val > step_value:
+                step_value, step_k = val, k
+        candidates = [("lambda = 1", ones, baseline)]
+        if step_k < M:
+            x = self.point(np.r_[np.ones(step_k), np.zeros(M - step_k)])
+            candidates.append((f"step tau = {step_k}T/{M}", x, step_value))
+        rng = np.random.default_rng(seed)
+        for i in range(count):
+            values = rng.uniform(self.low, self.high, M)
+            x = self.point(values, rng.uniform(0.2, 1.0, M) if self.free else None)
+            candidates.append((f"random {i}", x, engine(*self.split(x))))
+        return baseline, (step_value, step_k), candidates
+
+    def local(self, engine, x0, f0, warm_engine=None):
+        """L-BFGS-B from ``x0`` (first on ``warm_engine``, if given); never below ``f0``."""
+        x = x0 if warm_engine is None else self._minimize(warm_engine, x0).x
+        res = self._minimize(engine, x)
+        value = -float(res.fun)
+        if value < f0:  # the search ended below its start (after a warm start): keep the start
+            return f0, x0, res
+        return value, res.x, res
+
+    def _minimize(self, engine, x0):
+        return minimize(
+            self.negative(engine),
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=self.box,
+            options=self.options,
+        )
 
 
 def optimize_charging(
@@ -579,89 +664,23 @@ def optimize_charging(
             return OpenObjective(model, psi0, procs, objective=quantity, battery=battery)
         return ClosedObjective(model, psi0, objective=quantity, battery=battery)
 
+    search = _Search(T, segments, boundaries == "free", (low, high), bool(procs), maxiter)
     engine = make_engine(objective)
-    gradient = "central finite differences" if procs else "exact (adjoint)"
-    free = boundaries == "free"
-    M = segments
-
-    def split(x):
-        if not free:
-            return x, np.full(M, T / M)
-        return x[:M], _durations(T, x[M:])
-
-    def negative_of(eng):
-        def negative(x):
-            values, durations = split(x)
-            if procs:
-                value, d_val, d_dur = eng.value_and_gradient(values, durations, lengths=free)
-            else:
-                value, d_val, d_dur = eng.value_and_gradient(values, durations)
-            if not free:
-                return -value, -d_val
-            return -value, -np.concatenate([d_val, _weights_gradient(T, x[M:], d_dur)])
-
-        return negative
-
-    def start(values, weights=None):
-        values = np.clip(np.asarray(values, dtype=float), low, high)
-        return (
-            np.concatenate([values, np.ones(M) if weights is None else weights])
-            if free
-            else values
-        )
-
-    def value_at(x):
-        return engine(*split(x))
-
-    # the starts: lambda = 1, the best grid step, random protocols (seeded)
-    ones = start(np.ones(M))
-    baseline = value_at(ones)
-    step_values, step_k = baseline, M
-    for k in range(1, M):
-        val = value_at(start(np.r_[np.ones(k), np.zeros(M - k)]))
-        if val > step_values:
-            step_values, step_k = val, k
-    candidates = [("lambda = 1", ones, baseline)]
-    if step_k < M:
-        x = start(np.r_[np.ones(step_k), np.zeros(M - step_k)])
-        candidates.append((f"step tau = {step_k}T/{M}", x, step_values))
-    rng = np.random.default_rng(seed)
-    for i in range(starts):
-        values = rng.uniform(low, high, M)
-        weights = rng.uniform(0.2, 1.0, M) if free else None
-        x = start(values, weights)
-        candidates.append((f"random {i}", x, value_at(x)))
-    box = [(low, high)] * M + ([(MIN_WEIGHT, 1.0)] * M if free else [])
-
-    options = {"maxiter": maxiter}
-    negative = negative_of(engine)
-    flat = FLAT_ERGOTROPY * abs(model.B) * model.n_battery
-    warm_engine = None
-    best = None
-    record = []
-    for name, x0, f0 in candidates:
-        if objective == "ergotropy" and f0 <= flat:
-            # a passive rho_B: W = 0 with zero gradient around it; move by the energy first
-            warm_engine = warm_engine or make_engine("energy")
-            warm = minimize(
-                negative_of(warm_engine),
-                x0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=box,
-                options=options,
-            )
-            x0 = warm.x
-        res = minimize(negative, x0, jac=True, method="L-BFGS-B", bounds=box, options=options)
-        value = -float(res.fun)
-        x_end = res.x
-        if value < f0:  # the line search never ends below its start; keep the start if so
-            value, x_end = f0, x0
-        record.append((name, float(f0), value))
-        if best is None or value > best[0]:
-            best = (value, x_end, name, res)
-    value, x, name, res = best
-    values, durations = split(np.asarray(x, dtype=float))
+    # tiny dense algebra (sectors, L-BFGS-B's own vectors): BLAS threads only add overhead
+    # (measured 4x slower on a loaded 2-core machine); the block solver sets its own
+    with threadpool_limits(limits=1, user_api="blas"):
+        baseline, (step_value, step_k), candidates = search.starts(engine, starts, seed)
+        warm_engine = make_engine("energy") if objective == "ergotropy" else None
+        flat = FLAT_ERGOTROPY * abs(model.B) * model.n_battery
+        best, record = None, []
+        for name, x0, f0 in candidates:
+            warmed = warm_engine is not None and f0 <= flat
+            value, x_end, res = search.local(engine, x0, f0, warm_engine if warmed else None)
+            record.append((name, float(f0), value))
+            if best is None or value > best[0]:
+                best = (value, x_end, name, res, warmed)
+    value, x, name, res, warmed = best
+    values, durations = search.split(np.asarray(x, dtype=float))
     times = np.concatenate([[0.0], np.cumsum(durations)])
     times[-1] = T
     return OptimalCharging(
@@ -671,10 +690,10 @@ def optimize_charging(
         objective=value,
         quantity=objective,
         baseline=float(baseline),
-        step=float(step_values),
-        step_time=T * step_k / M,
+        step=float(step_value),
+        step_time=T * step_k / segments,
         improvement=value - float(baseline),
-        gradient=gradient,
+        gradient="central finite differences" if procs else "exact (adjoint)",
         evaluations=int(engine.calls + (warm_engine.calls if warm_engine else 0)),
         optimizer={
             "method": "L-BFGS-B",
@@ -685,6 +704,7 @@ def optimize_charging(
             "nfev": int(res.nfev),
             "njev": int(res.njev),
             "start": name,
+            "energy_warm_start": bool(warmed),
         },
         starts=tuple(record),
     )

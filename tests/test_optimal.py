@@ -71,8 +71,9 @@ def test_exact_gradient_matches_central_differences(objective, state, battery):
 def test_free_boundary_chain_rule_matches_central_differences():
     model = CentralSpinModel(2, 3, B=1.0, h=1.2, A=1.0, delta=-0.4)
     f = ClosedObjective(model, dicke_state(model, 0, 3))
-    T, values, weights = 1.3, np.array([0.9, -0.3, 0.6]), np.array([0.4, 0.9, 0.7])
-    _, _, d_dur = f.value_and_gradient(values, _durations(T, weights))
+    T, values, weights = 1.3, np.array([0.9, 0.8, 1.0]), np.array([0.4, 0.9, 0.7])
+    value, _, d_dur = f.value_and_gradient(values, _durations(T, weights))
+    assert value > 0.5 and abs(d_dur @ weights) > 1.0  # not a passive state; T matters
     g = _weights_gradient(T, weights, d_dur)
     h = 1e-6
     fd = [
@@ -84,8 +85,9 @@ def test_free_boundary_chain_rule_matches_central_differences():
     assert abs(g @ weights) < 1e-12  # scaling all weights leaves the lengths unchanged
 
 
+@pytest.mark.parametrize("battery", ["dicke", "qubits"])
 @pytest.mark.parametrize("state", ["superposition", "mixture"])
-def test_closed_objective_matches_qutip_paths(state):
+def test_closed_objective_matches_qutip_paths(state, battery):
     """W and Delta E_B at T against sesolve/mesolve on the QobjEvo H_0 + lambda(t) H_I, and
     Delta E_B against the exact switched engine."""
     model = CentralSpinModel(2, 4, B=1.1, h=0.9, A=0.8, delta=0.3)
@@ -98,10 +100,10 @@ def test_closed_objective_matches_qutip_paths(state):
         np.linspace(0, T, 5),
         coupling=protocol_of(values, durations),
         solver="sesolve" if psi0.isket else "mesolve",
-        e_ops={"W": Ergotropy(model)},
+        e_ops={"W": Ergotropy(model, battery=battery)},
         options={"atol": 1e-12, "rtol": 1e-10},
     )
-    w = ClosedObjective(model, psi0)(values, durations)
+    w = ClosedObjective(model, psi0, battery=battery)(values, durations)
     e = ClosedObjective(model, psi0, objective="energy")(values, durations)
     assert w == pytest.approx(ref.e_data["W"][-1], abs=ODE_ATOL)
     assert e == pytest.approx(ref.delta_energy[-1], abs=ODE_ATOL)
@@ -134,6 +136,18 @@ def test_known_optimum_resonant_single_spins(omega_t, expected):
         np.testing.assert_allclose(np.abs(best.values), 1.0, atol=1e-4)
 
 
+def test_a_passive_start_is_moved_by_the_energy_first():
+    """One segment, lambda = 1 the only start: Omega T = 0.85 pi gives p = sin^2(0.85 pi)
+    < 1/2, a passive rho_B (W = 0, zero gradient), while Delta E_B = B p grows as lambda
+    decreases, up to lambda = 1/1.7 where p = 1 and W = B."""
+    model = CentralSpinModel(1, 1, B=0.9, h=0.9, A=1.0)
+    best = optimize_charging(model, dicke_state(model, 0, 1), 0.85 * math.pi, segments=1, starts=0)
+    assert best.baseline == pytest.approx(0.0, abs=1e-12)
+    assert best.objective == pytest.approx(0.9, abs=OPTIMUM_ATOL)
+    assert abs(best.values[0]) == pytest.approx(1 / 1.7, abs=1e-4)  # p(lambda) is even
+    assert best.optimizer["energy_warm_start"]
+
+
 @pytest.mark.parametrize("omega_t", [math.pi / 4, math.pi / 2])
 def test_known_optimum_energy_many_charger_spins(omega_t):
     """N_B = 1, N = 4 from |0, 4>: Omega = 2A; Delta E_B* = B sin^2(min(Omega T, pi/2))."""
@@ -153,7 +167,9 @@ def test_optimum_beats_lambda_one_and_every_grid_step(objective, boundaries):
     model = CentralSpinModel(2, 4, B=1.1, h=0.9, A=0.8, delta=0.3)
     psi0 = dicke_state(model, 0, 4)
     T, M = 1.5, 4
-    best = optimize_charging(model, psi0, T, segments=M, objective=objective, boundaries=boundaries)
+    best = optimize_charging(
+        model, psi0, T, segments=M, objective=objective, boundaries=boundaries
+    )
 
     def independent(protocol):
         res = charge(
