@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``, ``protocols``, ``cycle``).
+``estimates``, ``protocols``, ``cycle``, ``optimal``).
 """
 
 from . import (
@@ -24,6 +24,7 @@ from . import (
     maxima,
     observables,
     operators,
+    optimal,
     paper,
     plotting,
     processes,
@@ -95,6 +96,7 @@ __all__ = [
     "maxima",
     "observables",
     "operators",
+    "optimal",
     "paper",
     "plotting",
     "processes",

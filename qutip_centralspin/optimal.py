@@ -61,7 +61,7 @@ by maximising :math:`\Delta E_B`, then by :math:`W`.
 Comparison with qutip-qoc
 -------------------------
 ``qutip-qoc`` (0.2.0, the QuTiP family's optimal-control package) optimises an
-:class:`qutip_qoc.Objective` ``(initial, H, target)``: the infidelity of the evolved state or
+``qutip_qoc.Objective(initial, H, target)``: the infidelity of the evolved state or
 gate to one *target* ``Qobj`` (GRAPE/CRAB through ``qutip-qtrl``'s fidelity types, GOAT's
 ``PSU``/``SU``/``TRACEDIFF``). It has no hook for a cost that is a function of the state, so it
 cannot state :math:`W(\mathrm{tr}_C\rho(T))` or :math:`E_B(T)` (a partial trace, then an
