@@ -436,14 +436,15 @@ class OptimalCharging:
     quantity : {"ergotropy", "energy"}
         What was maximised.
     baseline : float
-        The objective of :math:`\lambda \equiv 1` on :math:`[0, T)`.
+        The objective of :math:`\lambda \equiv 1` on :math:`[0, T)` (the paper's protocol,
+        even if ``bounds`` exclude it; the search then starts from it clipped).
     step : float
         The best step protocol on the segment grid: :math:`\lambda = 1` on
-        :math:`[0, kT/M)`, then 0, over :math:`k = 1..M` (clipped to the bounds).
+        :math:`[0, kT/M)`, then 0, over :math:`k = 1..M` (``step >= baseline``).
     step_time : float
         Its switch-off time :math:`kT/M`.
     improvement : float
-        ``objective - baseline`` (:math:`\ge 0`).
+        ``objective - baseline`` (:math:`\ge 0` whenever ``bounds`` contain 0 and 1).
     gradient : str
         ``"exact (adjoint)"`` (closed) or ``"central finite differences"`` (open).
     evaluations : int
@@ -545,25 +546,25 @@ class _Search:
         return negative
 
     def starts(self, engine, count, seed):
-        """lambda = 1, the best grid step, ``count`` seeded random protocols."""
-        M = self.M
-        ones = self.point(np.ones(M))
-        baseline = engine(*self.split(ones))
-        step_value, step_k = baseline, M
-        for k in range(1, M):
-            val = engine(*self.split(self.point(np.r_[np.ones(k), np.zeros(M - k)])))
-            if val > step_value:
-                step_value, step_k = val, k
-        candidates = [("lambda = 1", ones, baseline)]
-        if step_k < M:
-            x = self.point(np.r_[np.ones(step_k), np.zeros(M - step_k)])
-            candidates.append((f"step tau = {step_k}T/{M}", x, step_value))
+        """lambda = 1, the best grid step (both also as references, unclipped), ``count``
+        seeded random protocols."""
+        M, durations = self.M, np.full(self.M, self.T / self.M)
+        steps = [engine(np.r_[np.ones(k), np.zeros(M - k)], durations) for k in range(1, M + 1)]
+        baseline, step_k = steps[-1], int(np.argmax(steps)) + 1
+        candidates = []
+        for name, k in (("lambda = 1", M), (f"step tau = {step_k}T/{M}", step_k)):
+            if name.startswith("step") and step_k == M:
+                continue
+            values = np.r_[np.ones(k), np.zeros(M - k)]
+            x = self.point(values)
+            inside = np.array_equal(x[:M], values)
+            candidates.append((name, x, steps[k - 1] if inside else engine(*self.split(x))))
         rng = np.random.default_rng(seed)
         for i in range(count):
             values = rng.uniform(self.low, self.high, M)
             x = self.point(values, rng.uniform(0.2, 1.0, M) if self.free else None)
             candidates.append((f"random {i}", x, engine(*self.split(x))))
-        return baseline, (step_value, step_k), candidates
+        return baseline, (steps[step_k - 1], step_k), candidates
 
     def local(self, engine, x0, f0, warm_engine=None):
         """L-BFGS-B from ``x0`` (first on ``warm_engine``, if given); never below ``f0``."""

@@ -208,6 +208,9 @@ def test_seeded_runs_are_reproducible_and_bounds_respected():
     np.testing.assert_array_equal(one.times, two.times)
     assert one.objective == two.objective and one.starts == two.starts
     assert np.all((one.values >= -0.5) & (one.values <= 0.8))
+    # the baseline is the paper's lambda = 1 even when the bounds exclude it
+    ref = charge(model, psi0, [0.0, 1.2], coupling=step(1.2), e_ops={"W": Ergotropy(model)})
+    assert one.baseline == pytest.approx(ref.e_data["W"][-1], abs=EXACT_ATOL)
 
 
 def test_open_gradient_with_zero_rates_matches_the_exact_closed_gradient():
