@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``, ``protocols``, ``cycle``, ``open_maxima``, ``checkpoint``).
+``estimates``, ``protocols``, ``cycle``, ``optimal``, ``open_maxima``, ``checkpoint``).
 """
 
 from . import (
@@ -26,6 +26,7 @@ from . import (
     observables,
     open_maxima,
     operators,
+    optimal,
     paper,
     plotting,
     processes,
@@ -99,6 +100,7 @@ __all__ = [
     "observables",
     "open_maxima",
     "operators",
+    "optimal",
     "paper",
     "plotting",
     "processes",
