@@ -118,6 +118,7 @@ OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
 _ASSEMBLY_CHUNK = 500_000  # block elements labelled at a time while assembling
+_MAX_SIBLINGS = 8  # generators kept for other couplings lambda (protocols)
 #: size_bound is exact (the reachable blocks) on (q, r, K) label grids up to this size.
 _EXACT_SIZE_GRID = 4_000_000
 
@@ -478,6 +479,8 @@ class BlockSolver:
         if lam == 1.0:
             return self.generator(sectors, chiral)
         if lam not in self._siblings:
+            if len(self._siblings) >= _MAX_SIBLINGS:  # keep the newest few (an optimiser
+                self._siblings.pop(next(iter(self._siblings)))  # visits many couplings)
             self._siblings[lam] = type(self)(self._scaled_model(lam), self.processes)
         sibling = self._siblings[lam]
         sibling._share_charger(self)

@@ -18,7 +18,7 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 from scipy.special import j0, j1
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 try:  # SciPy's compiled y += A x kernel (frees the GIL); optional speed-up
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -37,6 +37,14 @@ MAX_TERMS = 1e8
 #: Generators with at least this many entries use two threads for the sparse products.
 THREADED_MIN_NNZ = 400_000
 _MOMENT_CHUNK = 64
+_TINY_X = 1e-10
+_CONTROLLER: list = []  # one ThreadpoolController (finding the BLAS libraries takes ~0.1 s)
+
+
+def _blas_controller() -> ThreadpoolController:
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def bessel_table(x, modified: bool = False) -> np.ndarray:
@@ -54,7 +62,10 @@ def bessel_table(x, modified: bool = False) -> np.ndarray:
         start = np.ceil(x + 20 * np.cbrt(x) + 40).astype(int)
     n = int(start.max()) + 1
     table = np.zeros((n + 1, x.size))
-    pos = x > 0
+    # below TINY_X two terms are exact to rounding (J_2 ~ x^2/8 < 1e-22), and Miller's
+    # recurrence would overflow (it multiplies by 2/x at every order)
+    pos = x > _TINY_X
+    tiny = (x > 0) & ~pos
     two_over_x = np.zeros(x.size)
     two_over_x[pos] = 2.0 / x[pos]
     sign = 1.0 if modified else -1.0
@@ -82,6 +93,9 @@ def bessel_table(x, modified: bool = False) -> np.ndarray:
     table[:, pos] /= norm[pos]
     table[:, ~pos] = 0.0
     table[0, ~pos] = 1.0
+    if tiny.any():  # J_0 = 1 - x^2/4, J_1 = x/2 (e^-x I_0 = 1 - x, e^-x I_1 = x/2)
+        table[0, tiny] = 1.0 - (x[tiny] if modified else x[tiny] ** 2 / 4)
+        table[1, tiny] = x[tiny] / 2
     significant = np.nonzero(np.abs(table).max(axis=1) >= CHEBYSHEV_TAIL)[0]
     return table[: int(significant.max()) + 1]
 
@@ -202,7 +216,7 @@ def propagate(gen, v0, times, F, options, *, final: bool = False, dense: bool = 
         )
     # the recurrence runs its own threads: BLAS threads (small dense products of the
     # moments) would only compete with them for the cores
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         out, v_end, segments = _propagate(gen, v0, times, F, options, final, dense)
     if dense:
         return out, DenseOutput(gen, segments)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from .. import _checks
 from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..results import ChargingResult
@@ -41,10 +43,14 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
     else:
         states = []
     e_data = evaluate_e_ops(user_ops, times, states) if user_ops else {}
+    # energies x times beyond double precision: from_energy refuses the non-finite values
+    # with a clear error, so the intermediate overflow warnings are silenced here
+    with np.errstate(over="ignore", invalid="ignore"):
+        energy = evo.battery_energy(elapsed)
     return ChargingResult.from_energy(
         model,
         times,
-        evo.battery_energy(elapsed),
+        energy,
         initial_energy=evo.initial_energy,
         initial_rate=evo.initial_rate(),
         solver="exact",

@@ -115,7 +115,13 @@ class SectorBasis:
         """The (cached) sector with ``k`` excitations."""
         k = int(k)
         if k not in self._sectors:
-            m, c, diag, off = self.tridiagonal(k)
+            with np.errstate(over="ignore", invalid="ignore"):
+                m, c, diag, off = self.tridiagonal(k)
+            if not (np.all(np.isfinite(diag)) and np.all(np.isfinite(off))):
+                raise ValueError(
+                    f"the Hamiltonian of sector K={k} overflows double precision: the model's "
+                    "energies are too large; rescale B, h, A, delta (and times inversely)"
+                )
             require(4.0 * _FLOAT * m.size * m.size, f"diagonalising sector K={k} (size {m.size})")
             energies, vectors = eigh_tridiagonal(diag, off)
             self._sectors[k] = Sector(k, m, c, diag, off, energies, vectors)
