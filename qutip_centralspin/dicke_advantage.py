@@ -38,7 +38,6 @@ from . import _checks
 from .dicke_charger import (
     CUTOFF_TOL,
     DickeChargerModel,
-    DickeEngine,
     PhotonCutoff,
     charging_window,
     photon_cutoff,
@@ -132,17 +131,17 @@ def dicke_maxima(
         raise TypeError(f"model must be a DickeChargerModel, got {type(model).__name__}")
     rtol = _checks.positive_real("rtol", rtol)
     window = charging_window(model) if window is None else _checks.positive_real("window", window)
-    check_window = window
+    check_window, engines = window, {}
     for _ in range(_WINDOW_RETRIES + 1):
-        cut = photon_cutoff(model, state, window=check_window, tol=tol)
-        evo = DickeEngine(model, cut.cutoff).evolve(state)
+        cut = photon_cutoff(model, state, window=check_window, tol=tol, engines=engines)
+        evo = engines[cut.cutoff].evolve(state)
         p = certified_max_power(evo, rtol=rtol)
         if not np.isfinite(p.time) or p.time <= cut.window:
             break
         check_window = 1.5 * p.time
     e = certified_max_energy(evo, window=window, rtol=rtol)
     w = max_ergotropy(evo, battery=battery, window=window) if ergotropy else None
-    prev = DickeEngine(model, cut.previous).evolve(state)
+    prev = engines[cut.previous].evolve(state)
     p_prev = certified_max_power(prev, rtol=rtol)
     e_prev = certified_max_energy(prev, window=window, rtol=rtol)
     w_change = float("nan")

@@ -669,6 +669,7 @@ def photon_cutoff(
     tol: float = CUTOFF_TOL,
     start: int | None = None,
     max_cutoff: int = MAX_CUTOFF,
+    engines: dict | None = None,
 ) -> PhotonCutoff:
     r"""Choose the photon cutoff :math:`K` by a convergence check on a time window.
 
@@ -695,6 +696,10 @@ def photon_cutoff(
         number: the rotating-wave manifold and a margin).
     max_cutoff : int, default 4000
         Give up there (``converged=False``).
+    engines : dict, optional
+        Filled with the :class:`DickeEngine` of every cutoff tried (``{cutoff: engine}``, its
+        sectors diagonalised), and reused if it already holds one: pass the same dict to
+        evolve at the chosen and the previous cutoff without diagonalising again.
 
     Examples
     --------
@@ -713,9 +718,13 @@ def photon_cutoff(
     scale = abs(model.omega_a) * model.n_battery
     history, grid, previous, prev_energy = [], None, None, None
     span = 0.0
+    engines = {} if engines is None else engines
     cutoff = start
     while True:
-        evo = DickeEngine(model, cutoff).evolve(state)
+        engine = engines.get(cutoff)
+        if engine is None or engine.model != model:
+            engine = engines[cutoff] = DickeEngine(model, cutoff)
+        evo = engine.evolve(state)
         if grid is None:
             grid, span = _check_grid(model, evo, window, tlist)
         energy = evo.delta_energy(grid)
