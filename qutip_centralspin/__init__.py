@@ -6,7 +6,7 @@ of quantum battery power in multiple central spin systems*, PRA 103, 052220 (202
 The top level holds what a session needs: a model, a state, processes, ``charge``, the
 ``e_ops`` callbacks, certified maxima, the main studies and the charging plot. Everything else
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
-``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
+``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
 ``estimates``).
 """
@@ -17,6 +17,8 @@ from . import (
     basis,
     cavity,
     chargers,
+    dicke_advantage,
+    dicke_charger,
     ergotropy,
     estimates,
     expectation,
@@ -36,6 +38,7 @@ from .advantage import quantum_advantage
 from .cavity import CavityModel
 from .chargers import charger_state, thermal_charger
 from .charging import charge
+from .dicke_charger import DickeChargerModel
 from .ergotropy import EntanglementEntropy, Ergotropy, max_ergotropy
 from .maxima import max_energy, max_power
 from .model import CentralSpinModel
@@ -53,6 +56,7 @@ __all__ = [
     # model and states
     "CentralSpinModel",
     "CavityModel",
+    "DickeChargerModel",
     "hamiltonian",
     "dicke_state",
     "spin_coherent_charger",
@@ -86,6 +90,8 @@ __all__ = [
     "basis",
     "cavity",
     "chargers",
+    "dicke_advantage",
+    "dicke_charger",
     "ergotropy",
     "estimates",
     "expectation",

@@ -282,8 +282,8 @@ class DickeEngine(SectorBasis):
     0.79775278
     """
 
-    def __init__(self, model: DickeChargerModel, cutoff: int, cache: dict | None = None):
-        super().__init__(_check_model(model), cache)
+    def __init__(self, model: DickeChargerModel, cutoff: int):
+        super().__init__(_check_model(model))
         self.cutoff = _checks.int_in_range("cutoff", cutoff, 1, 10**9)
         self.charger_labels = np.arange(self.cutoff + 1)  # photon index = photon number
 
@@ -483,6 +483,8 @@ class DickeEvolution(SectorEvolution):
             n_drop = int(np.searchsorted(cumulative, dropped_weight, side="right"))
             keep = np.sort(order[n_drop:])
             dropped += float(cumulative[n_drop - 1]) if n_drop else 0.0
+            if keep.size == 0:
+                continue  # the whole sector weighs less than dropped_weight
             kept[int(p)] = keep
             blocks[int(p)] = sec.vectors[:, keep] @ coeff[keep]  # the state without dropped parts
         view = _KeptBasis(engine, kept)
@@ -692,8 +694,8 @@ def photon_cutoff(
         Check on these times instead (elapsed from ``tlist[0]``).
     tol : float, default 1e-10
     start : int, optional
-        First cutoff; default :math:`k_0 + N_B + 4` (:math:`k_0` the highest initial photon
-        number: the rotating-wave manifold and a margin).
+        First cutoff; default :math:`k_0 + N_B + 4` (:math:`k_0` the initial photon number,
+        or the highest one of a ``Qobj``'s space: the rotating-wave manifold and a margin).
     max_cutoff : int, default 4000
         Give up there (``converged=False``).
     engines : dict, optional
@@ -754,7 +756,7 @@ def photon_cutoff(
 
 
 def _initial_photons(model, state) -> int:
-    """Highest photon number the initial state occupies."""
+    """Highest photon number of the initial state's space."""
     if state is None:
         return model.n_battery
     if isinstance(state, tuple):
@@ -762,12 +764,7 @@ def _initial_photons(model, state) -> int:
             raise ValueError(f"a Fock label must be (m, k), got {state!r}")
         return _checks.int_in_range("k", state[1], 0, 10**9)
     if isinstance(state, qutip.Qobj) and len(state.dims[0]) == 2:
-        data = state.full()
-        nb1, levels = state.dims[0]
-        pops = np.abs(data) ** 2 if state.isket else np.abs(np.diagonal(data))
-        per_k = pops.reshape(nb1, levels).sum(axis=0)
-        occupied = np.flatnonzero(per_k > 0)
-        return int(occupied[-1]) if occupied.size else 0
+        return int(state.dims[0][1]) - 1  # the state's own photon space (checked by evolve)
     raise TypeError(
         f"state must be (m, k) or a ket/density-matrix Qobj, got {type(state).__name__}"
     )

@@ -281,3 +281,14 @@ def test_advantage_grows_like_sqrt_n_at_weak_coupling():
     assert all(c.converged for c in res.collective)
     fit = res.exponent((8, 16))
     assert 0.4 < fit.alpha < 0.55
+
+
+def test_qobj_state_and_automatic_cutoff():
+    """A Qobj initial state on a small photon space: padded to the chosen cutoff."""
+    model = dc.DickeChargerModel(2, 1.0, 1.0, 0.2)
+    times = np.linspace(0.0, 8.0, 81)
+    from_qobj = dc.dicke_charge(model, times, state=dc.dicke_fock_state(model, cutoff=5))
+    from_label = dc.dicke_charge(model, times, state=(0, 2))
+    assert from_qobj.stats["cutoff converged"] and from_label.stats["cutoff converged"]
+    assert from_qobj.stats["photon cutoff"] >= 5
+    np.testing.assert_allclose(from_qobj.delta_energy, from_label.delta_energy, atol=1e-9)
