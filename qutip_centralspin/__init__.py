@@ -6,9 +6,9 @@ of quantum battery power in multiple central spin systems*, PRA 103, 052220 (202
 The top level holds what a session needs: a model, a state, processes, ``charge``, the
 ``e_ops`` callbacks, certified maxima, the main studies and the charging plot. Everything else
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
-``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
-``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``).
+``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``,
+``analytic``, ``paper``, ``plotting``, ``basis``, ``results``, ``observables``, ``maxima``,
+``expectation``, ``resources``, ``estimates``).
 """
 
 from . import (
