@@ -98,11 +98,11 @@ __all__ = [
     "photon_cutoff",
 ]
 
-#: Default tolerance of the photon-cutoff convergence check (energy relative to |omega_a| N_B,
-#: and population of the two highest Fock levels).
+#: Default tolerance of the photon-cutoff convergence check: the energy change relative to the
+#: battery's range, and the population of the two highest Fock levels.
 CUTOFF_TOL = 1e-10
-#: Eigen-components of the initial state whose total weight is below this are dropped; the
-#: effect on Delta E_B is bounded by |omega_a| N_B (2 sqrt(w) + w) (spectral_error_bound).
+#: Eigen-components of the initial state with a total weight below this are dropped (their
+#: effect on the stored energy is bounded: ``DickeEvolution.spectral_error_bound``).
 DROPPED_WEIGHT = 1e-26
 #: The cutoff check stops here (then ``converged=False``).
 MAX_CUTOFF = 4000
@@ -167,7 +167,7 @@ class DickeChargerModel:
         return self.omega_a
 
     def dims(self, cutoff: int) -> list[list[int]]:
-        """Operator dims ``[[N_B+1, K+1], [N_B+1, K+1]]`` for photon numbers ``0 .. cutoff``."""
+        """Operator dims ``[[N_B+1, K+1], [N_B+1, K+1]]`` for photon numbers 0 to ``cutoff``."""
         cutoff = _checks.int_in_range("cutoff", cutoff, 0, 10**9)
         shape = [self.n_battery + 1, cutoff + 1]
         return [shape, list(shape)]
@@ -199,7 +199,7 @@ def charging_window(model: DickeChargerModel) -> float:
 
 # -- reference operators (full space, for qutip.sesolve) -------------------------------------
 def dicke_hamiltonian(model: DickeChargerModel, cutoff: int) -> qutip.Qobj:
-    r""":math:`H` on photon numbers ``0 .. cutoff``, from ``qutip.jmat`` and ``qutip.destroy``.
+    r""":math:`H` on photon numbers 0 to ``cutoff``, from ``qutip.jmat`` and ``qutip.destroy``.
 
     ``dims = [[N_B+1, K+1], [N_B+1, K+1]]``, battery first. The reference path for
     ``qutip.sesolve``; the engine never builds it.
@@ -259,11 +259,11 @@ def dicke_fock_state(
 
 # -- the exact engine -----------------------------------------------------------------------
 class DickeEngine(SectorBasis):
-    r"""Exact diagonalisation of the Dicke :math:`H` per parity sector, photons ``0 .. cutoff``.
+    r"""Exact diagonalisation of the Dicke :math:`H` per parity sector, photons 0 to ``cutoff``.
 
     A :class:`~qutip_centralspin.solvers.sectors.SectorBasis` whose two sectors are the
     parities ``p`` (:math:`(-1)^{m+k} = (-1)^p`): battery levels (``jmat`` order) times photon
-    numbers ``0 .. cutoff``. The sectors are dense, not tridiagonal (:meth:`sector` replaces
+    numbers 0 to ``cutoff``. The sectors are dense, not tridiagonal (:meth:`sector` replaces
     the tridiagonal construction), diagonalised lazily and cached on the instance.
 
     Parameters
