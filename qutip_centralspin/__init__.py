@@ -6,9 +6,10 @@ of quantum battery power in multiple central spin systems*, PRA 103, 052220 (202
 The top level holds what a session needs: a model, a state, processes, ``charge``, the
 ``e_ops`` callbacks, certified maxima, the main studies and the charging plot. Everything else
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
-``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
-``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``, ``protocols``, ``cycle``, ``optimal``, ``open_maxima``, ``checkpoint``).
+``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``,
+``analytic``, ``paper``, ``plotting``, ``basis``, ``results``, ``observables``, ``maxima``,
+``expectation``, ``resources``, ``estimates``, ``protocols``, ``cycle``, ``optimal``,
+``open_maxima``, ``checkpoint``).
 """
 
 from . import (
@@ -19,6 +20,8 @@ from . import (
     chargers,
     checkpoint,
     cycle,
+    dicke_advantage,
+    dicke_charger,
     ergotropy,
     estimates,
     expectation,
@@ -41,6 +44,7 @@ from .advantage import quantum_advantage
 from .cavity import CavityModel
 from .chargers import charger_state, thermal_charger
 from .charging import charge
+from .dicke_charger import DickeChargerModel
 from .ergotropy import EntanglementEntropy, Ergotropy, max_ergotropy
 from .maxima import max_energy, max_power
 from .model import CentralSpinModel
@@ -58,6 +62,7 @@ __all__ = [
     # model and states
     "CentralSpinModel",
     "CavityModel",
+    "DickeChargerModel",
     "hamiltonian",
     "dicke_state",
     "spin_coherent_charger",
@@ -93,6 +98,8 @@ __all__ = [
     "chargers",
     "checkpoint",
     "cycle",
+    "dicke_advantage",
+    "dicke_charger",
     "ergotropy",
     "estimates",
     "expectation",

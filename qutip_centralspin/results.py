@@ -187,8 +187,8 @@ class ChargingResult:
     initial_rate : float
         :math:`\dot E_B(t_0)`.
     solver : str
-        ``"exact"``, ``"sesolve"``, ``"mesolve"``, ``"blocks"``, ``"piqs"`` or
-        ``"bruteforce"``.
+        ``"exact"``, ``"sesolve"``, ``"mesolve"``, ``"blocks"``, ``"piqs"``,
+        ``"bruteforce"`` or ``"dicke"`` (:func:`~qutip_centralspin.dicke_charger.dicke_charge`).
     """
 
     model: object
