@@ -107,6 +107,13 @@ def _add_cavity_args(p) -> None:
         "--g", type=_finite, default=None, help="spin-cavity coupling g (default: A sqrt(N))"
     )
     p.add_argument(
+        "--coupling",
+        type=_finite,
+        default=None,
+        metavar="LAMBDA",
+        help="Dicke charger: dimensionless coupling lambda, H_I = 2 omega lambda J^x (a + a^dag)",
+    )
+    p.add_argument(
         "--cavity-loss",
         type=_finite,
         default=0.0,
@@ -149,10 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(pmax)
     pmax.add_argument(
         "--charger",
-        choices=("spins", "cavity"),
+        choices=("spins", "cavity", "dicke"),
         default="spins",
-        help="spin charger (default) or a cavity (Tavis-Cummings) charger: by default the "
-        "spin charger's limit omega = h, g = A sqrt(N); --n0 is then the photon number",
+        help="spin charger (default), a cavity (Tavis-Cummings) charger (by default the "
+        "spin charger's limit omega = h, g = A sqrt(N)), or the Dicke (Ferraro) charger "
+        "(--omega, --coupling, B = omega_a); --n0 is then the photon number",
     )
     _add_cavity_args(pmax)
     pmax.add_argument(
@@ -185,10 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(chg)
     chg.add_argument(
         "--charger",
-        choices=("spins", "cavity"),
+        choices=("spins", "cavity", "dicke"),
         default="spins",
-        help="spin charger (default) or a cavity charger (--omega, --g, --cavity-loss; "
-        "--n0 photons)",
+        help="spin charger (default), a cavity charger (--omega, --g, --cavity-loss) or the "
+        "Dicke charger (--omega, --coupling); --n0 is then the photon number",
     )
     _add_cavity_args(chg)
     chg.add_argument(
@@ -354,6 +362,24 @@ def _cavity_model_and_state(args, *, need_state: bool = True):
     return model, (args.m0, args.n0)
 
 
+def _dicke_model_and_state(args):
+    """The Dicke charger of the flags: ``(DickeChargerModel, (m0, photons))``."""
+    from .dicke_charger import DickeChargerModel
+
+    if args.coupling is None:
+        raise ValueError("--charger dicke needs --coupling LAMBDA")
+    if args.cavity_loss:
+        raise ValueError("--cavity-loss is for --charger cavity (the Dicke charger is closed)")
+    omega = args.omega if args.omega is not None else args.h
+    model = DickeChargerModel(args.nb, omega_c=omega, omega_a=args.B, coupling=args.coupling)
+    n0 = args.nb if args.n0 is None else args.n0
+    if not 0 <= args.m0 <= args.nb:
+        raise ValueError(f"--m0 must be in [0, {args.nb}], got {args.m0}")
+    if n0 < 0:
+        raise ValueError(f"--n0 (photons) must be >= 0, got {n0}")
+    return model, (args.m0, n0)
+
+
 def _cmd_reproduce(args) -> int:
     import matplotlib
 
@@ -492,6 +518,8 @@ def _model_fields(model) -> dict:
 def _cmd_pmax(args) -> int:
     from .maxima import certified_max_energy, certified_max_power
 
+    if args.charger == "dicke":
+        return _pmax_dicke(args)
     if args.cavity_loss and args.charger != "cavity":
         raise ValueError("--cavity-loss needs --charger cavity")
     model, evo, spec = _pmax_evolution(args)
@@ -624,6 +652,8 @@ def _cmd_charge(args) -> int:
 
     if args.charger == "cavity":
         return _charge_cavity(args)
+    if args.charger == "dicke":
+        return _charge_dicke(args)
     if args.cavity_loss:
         raise ValueError("--cavity-loss needs --charger cavity")
     model, state = _model_and_state(args)
@@ -837,6 +867,110 @@ def _charge_cavity(args) -> int:
         f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
         f"  solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
         f"  processes: {names or 'none'}"
+    )
+    print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
+    print(f"E_max = {res.e_max:.10g}   (on the grid)")
+    return 0
+
+
+def _pmax_dicke(args) -> int:
+    """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose."""
+    from .dicke_advantage import dicke_maxima
+
+    if args.charger_state is not None:
+        raise ValueError("--charger dicke takes a Fock state --n0, not --charger-state")
+    model, state = _dicke_model_and_state(args)
+    res = dicke_maxima(model, state, ergotropy=args.ergotropy, battery=args.battery)
+    out = {
+        **_maximum_fields("p_max", "t_pmax", res.p_max),
+        **_maximum_fields("e_max", "t_emax", res.e_max),
+        "charger": "dicke",
+        "n_battery": model.n_battery,
+        "omega_c": model.omega_c,
+        "omega_a": model.omega_a,
+        "coupling": model.coupling,
+        "m0": state[0],
+        "n0": state[1],
+        "photon_cutoff": res.cutoff.cutoff,
+        "cutoff_converged": res.cutoff.converged,
+        "p_max_cutoff_change": res.p_change,
+        "e_max_cutoff_change": res.e_change,
+        "spectral_error_bound": res.spectral_error_bound,
+    }
+    if res.w_max is not None:
+        out.update({"w_max": res.w_max.value, "t_wmax": res.w_max.time, "battery": args.battery})
+    if args.json:
+        print(_json(out))
+        return 0
+    print(
+        f"Dicke charger N_B={model.n_battery} omega_c={model.omega_c:g} "
+        f"omega_a={model.omega_a:g} lambda={model.coupling:g}, |m0={state[0]}> x |k={state[1]}>"
+    )
+    status = "converged" if res.cutoff.converged else "NOT converged"
+    print(
+        f"photon cutoff {res.cutoff.cutoff} ({status}; the maxima below are certified for H cut "
+        f"there; P_max changes by {res.p_change:.2g} from the previous cutoff)"
+    )
+    print(_maximum_line("P_max", res.p_max))
+    print(f"tau   = {res.p_max.time:.12g}" + _bracket_text(res.p_max))
+    print(_maximum_line("E_max", res.e_max) + f"   at t = {res.e_max.time:.6g}")
+    if res.w_max is not None:
+        print(
+            f"W_max = {res.w_max.value:.10g} at t = {res.w_max.time:.6g}   ({args.battery} "
+            "battery; an estimate on a grid, not certified)"
+        )
+    return 0
+
+
+def _charge_dicke(args) -> int:
+    """``charge --charger dicke``: the parity-sector engine with a checked photon cutoff."""
+    from .dicke_charger import charging_window, dicke_charge
+
+    model, state = _dicke_model_and_state(args)
+    if args.points < 2:
+        raise ValueError(f"--points must be >= 2, got {args.points}")
+    if args.plot:
+        _writable_file(args.plot, "--plot")
+    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
+    if any(rates.values()):
+        raise ValueError("the Dicke charger is closed: it takes no process flags")
+    t_max = args.t_max if args.t_max is not None else charging_window(model)
+    if not t_max > 0:
+        raise ValueError(f"--t-max must be > 0, got {t_max}")
+    tlist = np.linspace(0, t_max, args.points)
+    res = dicke_charge(model, tlist, state=state)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_charging
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        plot_charging(res, ax=ax)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=130)
+    cutoff = res.stats.get("photon cutoff")
+    if args.json:
+        print(
+            _json(
+                {
+                    "t": tlist.tolist(),
+                    "delta_e": res.delta_energy.tolist(),
+                    "p_max": res.p_max,
+                    "t_pmax": res.t_pmax,
+                    "e_max": res.e_max,
+                    "solver": res.solver,
+                    "charger": "dicke",
+                    "photon_cutoff": cutoff,
+                }
+            )
+        )
+        return 0
+    print(
+        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
+        f"  grid: {args.points} points on [0, {t_max:.6g}]"
     )
     print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
     print(f"E_max = {res.e_max:.10g}   (on the grid)")

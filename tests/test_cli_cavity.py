@@ -74,3 +74,43 @@ def test_bad_cavity_arguments_one_line_exit_2(capsys, argv, match):
     code, out, err = run_main(capsys, *argv)
     assert code == 2 and out == ""
     assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_pmax_and_charge_of_the_dicke_charger_equal_the_api(capsys):
+    from qutip_centralspin.dicke_advantage import dicke_maxima
+    from qutip_centralspin.dicke_charger import DickeChargerModel, dicke_charge
+
+    code, out, err = run_main(
+        capsys, "pmax", "--nb", "2", "--charger", "dicke", "--coupling", "0.4", "--omega", "1",
+        "--n0", "2", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    model = DickeChargerModel(2, omega_c=1.0, omega_a=1.0, coupling=0.4)
+    ref = dicke_maxima(model, (0, 2), ergotropy=False)
+    assert got["p_max"] == pytest.approx(ref.p_max.value, rel=1e-12)
+    assert got["photon_cutoff"] == ref.cutoff.cutoff and got["cutoff_converged"]
+    code, out, err = run_main(
+        capsys, "charge", "--nb", "2", "--charger", "dicke", "--coupling", "0.4",
+        "--t-max", "3", "--points", "31", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    got = json.loads(out)
+    res = dicke_charge(model, np.linspace(0, 3, 31), state=(0, 2))
+    np.testing.assert_allclose(got["delta_e"], res.delta_energy, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["pmax", "--nb", "2", "--charger", "dicke"], "--coupling"),
+        (["charge", "--nb", "2", "--charger", "dicke", "--coupling", "0.3", "--decay", "0.1"],
+         "closed"),
+        (["pmax", "--nb", "2", "--charger", "dicke", "--coupling", "0.3", "--cavity-loss", "1"],
+         "--charger cavity"),
+    ],
+)  # fmt: skip
+def test_bad_dicke_arguments_one_line_exit_2(capsys, argv, match):
+    code, out, err = run_main(capsys, *argv)
+    assert code == 2 and out == ""
+    assert match in err and len(err.strip().splitlines()) == 1
