@@ -172,10 +172,10 @@ class SpectralTerms:
     def zmatrix(self) -> np.ndarray:
         r""":math:`Z_{ab} = v_a^T\mathrm{diag}(z)v_b` on the kept eigenstates, shape (s, s)."""
         v, z = self.vectors, self.z
-        if z.size * self.size <= _BLOCK_ENTRIES:
+        if z.size * self.size <= _EVAL_ENTRIES:
             return v.T @ (z[:, None] * v)
         out = np.zeros((self.size, self.size))
-        step = max(1, _BLOCK_ENTRIES // self.size)
+        step = max(1, _EVAL_ENTRIES // self.size)  # blocks of Dicke levels: bounded memory
         for start in range(0, z.size, step):
             block = v[start : start + step]
             out += block.T @ (z[start : start + step, None] * block)
@@ -209,14 +209,16 @@ class SpectralTerms:
         moments = np.zeros(5)
         oscillation = mean = rate = 0.0
         for _, _, m, w in self._blocks():
-            m, w = m.ravel(), w.ravel()
             mag, freq = np.abs(m), np.abs(w)
-            moments += mag @ (freq[:, None] ** _POWERS)
             moving = freq != 0
-            oscillation += float(mag @ moving)
-            mean += float(m.real @ ~moving)
+            oscillation += float(np.sum(mag, where=moving))
+            mean += float(np.sum(m.real, where=~moving))
             if np.iscomplexobj(m):
-                rate += float(w @ m.imag)
+                rate += float(np.sum(w * m.imag))
+            moments[0] += float(mag.sum())
+            for k in range(1, _POWERS):
+                mag *= freq
+                moments[k] += float(mag.sum())
         return {
             "moments": moments.tolist(),
             "oscillation": oscillation,
@@ -234,7 +236,7 @@ class SpectralTerms:
 
     def moment(self, order: int) -> float:
         r""":math:`\sum|M_{ab}||\omega_{ab}|^k` over the kept pairs (any order k)."""
-        if order < _POWERS.size:
+        if order < _POWERS:
             return self.sums["moments"][order]
         total = 0.0
         for _, _, m, w in self._blocks():
@@ -277,7 +279,8 @@ class SpectralTerms:
         return rows, omega
 
 
-_POWERS = np.arange(5.0)
+#: Moments M_k kept for k below this.
+_POWERS = 5
 #: Relative margin on the computed norms of ad_H^k(Z) (their rounding is far below it).
 _NORM_MARGIN = 1.0 + 2.0**-20
 
