@@ -76,6 +76,11 @@ says which). Hence, before any scan:
   :math:`E_B(0) = -10^{10}`) is **not** resolvable in double precision: ``value = 0``,
   ``converged=False``, the reason says so. Rescaling cannot help: the ratio is scale-free.
 
+On large sectors the spectral form leaves out the eigenstates whose amplitude is below one ulp
+of the state's norm (:mod:`~qutip_centralspin.solvers.spectral`); the rigorous bound of what
+they could add to :math:`E_B^{(k)}` (:meth:`SectorEvolution.truncation_bound`) is added to
+every :math:`M_k`, to the oscillation amplitude and to the error of every evaluation.
+
 Energies scale linearly with :math:`(B, h, A, \Delta)` and times inversely, so a model whose
 parameters are far from 1 (beyond :math:`2^{\pm}`:data:`RESCALE_EXPONENT`) is solved on
 :math:`H/2^k` and mapped back exactly (:meth:`SectorEvolution.rescaled`). A ``B`` too small

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import qutip
+import scipy.sparse
 
 from . import _checks
 from .model import CentralSpinModel
@@ -158,8 +159,18 @@ def _ket_product(battery: qutip.Qobj, charger: qutip.Qobj) -> qutip.Qobj:
     """``battery (x) charger``; above :data:`SPARSE_PRODUCT_SIZE` dimensions from ``Dia``
     factors (one stored diagonal per nonzero entry), so the product is ``Dia`` of that size."""
     if battery.shape[0] * charger.shape[0] > SPARSE_PRODUCT_SIZE:
-        battery, charger = battery.to("dia"), charger.to("dia")
+        battery, charger = _as_dia(battery), _as_dia(charger)
     return qutip.tensor(battery, charger)
+
+
+def _as_dia(ket: qutip.Qobj) -> qutip.Qobj:
+    """The ket with the ``Dia`` data layer: one diagonal per nonzero entry, every nonzero kept
+    (QuTiP's own conversion tidies entries below its ``atol`` away)."""
+    if ket.dtype is qutip.data.Dia:
+        return ket
+    index, values = ket_entries(ket)
+    data = scipy.sparse.dia_matrix((values[:, None], -index), shape=ket.shape)
+    return qutip.Qobj(data, dims=ket.dims)
 
 
 def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qobj:

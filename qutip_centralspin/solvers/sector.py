@@ -97,7 +97,9 @@ class SectorEngine(SectorBasis):
         ----------
         state : Qobj, tuple or dict
             * a ket or density matrix ``Qobj`` on the model's dims (any Dicke-basis state:
-              superpositions and mixtures across sectors included);
+              superpositions and mixtures across sectors included), read from its nonzero
+              entries: a sparse ``Qobj`` such as :func:`~qutip_centralspin.dicke_state` is
+              never densified;
             * ``(m, n)``: the Dicke product state :math:`|m, n\\rangle`;
             * ``{(m, n): amplitude, ...}``: a superposition (normalised here).
         """

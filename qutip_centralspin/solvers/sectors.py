@@ -134,6 +134,8 @@ class SectorBasis:
         A sector is occupied if one of its entries has :math:`|\psi_i|^2 >`
         :data:`EMPTY_SECTOR_WEIGHT`; its block holds all of its entries.
         """
+        if np.iscomplexobj(values) and not np.any(values.imag):
+            values = values.real  # real amplitudes: real arithmetic downstream (as for labels)
         exc = self.excitations_of(index)
         occupied = np.unique(exc[np.abs(values) ** 2 > EMPTY_SECTOR_WEIGHT])
         blocks = {}
@@ -174,10 +176,12 @@ class SectorBasis:
             rho = sub[np.ix_(mine, mine)]
             if float(np.trace(rho).real) <= EMPTY_SECTOR_WEIGHT:
                 continue
+            if not np.any(rho.imag):
+                rho = rho.real  # a real density matrix: real factors
             p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
             keep = p > p.max() * 1e-14
             m, _ = self.labels_of(support[mine])
-            block = np.zeros((sec.size, int(keep.sum())), dtype=complex)
+            block = np.zeros((sec.size, int(keep.sum())), dtype=w.dtype)
             block[np.searchsorted(sec.m, m)] = w[:, keep] * np.sqrt(p[keep])
             blocks[sec.k] = block
         return blocks
