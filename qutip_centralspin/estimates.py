@@ -13,6 +13,7 @@ from .processes import as_processes, has_local
 from .resources import Estimate, memory_limit
 from .solvers.blocks import BlockSolver
 from .solvers.sector import SectorEngine
+from .statedata import ket_entries, operator_entries
 
 __all__ = ["estimate"]
 
@@ -25,12 +26,14 @@ def _occupied_sectors(model, psi0) -> np.ndarray:
         return np.array([model.n_charger])
     if isinstance(psi0, tuple):
         return np.array([int(psi0[0]) + int(psi0[1])])
-    exc = SectorEngine(model).excitations
     if psi0.isket:
-        weight = np.abs(psi0.full().ravel())
+        index, _ = ket_entries(psi0)  # the nonzeros only: never the full space
     else:
-        weight = np.abs(psi0.diag())
-    return np.unique(exc[weight > 0]) if np.any(weight > 0) else np.unique(exc)
+        rows, cols, _ = operator_entries(psi0)
+        index = rows[rows == cols]
+    if index.size == 0:
+        return np.arange(model.n_battery + model.n_charger + 1)
+    return np.unique(SectorEngine(model).excitations_of(index))
 
 
 def estimate(

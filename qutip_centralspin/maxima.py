@@ -76,6 +76,11 @@ says which). Hence, before any scan:
   :math:`E_B(0) = -10^{10}`) is **not** resolvable in double precision: ``value = 0``,
   ``converged=False``, the reason says so. Rescaling cannot help: the ratio is scale-free.
 
+On large sectors the spectral form leaves out the eigenstates whose amplitude is below one ulp
+of the state's norm (:mod:`~qutip_centralspin.solvers.spectral`); the rigorous bound of what
+they could add to :math:`E_B^{(k)}` (:meth:`SectorEvolution.truncation_bound`) is added to
+every :math:`M_k`, to the oscillation amplitude and to the error of every evaluation.
+
 Energies scale linearly with :math:`(B, h, A, \Delta)` and times inversely, so a model whose
 parameters are far from 1 (beyond :math:`2^{\pm}`:data:`RESCALE_EXPONENT`) is solved on
 :math:`H/2^k` and mapped back exactly (:meth:`SectorEvolution.rescaled`). A ``B`` too small
@@ -386,21 +391,27 @@ class _Bounds:
         self.size = max(moments[0], evo.energy_scale())
         self.omega = evo.max_frequency()
         self.oscillation = evo.oscillation_amplitude()
-        self.floor = ROUNDOFF_ULPS * _EPS * self.size  # round-off of Delta E_B near t = 0
+        #: what the dropped negligible amplitudes can add to E_B^(k), k = 0..3 (0 if none)
+        self.truncation = tuple(evo.truncation_bound(k) for k in range(4))
+        #: round-off of the ceiling D itself
+        self.ceiling_floor = ROUNDOFF_ULPS * _EPS * self.size
+        #: error of Delta E_B near t = 0: round-off and truncation
+        self.floor = self.ceiling_floor + self.truncation[0]
         #: error(t) = floor + slope * t for Delta E_B
         self.slope = PHASE_ULPS * _EPS * (self.levels * self.size + moments[1])
         mean = evo.time_average_energy() - evo.initial_energy
         #: D*: sup of Delta E_B over all t >= 0, round-off included
         self.gain_bound = min(self.ceiling, mean + self.oscillation) + self.floor
-        self.rate_error = ROUNDOFF_ULPS * _EPS * moments[1]
+        self.rate_error = ROUNDOFF_ULPS * _EPS * moments[1] + self.truncation[1]
 
     def error(self, t, order: int = 0):
-        """Round-off of the ``order``-th derivative of E_B (or of Delta E_B) evaluated at t."""
+        """Round-off (and truncation) error of the ``order``-th derivative of E_B (or of
+        Delta E_B) evaluated at t."""
         if order == 0:
             return self.floor + self.slope * t
         size = self.m[order]
         phase = t * (self.levels * size + self.m[order + 1])
-        return _EPS * (ROUNDOFF_ULPS * size + PHASE_ULPS * phase)
+        return _EPS * (ROUNDOFF_ULPS * size + PHASE_ULPS * phase) + self.truncation[order]
 
     def energy_errors(self, t: float):
         return self.error(t, 0), self.error(t, 1), self.error(t, 2)
@@ -434,7 +445,7 @@ class _Bounds:
         evo = self.evo
         if self.omega == 0 or self.oscillation == 0:
             return _zero(power, window, 0.0, "")
-        if self.ceiling <= self.floor:
+        if self.ceiling <= self.ceiling_floor:
             # every occupied sector sits at its top level (D = 0 up to the round-off of D):
             # Delta E_B <= 0 and P_B <= 0 for all t, exactly 0 at t = 0 and as t -> inf
             return _zero(power, window, 0.0, "")

@@ -4,17 +4,32 @@ r"""Initial states in the paper's Dicke convention, as QuTiP ``Qobj``.
 flipped charger spins (Eq. 7). ``m = 0`` is the empty (all-down) battery; ``n = N`` the fully
 polarised (all-up) charger used throughout the paper. The map to ``qutip.jmat`` indices is
 :func:`qutip_centralspin.operators.dicke_index`.
+
+Storage
+-------
+Dicke kets (:func:`battery_dicke`, :func:`charger_dicke`, :func:`dicke_state`) are stored with
+QuTiP's sparse ``Dia`` data layer: one stored entry at any size, so
+``dicke_state(CentralSpinModel(1000, 10**6), 0, 1000)`` (:math:`10^9` dimensions) costs
+microseconds and bytes, and :func:`~qutip_centralspin.max_power`,
+:func:`~qutip_centralspin.max_energy` and ``charge`` (exact engine) read it without densifying
+(:mod:`qutip_centralspin.statedata`). They are ordinary kets: QuTiP operations, ``.full()``
+included, work as on dense ones (QuTiP converts as it needs; some operations, e.g. ``norm()``
+in QuTiP 5.3, then cost the full dimension). Products of kets above
+:data:`SPARSE_PRODUCT_SIZE` dimensions (:func:`product_state`, :func:`spin_coherent_charger`)
+are stored sparse too, in memory of the order of their nonzero entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import qutip
+import scipy.sparse
 
 from . import _checks
 from .model import CentralSpinModel
 from .operators import check_model, dicke_index
 from .resources import require
+from .statedata import ket_entries, operator_entries
 
 __all__ = [
     "battery_dicke",
@@ -25,21 +40,27 @@ __all__ = [
     "check_state",
     "parse_spec",
     "validate_state",
+    "SPARSE_PRODUCT_SIZE",
 ]
+
+#: Products of kets with more dimensions than this are stored sparse (``Dia``).
+SPARSE_PRODUCT_SIZE = 1 << 16
+#: The largest dimension a ``Qobj`` can index (QuTiP's index type).
+QUTIP_MAX_DIMENSION = int(np.iinfo(qutip.core.data.base.idxint_dtype).max)
 
 
 def battery_dicke(model: CentralSpinModel, m: int) -> qutip.Qobj:
     """Battery Dicke ket :math:`|m\\rangle_B` (``m`` flipped spins, ``0 <= m <= N_B``)."""
     check_model(model)
     m = _checks.int_in_range("m", m, 0, model.n_battery)
-    return qutip.basis(model.n_battery + 1, dicke_index(model.n_battery, m))
+    return qutip.basis(model.n_battery + 1, dicke_index(model.n_battery, m), dtype="dia")
 
 
 def charger_dicke(model: CentralSpinModel, n: int) -> qutip.Qobj:
     """Charger Dicke ket :math:`|n\\rangle_C` (``n`` flipped spins, ``0 <= n <= N``)."""
     check_model(model)
     n = _checks.int_in_range("n", n, 0, model.n_charger)
-    return qutip.basis(model.n_charger + 1, dicke_index(model.n_charger, n))
+    return qutip.basis(model.n_charger + 1, dicke_index(model.n_charger, n), dtype="dia")
 
 
 def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) -> qutip.Qobj:
@@ -55,22 +76,38 @@ def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) ->
     dm : bool, default False
         Return the density matrix :math:`|m,n\rangle\langle m,n|` instead of the ket.
 
+    Returns
+    -------
+    Qobj
+        The ket, stored sparse (QuTiP ``Dia``: one entry, at any size; see the module notes),
+        or its density matrix (``Dia``, memory of the order of the dimension).
+
     Examples
     --------
     >>> from qutip_centralspin import CentralSpinModel, dicke_state
     >>> model = CentralSpinModel(n_battery=2, n_charger=4)
     >>> psi0 = dicke_state(model, m=0, n=4)   # the paper's |0, N>
+    >>> big = dicke_state(CentralSpinModel(1000, 10**6), 0, 1000)   # 10^9 dimensions, 1 entry
+    >>> big.shape
+    (1001001001, 1)
     """
     check_model(model)
-    size = float(model.shape) * (model.shape if dm else 1)
-    require(
-        3 * 16 * size,
-        f"the state |m, n> of N_B={model.n_battery}, N={model.n_charger} as a full-space Qobj "
-        f"(give the Dicke label ({m}, {n}) to max_power / SectorEngine.evolve instead: it never "
-        "builds the full space)",
-    )
+    if model.shape > QUTIP_MAX_DIMENSION:
+        raise ValueError(
+            f"the state |m, n> of N_B={model.n_battery}, N={model.n_charger} has "
+            f"{model.shape:.3g} dimensions, more than a Qobj can index ({QUTIP_MAX_DIMENSION}); "
+            f"give the Dicke label ({m}, {n}) to max_power / max_energy / SectorEngine.evolve "
+            "instead: it never builds the full space"
+        )
     ket = qutip.tensor(battery_dicke(model, m), charger_dicke(model, n))
-    return ket.proj() if dm else ket
+    if not dm:
+        return ket
+    require(
+        3 * 16 * float(model.shape),
+        f"the density matrix |m, n><m, n| of N_B={model.n_battery}, N={model.n_charger} (give "
+        f"the ket, or the Dicke label ({m}, {n}) to max_power / SectorEngine.evolve instead)",
+    )
+    return ket.proj()
 
 
 def spin_coherent_charger(
@@ -97,24 +134,43 @@ def spin_coherent_charger(
         raise ValueError(f"theta must be in [0, pi], got {theta!r}")
     phi = _checks.finite_real("phi", phi)
     charger = qutip.spin_coherent(model.n_charger / 2, theta, phi)
-    ket = qutip.tensor(battery_dicke(model, m), charger)
+    ket = _ket_product(battery_dicke(model, m), charger)
     return ket.proj() if dm else ket
 
 
 def product_state(battery: qutip.Qobj, charger: qutip.Qobj) -> qutip.Qobj:
     r"""Product initial state :math:`\rho_B \otimes \rho_C` (Eq. 8).
 
-    Two kets give a ket; if either factor is a density matrix the other is promoted with
-    ``ket2dm`` and a density matrix is returned.
+    Two kets give a ket (stored sparse above :data:`SPARSE_PRODUCT_SIZE` dimensions, in
+    memory of the order of its nonzero entries); if either factor is a density matrix the other
+    is promoted with ``ket2dm`` and a density matrix is returned.
     """
     for name, state in (("battery", battery), ("charger", charger)):
         if not isinstance(state, qutip.Qobj) or not (state.isket or state.isoper):
             raise TypeError(f"{name} must be a ket or density-matrix Qobj, got {state!r}")
     if battery.isket and charger.isket:
-        return qutip.tensor(battery, charger)
+        return _ket_product(battery, charger)
     battery = battery.proj() if battery.isket else battery
     charger = charger.proj() if charger.isket else charger
     return qutip.tensor(battery, charger)
+
+
+def _ket_product(battery: qutip.Qobj, charger: qutip.Qobj) -> qutip.Qobj:
+    """``battery (x) charger``; above :data:`SPARSE_PRODUCT_SIZE` dimensions from ``Dia``
+    factors (one stored diagonal per nonzero entry), so the product is ``Dia`` of that size."""
+    if battery.shape[0] * charger.shape[0] > SPARSE_PRODUCT_SIZE:
+        battery, charger = _as_dia(battery), _as_dia(charger)
+    return qutip.tensor(battery, charger)
+
+
+def _as_dia(ket: qutip.Qobj) -> qutip.Qobj:
+    """The ket with the ``Dia`` data layer: one diagonal per nonzero entry, every nonzero kept
+    (QuTiP's own conversion tidies entries below its ``atol`` away)."""
+    if ket.dtype is qutip.data.Dia:
+        return ket
+    index, values = ket_entries(ket)
+    data = scipy.sparse.dia_matrix((values[:, None], -index), shape=ket.shape)
+    return qutip.Qobj(data, dims=ket.dims)
 
 
 def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qobj:
@@ -160,15 +216,10 @@ def validate_state(
     ValueError
         Saying what is wrong, by how much, and how to fix it (e.g. ``psi0.unit()``).
     """
-    data = state.data_as("ndarray") if state.dtype is qutip.data.Dense else None
-    if data is None:
-        mat = state.data_as("csr_matrix") if state.isoper else state.full()
-        values = mat.data if hasattr(mat, "data") and not isinstance(mat, np.ndarray) else mat
-    else:
-        mat = values = data
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} has non-finite (NaN or inf) entries")
     if state.isket:
+        _, values = ket_entries(state)  # the stored nonzeros: never the full space
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{name} has non-finite (NaN or inf) entries")
         norm = float(np.linalg.norm(values))
         if abs(norm - 1) > norm_atol:
             raise ValueError(
@@ -176,7 +227,7 @@ def validate_state(
                 f"{norm:.10g}; use {name}.unit()"
             )
         return state
-    dense = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat)
+    dense = _occupied_matrix(state, name)
     trace = complex(np.trace(dense))
     if abs(trace.imag) > norm_atol or abs(trace.real - 1) > norm_atol:
         raise ValueError(
@@ -208,6 +259,25 @@ def validate_state(
             f"{lowest:.3g}"
         )
     return state
+
+
+def _occupied_matrix(state: qutip.Qobj, name: str) -> np.ndarray:
+    """The density matrix as a dense array: all of it if it is stored dense, else on the levels
+    its nonzero entries touch (zero outside them: the checks of :func:`validate_state` give
+    the same answer on both)."""
+    if state.dtype is qutip.data.Dense:
+        dense = state.data_as("ndarray")
+        if not np.all(np.isfinite(dense)):
+            raise ValueError(f"{name} has non-finite (NaN or inf) entries")
+        return dense
+    rows, cols, values = operator_entries(state)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} has non-finite (NaN or inf) entries")
+    support = np.union1d(rows, cols)
+    require(16.0 * support.size * support.size, f"checking {name} on {support.size} levels")
+    dense = np.zeros((support.size, support.size), dtype=complex)
+    np.add.at(dense, (np.searchsorted(support, rows), np.searchsorted(support, cols)), values)
+    return dense
 
 
 def parse_spec(spec, grammar: dict[str, tuple[int, int]]) -> tuple[str, list[float]]:

@@ -87,5 +87,9 @@ def test_operators_and_states_refuse_huge_models():
     huge = CentralSpinModel(100_000, 100_000)
     with pytest.raises(ResourceError, match="Dicke-space operators"):
         hamiltonian(huge)
-    with pytest.raises(ResourceError, match=r"the state \|m, n>"):
+    # a Dicke ket is stored sparse (one entry): only QuTiP's index type limits it ...
+    with pytest.raises(ValueError, match=r"the state \|m, n>.*Dicke label \(0, 0\)"):
         dicke_state(huge, 0, 0)
+    # ... its density matrix needs memory of the order of the dimension
+    with pytest.raises(ResourceError, match=r"the density matrix \|m, n><m, n\|"):
+        dicke_state(CentralSpinModel(1000, 10**6), 0, 0, dm=True)

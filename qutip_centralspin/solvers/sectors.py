@@ -23,9 +23,12 @@ from scipy.linalg.lapack import dstevd as _dstevd
 
 from ..resources import require
 
-__all__ = ["Sector", "SectorBasis", "eigh_tridiagonal"]
+__all__ = ["Sector", "SectorBasis", "eigh_tridiagonal", "EMPTY_SECTOR_WEIGHT"]
 
 _FLOAT = 8
+_COMPLEX = 16
+#: Populations below this are treated as empty sectors (state vectors are normalised to 1).
+EMPTY_SECTOR_WEIGHT = 1e-300
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,10 +109,82 @@ class SectorBasis:
 
     @functools.cached_property
     def excitations(self) -> np.ndarray:
-        """Excitation number :math:`K = m + c` of every index of the QuTiP vector."""
+        """Excitation number :math:`K = m + c` of every index of the QuTiP vector (a
+        full-space array: use :meth:`excitations_of` for a few indices)."""
         nb = self.model.n_battery
         m_of = np.repeat(np.arange(nb, -1, -1), self.charger_labels.size)
         return m_of + np.tile(self.charger_labels, nb + 1)
+
+    def labels_of(self, index) -> tuple[np.ndarray, np.ndarray]:
+        """``(m, c)`` of the QuTiP vector indices ``index`` (the inverse of :meth:`full_index`)."""
+        levels = self.charger_labels.size
+        battery, charger = np.divmod(np.asarray(index, dtype=np.int64), levels)
+        return self.model.n_battery - battery, self.charger_labels[charger]
+
+    def excitations_of(self, index) -> np.ndarray:
+        """Excitation number :math:`K = m + c` of the QuTiP vector indices ``index``."""
+        m, c = self.labels_of(index)
+        return m + c
+
+    # -- states from their nonzero entries (never the full space) --------------------------
+    def ket_blocks(self, index: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
+        r"""Sector blocks ``{k: C_k}`` (one column) of the ket with ``values`` at ``index``
+        (ascending, as from :func:`~qutip_centralspin.statedata.ket_entries`).
+
+        A sector is occupied if one of its entries has :math:`|\psi_i|^2 >`
+        :data:`EMPTY_SECTOR_WEIGHT`; its block holds all of its entries.
+        """
+        if np.iscomplexobj(values) and not np.any(values.imag):
+            values = values.real  # real amplitudes: real arithmetic downstream (as for labels)
+        exc = self.excitations_of(index)
+        occupied = np.unique(exc[np.abs(values) ** 2 > EMPTY_SECTOR_WEIGHT])
+        blocks = {}
+        for k in occupied.tolist():
+            sec = self.sector(k)
+            mine = exc == k
+            m, _ = self.labels_of(index[mine])
+            block = np.zeros((sec.size, 1), dtype=values.dtype)
+            block[np.searchsorted(sec.m, m), 0] = values[mine]
+            blocks[sec.k] = block
+        return blocks
+
+    def operator_support(self, rows, cols, values) -> tuple[np.ndarray, np.ndarray]:
+        """``(J, rho[J, J])``: the indices ``J`` touched by a nonzero entry of a density matrix
+        and the dense matrix on them (outside ``J`` the matrix is zero)."""
+        support = np.union1d(rows, cols)
+        size = support.size
+        require(_COMPLEX * float(size) * size, f"a density matrix on {size} occupied levels")
+        sub = np.zeros((size, size), dtype=complex)
+        np.add.at(sub, (np.searchsorted(support, rows), np.searchsorted(support, cols)), values)
+        return support, sub
+
+    def dm_blocks(self, support: np.ndarray, sub: np.ndarray) -> dict[int, np.ndarray]:
+        r"""Sector blocks ``{k: C_k}`` with :math:`\rho_{kk} = C_k C_k^\dagger` of the density
+        matrix ``sub`` on the indices ``support`` (as from :meth:`operator_support`).
+
+        A sector is occupied if a diagonal entry exceeds :data:`EMPTY_SECTOR_WEIGHT` and its
+        trace does; :math:`C_k` holds the eigenvectors of :math:`\rho_{kk}` with eigenvalues
+        above :math:`10^{-14}` of the largest, times their square roots.
+        """
+        exc = self.excitations_of(support)
+        diagonal = np.real(np.diagonal(sub))
+        occupied = np.unique(exc[diagonal > EMPTY_SECTOR_WEIGHT])
+        blocks = {}
+        for k in occupied.tolist():
+            sec = self.sector(k)
+            mine = np.flatnonzero(exc == k)
+            rho = sub[np.ix_(mine, mine)]
+            if float(np.trace(rho).real) <= EMPTY_SECTOR_WEIGHT:
+                continue
+            if not np.any(rho.imag):
+                rho = rho.real  # a real density matrix: real factors
+            p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
+            keep = p > p.max() * 1e-14
+            m, _ = self.labels_of(support[mine])
+            block = np.zeros((sec.size, int(keep.sum())), dtype=w.dtype)
+            block[np.searchsorted(sec.m, m)] = w[:, keep] * np.sqrt(p[keep])
+            blocks[sec.k] = block
+        return blocks
 
     def sector(self, k: int) -> Sector:
         """The (cached) sector with ``k`` excitations."""
