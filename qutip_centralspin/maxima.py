@@ -97,8 +97,10 @@ import qutip
 from . import _checks
 from .model import CentralSpinModel
 from .results import Maximum
+from .solvers.mixture import MixtureEvolution
 from .solvers.sector import SectorEngine, SectorEvolution
 from .states import check_state
+from .thermal import PhysicalThermalCharger
 
 __all__ = ["max_power", "max_energy"]
 
@@ -156,7 +158,13 @@ _MIN_WIDTH_ULPS = 16
 
 
 # -- entry points ---------------------------------------------------------------------------------
-def _evolution(model, psi0, engine) -> SectorEvolution:
+def _evolution(model, psi0, engine) -> SectorEvolution | MixtureEvolution:
+    if isinstance(psi0, PhysicalThermalCharger):
+        if psi0.model != model:
+            raise ValueError("psi0 (a PhysicalThermalCharger) was made for a different model")
+        if engine is not None:
+            raise ValueError("engine must be None for a PhysicalThermalCharger (one per ladder)")
+        return psi0.evolution()
     if isinstance(psi0, qutip.Qobj):
         check_state(model, psi0, "psi0")
     if engine is None:
@@ -218,7 +226,8 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
     """
     scaled, shift = _rescaled(evo)
     result = _max_power(scaled, rtol)
-    return _scale_back(result, shift, power=True) if shift else result
+    result = _scale_back(result, shift, power=True) if shift else result
+    return _with_neglected(result, getattr(evo, "power_error_bound", 0.0), evo)
 
 
 def max_energy(
@@ -267,7 +276,30 @@ def certified_max_energy(
     if window is not None and shift:
         window = math.ldexp(window, shift)  # H / 2^k runs 2^k times slower
     result = _max_energy(scaled, window, rtol)
-    return _scale_back(result, shift, power=False) if shift else result
+    result = _scale_back(result, shift, power=False) if shift else result
+    return _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+
+
+def _with_neglected(result: Maximum, error: float, evo) -> Maximum:
+    """The bracket of a :class:`MixtureEvolution` with parts left out, widened by ``error``
+    (what the left-out parts can add to or take from the value at any time): the value is
+    lowered and the upper bound raised by it, the tolerance grows by twice it, and the time
+    is no longer bracketed (the maximiser of the whole may sit anywhere the kept parts come
+    within 2 ``error`` of their maximum)."""
+    if not isinstance(evo, MixtureEvolution) or not error > 0:
+        return result
+    tolerance = None if result.tolerance is None else result.tolerance + 2 * error
+    return Maximum(
+        result.value - error,
+        result.time,
+        result.upper_bound + error,
+        result.window,
+        result.converged,
+        time_bracket=None,
+        horizon=result.horizon,
+        tolerance=tolerance,
+        reason=result.reason,
+    )
 
 
 def default_window(evo: SectorEvolution) -> float:
@@ -305,7 +337,8 @@ def _rescaled(evo):
     times ``2^k``; :func:`_scale_back` undoes that exactly.
     """
     model = evo.model
-    if type(evo) is not SectorEvolution or not isinstance(model, CentralSpinModel):
+    rescalable = type(evo) is SectorEvolution or isinstance(evo, MixtureEvolution)
+    if not rescalable or not isinstance(model, CentralSpinModel):
         return evo, 0
     size = max(abs(model.B), abs(model.h), abs(model.A), abs(model.delta))
     small = min(abs(model.B), abs(model.A) if model.A != 0 else math.inf)
