@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 
 from .. import _checks
-from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..basis import embed_symmetric
+from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..results import ChargingResult
 from ..thermal import PhysicalThermalCharger
 from .sector import SectorEngine
