@@ -223,3 +223,23 @@ def test_charge_refuses_other_solvers():
         charge(model, state, [0, 1], solver="sesolve")
     with pytest.raises(ValueError, match="different model"):
         charge(model.replace(B=2.0), state, [0, 1])
+
+
+def test_cli_pmax_gibbs_spec(capsys):
+    """``--charger-state gibbs:T`` runs the physical thermal mixture, brackets written."""
+    import json
+
+    from qutip_centralspin.cli import main
+
+    args = ["pmax", "--nb", "1", "--n", "4", "--B", "1.1", "--h", "0.9", "--A", "0.8"]
+    code = main([*args, "--charger-state", "gibbs:0.7", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    model = CentralSpinModel(1, 4, B=1.1, h=0.9, A=0.8)
+    p = max_power(model, physical_thermal_charger(model, 0.7))
+    assert data["charger_state"] == "gibbs:0.7" and data["p_max_converged"] is True
+    assert data["p_max"] == pytest.approx(p.value, rel=1e-14)
+    assert data["p_max_upper"] == pytest.approx(p.upper_bound, rel=1e-14)
+    symmetric = max_power(model, ch.thermal_charger(model, 0.7))
+    assert abs(data["p_max"] - symmetric.value) > 1e-3  # not the symmetric-multiplet state
