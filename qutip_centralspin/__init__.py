@@ -8,7 +8,7 @@ The top level holds what a session needs: a model, a state, processes, ``charge`
 lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, ``solvers``,
 ``ergotropy``, ``advantage``, ``cavity``, ``scaling``, ``analytic``, ``paper``, ``plotting``,
 ``basis``, ``results``, ``observables``, ``maxima``, ``expectation``, ``resources``,
-``estimates``).
+``estimates``, ``thermal``).
 """
 
 from . import (
@@ -31,10 +31,11 @@ from . import (
     scaling,
     solvers,
     states,
+    thermal,
 )
 from .advantage import quantum_advantage
 from .cavity import CavityModel
-from .chargers import charger_state, thermal_charger
+from .chargers import charger_state
 from .charging import charge
 from .ergotropy import EntanglementEntropy, Ergotropy, max_ergotropy
 from .maxima import max_energy, max_power
@@ -46,6 +47,7 @@ from .processes import Process, decay, dephasing, pumping
 from .results import ChargingResult, Maximum
 from .scaling import scaling_sweep
 from .states import dicke_state, product_state, spin_coherent_charger
+from .thermal import physical_thermal_charger, thermal_charger
 from .version import __version__
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "dicke_state",
     "spin_coherent_charger",
     "thermal_charger",
+    "physical_thermal_charger",
     "charger_state",
     "product_state",
     # open systems
@@ -100,4 +103,5 @@ __all__ = [
     "scaling",
     "solvers",
     "states",
+    "thermal",
 ]
