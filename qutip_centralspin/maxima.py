@@ -180,9 +180,12 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
     Parameters
     ----------
     model : CentralSpinModel
-    psi0 : Qobj, tuple or dict
+    psi0 : Qobj, tuple, dict or PhysicalThermalCharger
         Initial state, as accepted by :meth:`SectorEngine.evolve` (``(m, n)`` for
-        :math:`|m,n\rangle`).
+        :math:`|m,n\rangle`); or the Gibbs state of the physical charger spins
+        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`, one engine per total
+        charger spin; ``engine`` must then be ``None``). If that state left ladders out, the
+        bracket is widened by what they can contribute and the time is not bracketed.
     rtol : float, default 1e-10
         Relative width of the certified bracket ``[value, upper_bound]`` (never below the
         round-off floor, see ``tolerance``).
@@ -237,6 +240,8 @@ def max_energy(
 
     Parameters
     ----------
+    model, psi0, engine
+        As for :func:`max_power`.
     window : float, optional
         :math:`T_w`. Default: :math:`2\pi/g_{min}`, one period of the slowest beat between
         neighbouring levels of the occupied sectors, doubled (at most

@@ -65,7 +65,6 @@ class MixtureEvolution:
     """
 
     is_ket = False
-    has_sector_coherences = False
 
     def __init__(
         self,
@@ -203,6 +202,11 @@ class MixtureEvolution:
     def state_derivative_bound(self, order: int) -> float:
         """:math:`\\sum_r w_r\\|d^k\\rho^{(r)}/dt^k\\|_1` (``k = 1, 2``)."""
         return self._sum(evo.state_derivative_bound(order) for _, evo in self.parts)
+
+    @property
+    def has_sector_coherences(self) -> bool:
+        """Whether any part's rho_B(t) can hold coherences (see :class:`SectorEvolution`)."""
+        return any(evo.has_sector_coherences for _, evo in self.parts)
 
     @property
     def occupied_sectors(self) -> list:

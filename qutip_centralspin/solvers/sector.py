@@ -178,8 +178,10 @@ def _is_count(x) -> bool:
 class SectorEvolution:
     """Exact time evolution of one initial state; evaluate at any times, in any order.
 
-    Created by :meth:`SectorEngine.evolve`. All energies follow Eq. (2)-(3) with
-    :math:`\\hbar = 1`; ``t`` may be any array of non-negative times.
+    Created by :meth:`SectorEngine.evolve` (or :meth:`SectorEngine.evolve_mixture`). All
+    energies follow Eq. (2)-(3) with :math:`\\hbar = 1`; ``t`` may be any array of
+    non-negative times. A density matrix given by its sector ``blocks`` alone (``data=None``,
+    ``is_ket=False``) has no coherences between sectors.
     """
 
     def __init__(
