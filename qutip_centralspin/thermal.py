@@ -176,7 +176,7 @@ def ladder_weights(n_charger: int, h: float, T: float) -> np.ndarray:
     Examples
     --------
     >>> from qutip_centralspin.thermal import ladder_weights
-    >>> ladder_weights(2, h=0.0, T=1.0).tolist()   # triplet and singlet, 3 : 1
+    >>> ladder_weights(2, h=0.0, T=1.0).round(12).tolist()   # triplet and singlet, 3 : 1
     [0.75, 0.25]
     """
     n = _checks.positive_int("n_charger", n_charger)
@@ -186,17 +186,22 @@ def ladder_weights(n_charger: int, h: float, T: float) -> np.ndarray:
 
 
 def _log_ladder_weights(n: int, beta_h: float) -> np.ndarray:
-    """``log w_r`` for ``r = 0..n//2``."""
+    r"""``log w_r`` for ``r = 0..n//2``, every term finite for any finite ``beta_h``.
+
+    With :math:`x = |\beta h|` (the weights are even in :math:`\beta h`: :math:`n' \to N' - n'`)
+    and :math:`N' = N - 2r`, :math:`Z_r = e^{xN'/2}\sum_{n'} e^{-xn'}` and
+    :math:`Z = e^{xN/2}(1 + e^{-x})^N`, so
+    :math:`\log w_r = \log d_r - xr + \log\sum_{n'=0}^{N'} e^{-xn'} - N\log(1 + e^{-x})`.
+    """
+    x = abs(beta_h)
     r = np.arange(n // 2 + 1)
     log_d = gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
     log_d += np.log((n - 2 * r + 1) / (n - r + 1))  # C(n, r) - C(n, r-1) = C(n, r)(n-2r+1)/(n-r+1)
-    # log Z_r = log sum_{n'=0}^{N'} exp(-beta h (n' - N'/2)), N' = n - 2r
-    log_zr = np.array(
-        [logsumexp(-beta_h * (np.arange(n - 2 * k + 1) - (n - 2 * k) / 2)) for k in r]
-    )
-    a = abs(beta_h) / 2
-    log_z = n * (a + math.log1p(math.exp(-2 * a)))  # N log(2 cosh(beta h / 2))
-    log_w = log_d + log_zr - log_z
+    if x == 0:
+        log_sum = np.log(n - 2 * r + 1.0)
+    else:  # log sum_{n'=0}^{N'} e^{-x n'} = log((1 - e^{-x(N'+1)}) / (1 - e^{-x}))
+        log_sum = np.log(-np.expm1(-x * (n - 2 * r + 1))) - math.log(-math.expm1(-x))
+    log_w = log_d - x * r + log_sum - n * math.log1p(math.exp(-x))
     return log_w - logsumexp(log_w)  # (sums to 1 up to rounding already; make it exact)
 
 
