@@ -1415,6 +1415,7 @@ def certified_window_maximum(
     rtol: float,
     atol: float = 0.0,
     budget: int = MAX_WINDOW_EVALUATIONS,
+    extra_bound=None,
 ) -> Maximum:
     r"""Certified :math:`\max_{0 \le t \le T_w} f(t)` for an upper envelope of smooth functions.
 
@@ -1447,6 +1448,9 @@ def certified_window_maximum(
         The tolerance of the bracket.
     budget : int
         Largest number of evaluations of ``f`` after the grid.
+    extra_bound : callable, optional
+        ``extra_bound(a, b)``: another rigorous upper bound of ``f`` on each ``[a, b]`` (arrays
+        of interval ends, round-off excluded; ``inf`` where it has none). The smaller is used.
 
     Returns
     -------
@@ -1463,7 +1467,10 @@ def certified_window_maximum(
         err = np.asarray(roundoff(b), dtype=float) * np.ones_like(w)
         quadratic = np.maximum(fa, fb) + w * w * curv
         tent = 0.5 * (fa + fb) + half_l * w
-        return np.minimum(quadratic, tent) + err, err
+        up = np.minimum(quadratic, tent)
+        if extra_bound is not None:
+            up = np.minimum(up, extra_bound(a, b))
+        return up + err, err
 
     count = max(2, int(math.ceil(window / step)))
     if count > MAX_SCAN_POINTS:
