@@ -586,8 +586,9 @@ def max_ergotropy(
     omega = _reduced_frequency(evo)
 
     # a diagonal rho_B(t) whose populations decrease with energy is passive: W = 0 (Dicke
-    # picture); record by how much they decrease (the margin) at every time evaluated
-    diagonal = battery == "dicke" and not evo.has_sector_coherences
+    # picture, the same as the qubits one for N_B = 1); record by how much they decrease (the
+    # margin) at every time evaluated
+    diagonal = (battery == "dicke" or n_battery == 1) and not evo.has_sector_coherences
     margins: dict[float, float] = {}
 
     def w_of(t):
