@@ -567,7 +567,7 @@ def max_ergotropy(
     lobe between samples cannot hide. The branch and bound of
     :func:`~qutip_centralspin.maxima.certified_window_maximum` splits the cells that could
     beat the best value. A state without coherences between sectors has a diagonal
-    :math:`\rho_B(t)`; in the Dicke picture it is passive (:math:`W = 0`) while its
+    :math:`\rho_B(t)`; in the Dicke picture (or for :math:`N_B = 1`) it is passive while its
     populations decrease with energy, and a cell whose end margins :math:`m_a, m_b` (the
     smallest drop between neighbouring levels) satisfy :math:`m_a + m_b > (b - a)\|\dot\rho\|_1`
     stays passive throughout (each population moves at most that fast), so flat stretches of
