@@ -9,7 +9,7 @@ lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, 
 ``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``,
 ``analytic``, ``paper``, ``plotting``, ``basis``, ``results``, ``observables``, ``maxima``,
 ``expectation``, ``resources``, ``estimates``, ``protocols``, ``cycle``, ``optimal``,
-``open_maxima``, ``checkpoint``).
+``open_maxima``, ``checkpoint``, ``thermal``).
 """
 
 from . import (
@@ -39,10 +39,11 @@ from . import (
     scaling,
     solvers,
     states,
+    thermal,
 )
 from .advantage import quantum_advantage
 from .cavity import CavityModel
-from .chargers import charger_state, thermal_charger
+from .chargers import charger_state
 from .charging import charge
 from .dicke_charger import DickeChargerModel
 from .ergotropy import EntanglementEntropy, Ergotropy, max_ergotropy
@@ -55,6 +56,7 @@ from .processes import Process, decay, dephasing, pumping
 from .results import ChargingResult, Maximum
 from .scaling import scaling_sweep
 from .states import dicke_state, product_state, spin_coherent_charger
+from .thermal import physical_thermal_charger, thermal_charger
 from .version import __version__
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "dicke_state",
     "spin_coherent_charger",
     "thermal_charger",
+    "physical_thermal_charger",
     "charger_state",
     "product_state",
     # open systems
@@ -117,4 +120,5 @@ __all__ = [
     "scaling",
     "solvers",
     "states",
+    "thermal",
 ]

@@ -16,7 +16,7 @@ Charger states (``charger=``)
 ``"n=N_B"`` (default)
     One charger excitation per battery spin: the collective charger in :math:`|n = N_B\rangle`
     (the paper's Eq. 31 regime, Fig. 4), every cell's charger in :math:`|n = 1\rangle`.
-``"full"``, ``"dicke:K"``, ``"coherent:THETA[:PHI]"``, ``"thermal:T"``
+``"full"``, ``"dicke:K"``, ``"coherent:THETA[:PHI]"``, ``"thermal:T"``, ``"gibbs:T"``
     The same :func:`~qutip_centralspin.chargers.charger_state` for the collective charger and
     for every cell's charger.
 
@@ -64,7 +64,14 @@ __all__ = [
 ]
 
 #: Charger choices of the advantage (besides every ``charger_state`` spec).
-ADVANTAGE_CHARGERS = ("n=N_B", "full", "dicke:K", "coherent:THETA[:PHI]", "thermal:T")
+ADVANTAGE_CHARGERS = (
+    "n=N_B",
+    "full",
+    "dicke:K",
+    "coherent:THETA[:PHI]",
+    "thermal:T",
+    "gibbs:T",
+)
 
 
 def hp_advantage(n_battery):
@@ -156,7 +163,7 @@ def quantum_advantage(
         ``"n=N_B"``: collective :math:`|n = N_B\rangle`, cells :math:`|n = 1\rangle`; or a
         :func:`~qutip_centralspin.chargers.charger_state` spec used for every charger:
         ``"full"`` (:math:`|n = N\rangle`), ``"dicke:K"``, ``"coherent:THETA[:PHI]"``,
-        ``"thermal:T"``.
+        ``"thermal:T"`` (symmetric multiplet), ``"gibbs:T"`` (physical charger spins).
     B, h, A, delta : float
         Model parameters (:class:`CentralSpinModel`).
     rtol : float, default 1e-10

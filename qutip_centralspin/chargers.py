@@ -8,21 +8,23 @@ charger in one of:
 * a spin-coherent state :math:`|\theta,\phi\rangle` at any polar angle
   (:func:`qutip_centralspin.spin_coherent_charger`, reused here): a superposition over every
   ``n`` with binomial weights :math:`\binom{N}{n}\cos^{2n}(\theta/2)\sin^{2(N-n)}(\theta/2)`;
-* a thermal state of :math:`H_C = hJ^z` at temperature :math:`T > 0` (:func:`thermal_charger`).
+* a thermal state at temperature :math:`T > 0`, in one of two meanings
+  (:mod:`qutip_centralspin.thermal`):
+
+  - :func:`~qutip_centralspin.thermal.thermal_charger`: the Gibbs state of :math:`hJ^z`
+    *within the symmetric multiplet* :math:`j = N/2` (a density matrix on the model's dims);
+  - :func:`~qutip_centralspin.thermal.physical_thermal_charger`: the Gibbs state of the
+    :math:`N` *physical* charger spins, an exact mixture over every total charger spin
+    :math:`j_C \le N/2` (a :class:`~qutip_centralspin.thermal.PhysicalThermalCharger`).
 
 All of them go through the exact engine (:meth:`SectorEngine.evolve` takes kets and density
-matrices spanning many U(1) sectors). A thermal charger has no coherence between sectors, so
-the engine only diagonalises the :math:`N_B+N+1` small sector blocks; nothing of full-space size
-is built besides the density matrix itself.
-
-Note on :func:`thermal_charger`: the model's charger space is the symmetric multiplet
-:math:`j = N/2`, so the thermal state here is the Gibbs state of :math:`hJ^z` *within that
-multiplet*, :math:`p_n \propto e^{-h(n - N/2)/T}` (:math:`k_B = 1`, :math:`T` in energy units).
-The Gibbs state of :math:`N` independent physical spins also populates the :math:`j < N/2`
-multiplets (weights :math:`\binom{N}{n}`), which this model does not contain.
+matrices spanning many U(1) sectors; the physical thermal state runs one engine per
+:math:`j_C`). A thermal charger has no coherence between sectors, so the engine only
+diagonalises the small sector blocks.
 
 ``charger_state(model, spec)`` parses the command-line form ``"full"``, ``"dicke:K"``,
-``"coherent:THETA[:PHI]"``, ``"thermal:T"``.
+``"coherent:THETA[:PHI]"``, ``"thermal:T"`` (symmetric multiplet) and ``"gibbs:T"`` (physical
+spins).
 """
 
 from __future__ import annotations
@@ -38,94 +40,42 @@ from .maxima import certified_max_energy, certified_max_power
 from .model import CentralSpinModel
 from .operators import check_model
 from .solvers.sector import SectorEngine
-from .states import battery_dicke, dicke_state, parse_spec, spin_coherent_charger
+from .states import dicke_state, parse_spec, spin_coherent_charger
+from .thermal import (
+    PhysicalThermalCharger,
+    physical_thermal_charger,
+    thermal_charger,
+    thermal_populations,
+)
 
 __all__ = [
     "CHARGER_SPECS",
     "thermal_populations",
     "thermal_charger",
+    "physical_thermal_charger",
     "charger_state",
     "BestDickeCharger",
     "best_dicke_charger",
 ]
 
 #: The forms understood by :func:`charger_state`.
-CHARGER_SPECS = ("full", "dicke:K", "coherent:THETA[:PHI]", "thermal:T")
+CHARGER_SPECS = ("full", "dicke:K", "coherent:THETA[:PHI]", "thermal:T", "gibbs:T")
 #: The grammar of :data:`CHARGER_SPECS` for :func:`qutip_centralspin.states.parse_spec`.
-CHARGER_GRAMMAR = {"full": (0, 0), "dicke": (1, 1), "coherent": (1, 2), "thermal": (1, 1)}
+CHARGER_GRAMMAR = {
+    "full": (0, 0),
+    "dicke": (1, 1),
+    "coherent": (1, 2),
+    "thermal": (1, 1),
+    "gibbs": (1, 1),
+}
 #: Maxima closer than this (relative) to the best count as ties in :func:`best_dicke_charger`.
 TIE_RTOL = 1e-9
 OBJECTIVES = ("power", "energy")
 
 
-def thermal_populations(n_charger: int, h: float, T: float) -> np.ndarray:
-    r"""Gibbs weights :math:`p_n = e^{-h(n - N/2)/T}/Z` of :math:`hJ^z` on the :math:`j = N/2` multiplet.
-
-    Parameters
-    ----------
-    n_charger : int
-        :math:`N \ge 1`.
-    h : float
-        Charger field.
-    T : float
-        Temperature :math:`T > 0` in energy units (:math:`k_B = 1`).
-
-    Returns
-    -------
-    ndarray, shape ``(N + 1,)``
-        ``p[n]`` for ``n = 0..N`` flipped charger spins (paper's labels, not ``jmat`` order).
-
-    Examples
-    --------
-    >>> from qutip_centralspin.chargers import thermal_populations
-    >>> thermal_populations(1, h=1.0, T=1e9).round(6)   # T -> infinity: uniform
-    array([0.5, 0.5])
-    """
-    n_charger = _checks.positive_int("n_charger", n_charger)
-    h = _checks.finite_real("h", h)
-    T = _checks.positive_real("T", T)
-    exponent = -h * np.arange(n_charger + 1) / T
-    w = np.exp(exponent - exponent.max())
-    return w / w.sum()
-
-
-def thermal_charger(model: CentralSpinModel, T: float, *, m: int = 0) -> qutip.Qobj:
-    r"""Battery in :math:`|m\rangle`, charger thermal at temperature :math:`T`: a density matrix.
-
-    .. math::
-
-        \rho(0) = |m\rangle\langle m| \otimes \sum_{n=0}^{N} p_n |n\rangle\langle n|,
-        \qquad p_n = \frac{e^{-h(n - N/2)/T}}{Z}
-
-    on the model dims ``[[N_B+1, N+1], [N_B+1, N+1]]`` (sparse, diagonal). :math:`T \to 0^+`
-    gives :math:`|n = 0\rangle` for ``h > 0`` (an empty charger); :math:`T\to\infty` the
-    maximally mixed multiplet, mean :math:`\langle n\rangle = N/2`. See the module note on the
-    symmetric multiplet.
-
-    Parameters
-    ----------
-    model : CentralSpinModel
-    T : float
-        Temperature :math:`T > 0` (:math:`k_B = 1`, energy units of ``h``).
-    m : int, default 0
-        Battery Dicke state.
-
-    Examples
-    --------
-    >>> from qutip_centralspin import CentralSpinModel, max_power
-    >>> from qutip_centralspin.chargers import thermal_charger
-    >>> model = CentralSpinModel(n_battery=2, n_charger=6)
-    >>> rho0 = thermal_charger(model, T=2.0)
-    >>> rho0.dims, round(rho0.tr(), 12)
-    ([[3, 7], [3, 7]], 1.0)
-    """
-    check_model(model)
-    p = thermal_populations(model.n_charger, model.h, T)
-    charger = qutip.qdiags(p[::-1], 0, dims=[[model.n_charger + 1], [model.n_charger + 1]])
-    return qutip.tensor(battery_dicke(model, m).proj(), charger)
-
-
-def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qobj:
+def charger_state(
+    model: CentralSpinModel, spec: str, *, m: int = 0
+) -> qutip.Qobj | PhysicalThermalCharger:
     r"""Initial state :math:`|m\rangle_B\otimes\rho_C` from a short text ``spec``.
 
     Parameters
@@ -136,14 +86,18 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
         * ``"dicke:K"``: Dicke :math:`|n = K\rangle`, ``0 <= K <= N``;
         * ``"coherent:THETA"`` or ``"coherent:THETA:PHI"``: spin-coherent, angles in radians,
           ``0 <= THETA <= pi`` (``0``: full charger);
-        * ``"thermal:T"``: :func:`thermal_charger`, ``T > 0``.
+        * ``"thermal:T"``: :func:`thermal_charger` (symmetric multiplet), ``T > 0``;
+        * ``"gibbs:T"``: :func:`physical_thermal_charger` (the :math:`N` physical spins),
+          ``T > 0``.
     m : int, default 0
         Battery Dicke state.
 
     Returns
     -------
-    Qobj
-        A ket (Dicke, coherent) or a density matrix (thermal) on the model dims.
+    Qobj or PhysicalThermalCharger
+        A ket (Dicke, coherent) or a density matrix (thermal) on the model dims; the physical
+        thermal mixture for ``"gibbs:T"`` (accepted by ``charge``, ``max_power`` and
+        ``max_energy``).
 
     Raises
     ------
@@ -167,7 +121,9 @@ def charger_state(model: CentralSpinModel, spec: str, *, m: int = 0) -> qutip.Qo
             return dicke_state(model, m, _whole(numbers[0]))
         if kind == "coherent":
             return spin_coherent_charger(model, *numbers, m=m)
-        return thermal_charger(model, numbers[0], m=m)
+        if kind == "thermal":
+            return thermal_charger(model, numbers[0], m=m)
+        return physical_thermal_charger(model, numbers[0], m=m)
     except ValueError as err:
         raise ValueError(f"spec {spec!r}: {err}") from None
 

@@ -26,10 +26,11 @@ from .processes import as_processes
 from .protocols import PiecewiseConstant
 from .results import ChargingResult
 from .solvers import blocks, cavity_blocks, references
-from .solvers.exact import charge_exact
+from .solvers.exact import charge_exact, charge_mixture
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
 from .states import check_state
+from .thermal import PhysicalThermalCharger
 
 __all__ = ["charge", "Solver"]
 
@@ -69,9 +70,12 @@ def charge(
         ``coupling`` on the cavity block solver; ``psi0`` is then a
         :class:`~qutip_centralspin.cavity.CavityState`, a Fock label ``(m, k)`` or a state on
         ``dims [[N_B+1, D], ...]``.
-    psi0 : Qobj
+    psi0 : Qobj or PhysicalThermalCharger
         Initial ket or density matrix on ``model.dims`` (see :mod:`qutip_centralspin.states`):
-        the state at ``tlist[0]``.
+        the state at ``tlist[0]``. Or the Gibbs state of the physical charger spins
+        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`): exact closed path only,
+        ``states`` and ``e_ops`` then see the battery's :math:`\rho_B(t)` in the
+        ``qutip.piqs`` Dicke basis (as with ``processes``).
     tlist : array_like
         Increasing times :math:`\ge 0` (units of 1/energy, :math:`\hbar = 1`). As in QuTiP,
         ``psi0`` is the state at :math:`t_0` = ``tlist[0]`` (the start of charging): on every
@@ -135,10 +139,18 @@ def charge(
             model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling
         )
     check_model(model)
-    psi0 = check_state(model, psi0, "psi0")
     times = _checks.time_list("tlist", tlist)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if isinstance(psi0, PhysicalThermalCharger):
+        if solver not in ("auto", "exact") or c_ops or processes:
+            raise ValueError(
+                "a PhysicalThermalCharger (the Gibbs state of the physical charger spins) runs "
+                f"on the exact closed engine only: solver must be 'auto' or 'exact' without "
+                f"c_ops or processes, got solver={solver!r}"
+            )
+        return charge_mixture(model, psi0, times, e_ops=e_ops, options=options)
+    psi0 = check_state(model, psi0, "psi0")
     procs = as_processes(processes)
     # refuse what cannot fit before anything is allocated (qutip_centralspin.resources)
     estimate(

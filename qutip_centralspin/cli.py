@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SPEC",
         help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
-        "thermal:T (spins: also dicke:K, full; cavity: also fock:K, alpha:ALPHA)",
+        "thermal:T (spins: also dicke:K, full, and gibbs:T, the Gibbs state of the N "
+        "physical spins; cavity: also fock:K, alpha:ALPHA)",
     )
     pmax.add_argument(
         "--ergotropy",
@@ -484,8 +485,11 @@ def _pmax_evolution(args):
         model, state = _model_and_state(args)
         if spec is not None:
             from .chargers import charger_state
+            from .thermal import PhysicalThermalCharger
 
             state = charger_state(model, spec, m=args.m0)
+            if isinstance(state, PhysicalThermalCharger):  # gibbs:T: one engine per j_C
+                return model, state.evolution(), spec
         return model, SectorEngine(model).evolve(state), spec or f"dicke:{state[1]}"
     from .cavity import CavityEngine, cavity_state
 
@@ -555,15 +559,7 @@ def _cmd_pmax(args) -> int:
         from .ergotropy import ergotropy_trace, max_ergotropy
 
         w = max_ergotropy(evo, battery=args.battery)
-        out.update(
-            {
-                "w_max": w.value,
-                "t_wmax": w.time,
-                "w_max_converged": False,
-                "w_max_reason": w.reason,
-                "battery": args.battery,
-            }
-        )
+        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": args.battery})
         if np.isfinite(p.time):
             at_tau = ergotropy_trace(evo, [p.time], battery=args.battery)
             out.update(
@@ -589,10 +585,7 @@ def _cmd_pmax(args) -> int:
     print(f"tau   = {p.time:.12g}" + _bracket_text(p))
     print(_maximum_line("E_max", e) + f"   at t = {e.time:.6g}")
     if args.ergotropy:
-        print(
-            f"W_max = {out['w_max']:.10g} at t = {out['t_wmax']:.6g}   ({args.battery} "
-            "battery; an estimate on a grid, not certified)"
-        )
+        print(_maximum_line("W_max", w) + f"   at t = {w.time:.6g}   ({args.battery} battery)")
         if "w_at_tau" in out:
             print(
                 f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "

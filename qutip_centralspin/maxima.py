@@ -102,14 +102,16 @@ import qutip
 from . import _checks
 from .model import CentralSpinModel
 from .results import Maximum
+from .solvers.mixture import MixtureEvolution
 from .solvers.sector import SectorEngine, SectorEvolution
 from .states import check_state
+from .thermal import PhysicalThermalCharger
 
 __all__ = ["max_power", "max_energy"]
 
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
-#: Used by :func:`window_converged_maximum` (W_max of :mod:`.ergotropy`), not by E_max.
+#: A window-doubling agreement threshold (a heuristic, used by the tests only, never a proof).
 WINDOW_CONVERGENCE_RTOL = 1e-6
 #: Scan resolution: samples per period :math:`2\pi M_{k+1}/M_{k+2}` of the derivative scale.
 SAMPLES_PER_SCAN_PERIOD = 10
@@ -161,7 +163,13 @@ _MIN_WIDTH_ULPS = 16
 
 
 # -- entry points ---------------------------------------------------------------------------------
-def _evolution(model, psi0, engine) -> SectorEvolution:
+def _evolution(model, psi0, engine) -> SectorEvolution | MixtureEvolution:
+    if isinstance(psi0, PhysicalThermalCharger):
+        if psi0.model != model:
+            raise ValueError("psi0 (a PhysicalThermalCharger) was made for a different model")
+        if engine is not None:
+            raise ValueError("engine must be None for a PhysicalThermalCharger (one per ladder)")
+        return psi0.evolution()
     if isinstance(psi0, qutip.Qobj):
         check_state(model, psi0, "psi0")
     if engine is None:
@@ -177,9 +185,12 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
     Parameters
     ----------
     model : CentralSpinModel
-    psi0 : Qobj, tuple or dict
+    psi0 : Qobj, tuple, dict or PhysicalThermalCharger
         Initial state, as accepted by :meth:`SectorEngine.evolve` (``(m, n)`` for
-        :math:`|m,n\rangle`).
+        :math:`|m,n\rangle`); or the Gibbs state of the physical charger spins
+        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`, one engine per total
+        charger spin; ``engine`` must then be ``None``). If that state left ladders out, the
+        bracket is widened by what they can contribute and the time is not bracketed.
     rtol : float, default 1e-10
         Relative width of the certified bracket ``[value, upper_bound]`` (never below the
         round-off floor, see ``tolerance``).
@@ -223,7 +234,8 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
     """
     scaled, shift = _rescaled(evo)
     result = _max_power(scaled, rtol)
-    return _scale_back(result, shift, power=True) if shift else result
+    result = _scale_back(result, shift, power=True) if shift else result
+    return _with_neglected(result, getattr(evo, "power_error_bound", 0.0), evo)
 
 
 def max_energy(
@@ -233,6 +245,8 @@ def max_energy(
 
     Parameters
     ----------
+    model, psi0, engine
+        As for :func:`max_power`.
     window : float, optional
         :math:`T_w`. Default: :math:`2\pi/g_{min}`, one period of the slowest beat between
         neighbouring levels of the occupied sectors, doubled (at most
@@ -272,7 +286,30 @@ def certified_max_energy(
     if window is not None and shift:
         window = math.ldexp(window, shift)  # H / 2^k runs 2^k times slower
     result = _max_energy(scaled, window, rtol)
-    return _scale_back(result, shift, power=False) if shift else result
+    result = _scale_back(result, shift, power=False) if shift else result
+    return _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+
+
+def _with_neglected(result: Maximum, error: float, evo) -> Maximum:
+    """The bracket of a :class:`MixtureEvolution` with parts left out, widened by ``error``
+    (what the left-out parts can add to or take from the value at any time): the value is
+    lowered and the upper bound raised by it, the tolerance grows by twice it, and the time
+    is no longer bracketed (the maximiser of the whole may sit anywhere the kept parts come
+    within 2 ``error`` of their maximum)."""
+    if not isinstance(evo, MixtureEvolution) or not error > 0:
+        return result
+    tolerance = None if result.tolerance is None else result.tolerance + 2 * error
+    return Maximum(
+        result.value - error,
+        result.time,
+        result.upper_bound + error,
+        result.window,
+        result.converged,
+        time_bracket=None,
+        horizon=result.horizon,
+        tolerance=tolerance,
+        reason=result.reason,
+    )
 
 
 def default_window(evo: SectorEvolution) -> float:
@@ -288,20 +325,6 @@ def default_window(evo: SectorEvolution) -> float:
     return 2 * math.pi / min(positive)
 
 
-def window_converged_maximum(max_on, window: float, *, floor: float, rtol: float) -> Maximum:
-    """Maximum over ``[0, window]`` flagged ``converged`` if ``[0, 2 window]`` agrees to ``rtol``.
-
-    A *heuristic* used by :func:`~qutip_centralspin.ergotropy.max_ergotropy` (doubling a window
-    once proves nothing; :func:`max_energy` no longer uses it). ``max_on(w)`` returns the
-    :class:`Maximum` over ``[0, w]``; ``floor`` sets the absolute scale below which differences
-    do not count (relative to ``max(|value|, floor)``).
-    """
-    first, second = max_on(window), max_on(2 * window)
-    scale = max(abs(second.value), floor, np.finfo(float).tiny)
-    converged = abs(second.value - first.value) <= rtol * scale
-    return Maximum(first.value, first.time, first.upper_bound, first.window, converged)
-
-
 # -- scale ------------------------------------------------------------------------------------------
 def _rescaled(evo):
     """``(evolution to certify, k)``: the model's ``H / 2^k`` when its parameters are extreme.
@@ -310,7 +333,8 @@ def _rescaled(evo):
     times ``2^k``; :func:`_scale_back` undoes that exactly.
     """
     model = evo.model
-    if type(evo) is not SectorEvolution or not isinstance(model, CentralSpinModel):
+    rescalable = type(evo) is SectorEvolution or isinstance(evo, MixtureEvolution)
+    if not rescalable or not isinstance(model, CentralSpinModel):
         return evo, 0
     size = max(abs(model.B), abs(model.h), abs(model.A), abs(model.delta))
     small = min(abs(model.B), abs(model.A) if model.A != 0 else math.inf)
@@ -615,7 +639,18 @@ class _Search(NamedTuple):
 
 
 def _branch_and_bound(
-    f, intervals, bounds, best, t_best, rtol, *, peak=None, strict=False, budget=None, noise=None
+    f,
+    intervals,
+    bounds,
+    best,
+    t_best,
+    rtol,
+    *,
+    peak=None,
+    strict=False,
+    budget=None,
+    noise=None,
+    atol=0.0,
 ) -> _Search:
     """Maximise ``f`` over the union of ``intervals = (a, b, f(a), f(b))``.
 
@@ -627,6 +662,7 @@ def _branch_and_bound(
     everything that reaches ``best`` until its bound is round-off (to locate the maximisers).
     ``noise(t)``: round-off of a sample at t; the best value is the sample with the largest
     value minus noise (a sample where round-off dominates, e.g. P near t = 0, is not chosen).
+    ``atol``: an absolute floor of the settling tolerance (0: relative and round-off only).
     """
     budget = MAX_BRANCH_EVALUATIONS if budget is None else budget
     frac = np.arange(1, SPLIT) / SPLIT
@@ -658,7 +694,7 @@ def _branch_and_bound(
         if strict:
             settle = keep & (inside | floor)
         else:
-            tol = np.maximum(rtol * abs(best), 2 * err)
+            tol = np.maximum(max(rtol * abs(best), atol), 2 * err)
             settle = keep & (inside | (up <= best + tol) | floor)
             exhausted |= bool((keep & floor & ~inside & (up > best + tol)).any())
         narrow = keep & ~settle & ((b - a) <= _MIN_WIDTH_ULPS * _EPS * np.abs(b))
@@ -1367,6 +1403,139 @@ def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
         converged,
         time_bracket=bracket if converged else None,
         horizon=horizon,
+        tolerance=tolerance,
+        reason=reason,
+    )
+
+
+# -- a maximum over a window from a curvature bound (used for the ergotropy) ----------------------
+#: Evaluations :func:`certified_window_maximum` may spend on branch and bound.
+MAX_WINDOW_EVALUATIONS = 400_000
+#: Attempts of :func:`certified_window_maximum` to bracket the maximiser.
+LOCATE_ATTEMPTS = 3
+
+
+def certified_window_maximum(
+    f,
+    window: float,
+    *,
+    step: float,
+    curvature: float,
+    lipschitz: float,
+    roundoff,
+    rtol: float,
+    atol: float = 0.0,
+    budget: int = MAX_WINDOW_EVALUATIONS,
+    extra_bound=None,
+) -> Maximum:
+    r"""Certified :math:`\max_{0 \le t \le T_w} f(t)` for an upper envelope of smooth functions.
+
+    ``f`` may have kinks, but :math:`f = \max_U g_U` with every :math:`|g_U''| \le C`
+    (``curvature``) and :math:`f` Lipschitz with constant :math:`L` (``lipschitz``). Then on
+    any :math:`[a, b]` of width :math:`w`
+
+    .. math::
+
+        f(t) \le \min\Big(\max(f(a), f(b)) + \frac{C w^2}{8},\;
+                           \frac{f(a) + f(b)}{2} + \frac{L w}{2}\Big)
+
+    (each :math:`g_U` stays below its chord plus :math:`Cw^2/8`, the chord below
+    :math:`\max(f(a), f(b))`; the second is the Lipschitz tent), plus the evaluation
+    round-off ``roundoff(t)`` (non-decreasing in t). A grid of spacing ``step`` is refined
+    by the branch and bound of :func:`certified_max_power` until the bracket is within
+    ``max(rtol |value|, atol, 2 round-off)``, or ``budget`` evaluations are spent.
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised: an array of times to an array of values.
+    window : float
+        :math:`T_w > 0`.
+    step, curvature, lipschitz : float
+        Grid spacing, :math:`C` and :math:`L` as above.
+    roundoff : callable
+        Vectorised bound on the error of one evaluation of ``f`` at t.
+    rtol, atol : float
+        The tolerance of the bracket.
+    budget : int
+        Largest number of evaluations of ``f`` after the grid.
+    extra_bound : callable, optional
+        ``extra_bound(a, b)``: another rigorous upper bound of ``f`` on each ``[a, b]`` (arrays
+        of interval ends, round-off excluded; ``inf`` where it has none). The smaller is used.
+
+    Returns
+    -------
+    Maximum
+        ``horizon = window``; ``converged`` when the bracket is within the tolerance on the
+        whole window, else ``reason`` says why; ``time_bracket`` when the times where the
+        maximum can be attained form one cluster.
+    """
+    curv = curvature / 8
+    half_l = lipschitz / 2
+
+    def interval_bounds(a, b, fa, fb, threshold=None):
+        w = b - a
+        err = np.asarray(roundoff(b), dtype=float) * np.ones_like(w)
+        quadratic = np.maximum(fa, fb) + w * w * curv
+        tent = 0.5 * (fa + fb) + half_l * w
+        up = np.minimum(quadratic, tent)
+        if extra_bound is not None:
+            up = np.minimum(up, extra_bound(a, b))
+        return up + err, err
+
+    count = max(2, int(math.ceil(window / step)))
+    if count > MAX_SCAN_POINTS:
+        raise ValueError(
+            f"window must need at most {MAX_SCAN_POINTS} grid points; window={window:.3g} "
+            f"needs {count} at step {step:.3g}"
+        )
+    t = window * (np.arange(count + 1) / count)
+    values = np.concatenate(
+        [np.asarray(f(c), dtype=float) for c in np.array_split(t, 1 + count // _MAX_CHUNK)]
+    )
+    scores = values - np.asarray(roundoff(t), dtype=float)
+    i = int(np.argmax(scores))
+    best, t_best = float(values[i]), float(t[i])
+    a, b, fa, fb = t[:-1], t[1:], values[:-1], values[1:]
+    up, _ = interval_bounds(a, b, fa, fb)
+    keep = up >= best
+    search = _branch_and_bound(
+        f,
+        (a[keep], b[keep], fa[keep], fb[keep]),
+        interval_bounds,
+        best,
+        t_best,
+        rtol,
+        budget=budget,
+        noise=roundoff,
+        atol=atol,
+    )
+    value, time = search.best, search.t_best
+    for _ in range(LOCATE_ATTEMPTS):  # a better sample met on the way: locate again from it
+        bracket, better = _locate(f, interval_bounds, search, value, None, False, roundoff)
+        if better is None:
+            break
+        search = search._replace(best=better.best, t_best=better.t_best)
+        value, time, bracket = better.best, better.t_best, None
+    upper = max(search.upper, value)
+    tolerance = max(rtol * abs(value), atol, 2 * search.roundoff, 2 * float(roundoff(time)))
+    reason = ""
+    if search.exhausted:
+        reason = (
+            f"branch and bound reached its budget ({budget} evaluations) or the round-off "
+            "floor before the tolerance"
+        )
+    elif upper - value > tolerance:
+        reason = f"bracket {upper - value:.3g} wider than the tolerance {tolerance:.3g}"
+    converged = not reason
+    return Maximum(
+        value,
+        time,
+        upper,
+        (0.0, float(window)),
+        converged,
+        time_bracket=bracket if converged else None,
+        horizon=float(window),
         tolerance=tolerance,
         reason=reason,
     )

@@ -50,6 +50,7 @@ from .qutip_paths import MESOLVE_OPTIONS, integrator_errors
 __all__ = [
     "piqs_mesolve",
     "bruteforce_mesolve",
+    "bruteforce_thermal_charger",
     "symmetric_mesolve",
     "piqs_rates",
     "dicke_projection",
@@ -368,6 +369,64 @@ def bruteforce_mesolve(
         return _to_piqs_basis(rho_b, basis, battery_dims(nb))
 
     h_b = model.B * qutip.tensor(Sz_b, ic)
+    return _run(model, times, "bruteforce", L, rho0, h_b, reduce, e_ops, options, start)
+
+
+def bruteforce_thermal_charger(
+    model: CentralSpinModel, T: float, tlist, *, m: int = 0, e_ops=None, options=None
+) -> ChargingResult:
+    r"""Reference: battery Dicke :math:`|m\rangle` (x) the Gibbs state of :math:`N` charger qubits.
+
+    Every spin is a qubit (:math:`2^{N_B + N}` levels, :math:`N_B, N \le`
+    :data:`MAX_BRUTEFORCE_SPINS`): the charger starts in
+    :math:`\bigotimes_{i=1}^N e^{-h\sigma^z_i/2T}/z` (``qutip.tensor`` of one-qubit states),
+    the battery in its Dicke state embedded with the Dicke isometry, and ``qutip.mesolve``
+    (no collapse operators) evolves :math:`H` built from the qubit spin sums. The independent
+    route for :func:`qutip_centralspin.thermal.physical_thermal_charger`.
+
+    Raises
+    ------
+    ValueError
+        If ``N_B`` or ``N`` exceeds :data:`MAX_BRUTEFORCE_SPINS`, or ``T <= 0``.
+    """
+    check_model(model)
+    times = _checks.time_list("tlist", tlist)
+    T = _checks.positive_real("T", T)
+    nb, nc = model.n_battery, model.n_charger
+    m = _checks.int_in_range("m", m, 0, nb)
+    for name, n in (("n_battery", nb), ("n_charger", nc)):
+        if n > MAX_BRUTEFORCE_SPINS:
+            raise ValueError(
+                f"{name} must be <= {MAX_BRUTEFORCE_SPINS} for the brute-force thermal "
+                f"reference (2^N qubits), got {n}"
+            )
+    start = time.perf_counter()
+    zb, mb, pb = _qubit_ops(nb)
+    zc, mc, pc = _qubit_ops(nc)
+    Sz_b, Sm_b, Sp_b = sum(zb) / 2, sum(mb), sum(pb)
+    Sz_c, Sm_c, Sp_c = sum(zc) / 2, sum(mc), sum(pc)
+    ib, ic = qutip.qeye(Sz_b.dims[0]), qutip.qeye(Sz_c.dims[0])
+    H = hamiltonian_from(
+        model,
+        [qutip.tensor(op, ic) for op in (Sz_b, Sp_b, Sm_b)],
+        [qutip.tensor(ib, op) for op in (Sz_c, Sp_c, Sm_c)],
+    )
+    # one charger qubit: basis(2, 0) is up, energy +h/2
+    x = model.h / (2 * T)
+    up, down = math.exp(-x - abs(x)), math.exp(x - abs(x))
+    qubit = qutip.Qobj(np.diag([up, down]) / (up + down))
+    charger = qutip.tensor([qubit] * nc)
+    dicke = _symmetric_isometry(nb, Sm_b)[:, nb - m]  # jmat order: index N_B - m
+    battery = qutip.Qobj(np.outer(dicke, dicke), dims=Sz_b.dims)
+    rho0 = qutip.tensor(battery, charger)
+    basis = dicke_projection(nb)
+
+    def reduce(state):
+        rho_b = state.ptrace(list(range(nb))).full()
+        return _to_piqs_basis(rho_b, basis, battery_dims(nb))
+
+    h_b = model.B * qutip.tensor(Sz_b, ic)
+    L = qutip.liouvillian(H)
     return _run(model, times, "bruteforce", L, rho0, h_b, reduce, e_ops, options, start)
 
 

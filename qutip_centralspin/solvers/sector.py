@@ -122,6 +122,44 @@ class SectorEngine(SectorBasis):
             source=state,
         )
 
+    def evolve_mixture(self, populations: dict) -> SectorEvolution:
+        r"""The exact evolution of a mixture of Dicke product states, without the full space.
+
+        :math:`\rho = \sum p_{mn}|m, n\rangle\langle m, n|` (normalised here), e.g. a battery
+        Dicke state with a charger diagonal in :math:`J^z` (a Gibbs state of :math:`hJ^z`).
+        Enters the engine as its sector blocks, one column per label: no coherences between
+        sectors, nothing of full-space size is built.
+
+        Parameters
+        ----------
+        populations : dict
+            ``{(m, n): p}`` with ``p >= 0``, not all zero.
+
+        Examples
+        --------
+        >>> from qutip_centralspin import CentralSpinModel
+        >>> from qutip_centralspin.solvers import SectorEngine
+        >>> evo = SectorEngine(CentralSpinModel(1, 2)).evolve_mixture({(0, 2): 0.5, (0, 0): 0.5})
+        >>> evo.is_ket, sorted(evo.sector_weights)
+        (False, [0, 2])
+        """
+        weights = {}
+        for key, p in populations.items():
+            if not (isinstance(p, numbers.Real) and math.isfinite(p) and p >= 0):
+                raise ValueError(f"populations must be finite reals >= 0, got {key!r}: {p!r}")
+            if p > 0:
+                weights[key] = float(p)
+        total = math.fsum(weights.values())
+        if not total > 0:
+            raise ValueError("populations must not all be zero")
+        columns: dict[int, list] = {}
+        for key, p in weights.items():
+            block = self._label_blocks({key: 1.0})  # validates the label
+            ((k, column),) = block.items()
+            columns.setdefault(k, []).append(column * math.sqrt(p / total))
+        blocks = {k: np.hstack(cols) for k, cols in columns.items()}
+        return SectorEvolution(self, None, is_ket=False, blocks=blocks)
+
     def _label_blocks(self, amplitudes: dict) -> dict[int, np.ndarray]:
         """Normalised sector blocks of ``{(m, n): amplitude}`` (real if every amplitude is)."""
         nb, nc = self.model.n_battery, self.model.n_charger
@@ -165,8 +203,10 @@ class _Component(NamedTuple):
 class SectorEvolution:
     r"""Exact time evolution of one initial state; evaluate at any times, in any order.
 
-    Created by :meth:`SectorEngine.evolve`. All energies follow Eq. (2)-(3) with
-    :math:`\hbar = 1`; ``t`` may be any array of non-negative times.
+    Created by :meth:`SectorEngine.evolve` (or :meth:`SectorEngine.evolve_mixture`). All
+    energies follow Eq. (2)-(3) with :math:`\hbar = 1`; ``t`` may be any array of
+    non-negative times. A density matrix given by its sector ``blocks`` alone (``data=None``,
+    ``is_ket=False``) has no coherences between sectors.
     """
 
     def __init__(
@@ -211,6 +251,15 @@ class SectorEvolution:
                 dim = self.engine.shape
                 rho = np.zeros((dim, dim), dtype=complex)
                 rho[np.ix_(support, support)] = sub
+                self._full = rho
+            elif not self.is_ket:  # given as sector blocks: sum_K C_K C_K^dagger
+                dim = self.engine.shape
+                rho = np.zeros((dim, dim), dtype=complex)
+                for comp in self._components:
+                    sec = comp.sector
+                    idx = self.engine.full_index(sec.m, sec.n)
+                    block = sec.vectors @ comp.coeff
+                    rho[np.ix_(idx, idx)] = block @ block.conj().T
                 self._full = rho
             else:
                 vec = np.zeros(self.engine.shape, dtype=complex)
@@ -519,6 +568,46 @@ class SectorEvolution:
             columns.append(column)
         self._columns_cache = columns
         return columns
+
+    def state_derivative_bound(self, order: int) -> float:
+        r"""Upper bound on :math:`\|d^k\rho/dt^k\|_1` (trace norm), ``k = 1, 2``, for all t.
+
+        :math:`d^k\rho/dt^k = (-i)^k\mathrm{ad}_H^k\rho(t)` has a time-independent trace norm
+        (unitary invariance). Written :math:`\rho = \sum_j v_jv_j^\dagger` (one ket; or the
+        columns of each sector block when there are no coherences between sectors; or the
+        factor of a density matrix with them), each column with
+        :math:`p = \|v\|^2`, mean :math:`\mu = \langle H\rangle_v/p` and central moments
+        :math:`c_q = \sum_a|v_a|^2(\lambda_a - \mu)^q` gives (:math:`H' = H - \mu`)
+
+        * ``k = 1``: :math:`\|[H, vv^\dagger]\|_1 = 2\sqrt{p c_2}` (exact for one column);
+        * ``k = 2``: :math:`\|[H, [H, vv^\dagger]]\|_1 \le 2\|H'^2v\|\|v\| + 2\|H'v\|^2
+          = 2\sqrt{p c_4} + 2c_2`,
+
+        summed over the columns (triangle inequality). Used to certify the maximum of the
+        ergotropy (:func:`qutip_centralspin.ergotropy.max_ergotropy`).
+        """
+        if order not in (1, 2):
+            raise ValueError(f"order must be 1 or 2, got {order!r}")
+        if self.is_ket:
+            columns = [[(comp[0], comp[1][:, 0]) for comp in self._components]]
+        else:
+            columns = self._dm_columns()
+            if columns is None:  # sector-block-diagonal: every column stays in its sector
+                columns = [[(comp[0], col)] for comp in self._components for col in comp[1].T]
+        total = 0.0
+        for column in columns:
+            energies = np.concatenate([sec.energies for sec, _ in column])
+            weights = np.concatenate([np.abs(c) ** 2 for _, c in column])
+            p = float(weights.sum())
+            if p == 0:
+                continue
+            dev = energies - float(weights @ energies) / p
+            c2 = float(weights @ dev**2)
+            if order == 1:
+                total += 2 * math.sqrt(p * c2)
+            else:
+                total += 2 * math.sqrt(p * float(weights @ dev**4)) + 2 * c2
+        return total
 
     # -- certification data for the maxima (issue 12) ---------------------------------------
     def time_average_energy(self) -> float:
