@@ -93,12 +93,17 @@ class SpectralTerms:
         self.dropped_l1 = 0.0
         self._rows_l1 = 0.0
         kept = None
-        if sector.size >= TRUNCATE_MIN_SIZE:
+        n_eig = sector.energies.size
+        # the truncation bound reads H as the tridiagonal (diag, off) of the sector: only
+        # such sectors, with all their eigenstates, are truncated (a banded sector such as the
+        # Dicke charger's parity sectors is summed in full)
+        tridiagonal = sector.off_diagonal.size == sector.m.size - 1 and n_eig == sector.m.size
+        if tridiagonal and n_eig >= TRUNCATE_MIN_SIZE and coeff.shape[0] == n_eig:
             rows = np.sqrt(np.sum(coeff.real**2 + coeff.imag**2, axis=1))
             big = np.flatnonzero(rows > NEGLIGIBLE_AMPLITUDE * np.sqrt(weight))
-            if 2 * big.size <= sector.size:
+            if 2 * big.size <= n_eig:
                 kept = big
-                dropped = np.ones(sector.size, dtype=bool)
+                dropped = np.ones(n_eig, dtype=bool)
                 dropped[big] = False
                 self.dropped_l1 = float(rows[dropped].sum())
                 self._rows_l1 = float(rows.sum())
