@@ -677,39 +677,29 @@ def _cmd_charge(args) -> int:
     res = charge(
         model, dicke_state(model, *state), tlist, processes=processes or None, options=options
     )
+    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
+    header = f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
+    return _report_charge(args, res, header + f"  processes: {names or 'none'}", {})
+
+
+def _report_charge(args, res, header: str, extra: dict) -> int:
+    """The plot, and the JSON object or the text lines, of a ``charge`` run."""
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_charging
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        plot_charging(res, ax=ax)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=130)
+        _save_plot("plot_charging", res, args.plot)
     if args.json:
-        print(
-            _json(
-                {
-                    "t": tlist.tolist(),
-                    "delta_e": res.delta_energy.tolist(),
-                    "p_max": res.p_max,
-                    "t_pmax": res.t_pmax,
-                    "e_max": res.e_max,
-                    "solver": res.solver,
-                }
-            )
-        )
-    else:
-        names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
-        print(
-            f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
-            f"  processes: {names or 'none'}"
-        )
-        print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
-        print(f"E_max = {res.e_max:.10g}   (on the grid)")
+        fields = {
+            "t": res.times.tolist(),
+            "delta_e": res.delta_energy.tolist(),
+            "p_max": res.p_max,
+            "t_pmax": res.t_pmax,
+            "e_max": res.e_max,
+            "solver": res.solver,
+        }
+        print(_json({**fields, **extra}))
+        return 0
+    print(header)
+    print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
+    print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0
 
 
@@ -734,17 +724,7 @@ def _cmd_cycle(args) -> int:
         load_time=args.load_time,
     )
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_cycle
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        plot_cycle(cyc, ax=ax)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=130)
+        _save_plot("plot_cycle", cyc, args.plot)
     out = {
         "tau": cyc.tau,
         "storage_time": cyc.storage_time,
@@ -825,36 +805,14 @@ def _charge_cavity(args) -> int:
     _progress.check(args.progress, name="--progress")
     options = {"progress_bar": args.progress} if args.progress else None
     res = charge(model, state, tlist, processes=processes or None, options=options)
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_charging
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        plot_charging(res, ax=ax)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=130)
-    if args.json:
-        print(
-            _json(
-                {
-                    "t": tlist.tolist(),
-                    "delta_e": res.delta_energy.tolist(),
-                    "p_max": res.p_max,
-                    "t_pmax": res.t_pmax,
-                    "e_max": res.e_max,
-                    "solver": res.solver,
-                    "charger": "cavity",
-                    "omega": model.omega,
-                    "g": model.g,
-                    "cavity_loss": args.cavity_loss,
-                }
-            )
-        )
-        return 0
+    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
+    header = (
+        f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
+        f"  solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
+        f"  processes: {names or 'none'}"
+    )
+    extra = {"charger": "cavity", "omega": model.omega, "g": model.g}
+    return _report_charge(args, res, header, {**extra, "cavity_loss": args.cavity_loss})
     names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
     print(
         f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
@@ -932,35 +890,12 @@ def _charge_dicke(args) -> int:
         raise ValueError(f"--t-max must be > 0, got {t_max}")
     tlist = np.linspace(0, t_max, args.points)
     res = dicke_charge(model, tlist, state=state)
-    if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from .plotting import plot_charging
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        plot_charging(res, ax=ax)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=130)
     cutoff = res.stats.get("photon cutoff")
-    if args.json:
-        print(
-            _json(
-                {
-                    "t": tlist.tolist(),
-                    "delta_e": res.delta_energy.tolist(),
-                    "p_max": res.p_max,
-                    "t_pmax": res.t_pmax,
-                    "e_max": res.e_max,
-                    "solver": res.solver,
-                    "charger": "dicke",
-                    "photon_cutoff": cutoff,
-                }
-            )
-        )
-        return 0
+    header = (
+        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
+        f"  grid: {args.points} points on [0, {t_max:.6g}]"
+    )
+    return _report_charge(args, res, header, {"charger": "dicke", "photon_cutoff": cutoff})
     print(
         f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
         f"  grid: {args.points} points on [0, {t_max:.6g}]"
@@ -968,6 +903,22 @@ def _charge_dicke(args) -> int:
     print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
     print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0
+
+
+def _save_plot(name: str, result, path: str) -> None:
+    """Draw ``result`` with ``plotting.<name>`` (Agg backend) and write it to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import plotting
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    getattr(plotting, name)(result, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
 
 
 def _json(obj) -> str:

@@ -20,7 +20,7 @@ from ..results import ChargingResult
 from ..thermal import PhysicalThermalCharger
 from .sector import SectorEngine
 
-__all__ = ["charge_exact", "charge_mixture", "OPTIONS"]
+__all__ = ["charge_exact", "charge_mixture", "exact_result", "OPTIONS"]
 
 #: Options understood by the exact engine (it has no time steps: a progress bar has nothing
 #: to report, but is accepted as on every path).
@@ -46,27 +46,21 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
         states = evo.states(elapsed[-1:])
     else:
         states = []
-    e_data = evaluate_e_ops(user_ops, times, states) if user_ops else {}
     # energies x times beyond double precision: from_energy refuses the non-finite values
     # with a clear error, so the intermediate overflow warnings are silenced here
     with np.errstate(over="ignore", invalid="ignore"):
         energy = evo.battery_energy(elapsed)
-    return ChargingResult.from_energy(
+    return exact_result(
         model,
         times,
         energy,
+        states,
         initial_energy=evo.initial_energy,
         initial_rate=evo.initial_rate(),
-        solver="exact",
-        states=states,
-        store_states=store,
-        store_final_state=final,
-        e_data=e_data,
-        stats={
-            "solver": "exact",
-            "method": "sector diagonalisation (LAPACK dstevd)",
-            "run time": time.perf_counter() - start,
-        },
+        options=options,
+        user_ops=user_ops,
+        method="sector diagonalisation (LAPACK dstevd)",
+        start=start,
     )
 
 
@@ -97,23 +91,54 @@ def charge_mixture(
     else:
         at = elapsed[:0]
     states = [embed_symmetric(rho) for rho in evo.reduced_battery_matrices(at)] if at.size else []
+    return exact_result(
+        model,
+        times,
+        evo.battery_energy(elapsed),
+        states,
+        initial_energy=evo.initial_energy,
+        initial_rate=evo.initial_rate(),
+        options=options,
+        user_ops=user_ops,
+        method="sector diagonalisation (LAPACK dstevd), one engine per total charger spin",
+        start=start,
+        ladders=len(psi0.ladders),
+        **{"neglected weight": psi0.neglected_weight},
+    )
+
+
+def exact_result(
+    model,
+    times,
+    energy,
+    states,
+    *,
+    initial_energy,
+    initial_rate,
+    options,
+    user_ops,
+    method,
+    start,
+    **stats,
+) -> ChargingResult:
+    """The :class:`ChargingResult` of an exact closed path (``options`` already checked,
+    ``user_ops`` normalised): e_ops on ``states``, QuTiP's storing options, the stats."""
     e_data = evaluate_e_ops(user_ops, times, states) if user_ops else {}
     return ChargingResult.from_energy(
         model,
         times,
-        evo.battery_energy(elapsed),
-        initial_energy=evo.initial_energy,
-        initial_rate=evo.initial_rate(),
+        energy,
+        initial_energy=initial_energy,
+        initial_rate=initial_rate,
         solver="exact",
         states=states,
-        store_states=store,
-        store_final_state=final,
+        store_states=bool(options.get("store_states")),
+        store_final_state=bool(options.get("store_final_state")),
         e_data=e_data,
         stats={
             "solver": "exact",
-            "method": "sector diagonalisation (LAPACK dstevd), one engine per total charger spin",
+            "method": method,
             "run time": time.perf_counter() - start,
-            "ladders": len(psi0.ladders),
-            "neglected weight": psi0.neglected_weight,
+            **stats,
         },
     )

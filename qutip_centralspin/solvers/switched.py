@@ -15,10 +15,10 @@ import time
 import numpy as np
 
 from .. import _checks
-from ..expectation import evaluate_e_ops, normalize_e_ops
+from ..expectation import normalize_e_ops
 from ..protocols import PiecewiseConstant
 from ..results import ChargingResult
-from .exact import OPTIONS
+from .exact import OPTIONS, exact_result
 from .sector import SectorEngine
 
 __all__ = ["charge_switched"]
@@ -60,22 +60,16 @@ def charge_switched(
             state = evo.states(np.array([b - a]))[0]
     if final and not want_states:
         states = [state]
-    e_data = evaluate_e_ops(user_ops, times, states) if user_ops else {}
-    return ChargingResult.from_energy(
+    return exact_result(
         model,
         times,
         energy,
+        states,
         initial_energy=initial,
         initial_rate=rate,
-        solver="exact",
-        states=states,
-        store_states=store,
-        store_final_state=final,
-        e_data=e_data,
-        stats={
-            "solver": "exact",
-            "method": "sector diagonalisation per constant-coupling segment",
-            "segments": len(segments),
-            "run time": time.perf_counter() - start,
-        },
+        options=options,
+        user_ops=user_ops,
+        method="sector diagonalisation per constant-coupling segment",
+        start=start,
+        segments=len(segments),
     )
