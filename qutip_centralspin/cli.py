@@ -555,7 +555,12 @@ def _cmd_pmax(args) -> int:
     }
     if horizon is not None:
         out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
-    if args.ergotropy:
+    if args.ergotropy and horizon is not None:  # the open cavity: W of the dissipative run
+        from .open_maxima import open_max_ergotropy
+
+        w = open_max_ergotropy(model, state, loss, horizon, battery=args.battery)
+        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": args.battery})
+    elif args.ergotropy:
         from .ergotropy import ergotropy_trace, max_ergotropy
 
         w = max_ergotropy(evo, battery=args.battery)

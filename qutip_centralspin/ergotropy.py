@@ -90,6 +90,7 @@ __all__ = [
     "ergotropy_trace",
     "max_ergotropy",
     "dicke_multiplicities",
+    "diagonal_ergotropy",
     "piqs_blocks",
     "block_spectrum",
     "block_ergotropy",
@@ -789,6 +790,74 @@ def block_ergotropy(
         energy_multiplicities=np.concatenate(level_mult),
     )
     return energy - passive
+
+
+def diagonal_ergotropy(
+    populations, q, k, *, n_battery: int, B: float = 1.0, battery: Battery = "qubits"
+) -> np.ndarray:
+    r"""Ergotropy of battery states diagonal in the j-resolved Dicke basis, one per row.
+
+    The open block solver keeps :math:`\rho_B(t)` diagonal in :math:`(j, k)`
+    (:class:`~qutip_centralspin.solvers.blocks.BatteryPopulations`); this is
+    :func:`block_ergotropy` for such states, vectorised over many of them.
+
+    Parameters
+    ----------
+    populations : array_like, shape (n_states, n_labels)
+        :math:`P_{qk}` in the ``qutip.piqs`` normalisation (ladder :math:`j = N_B/2 - q` holds
+        its :math:`d_j` copies: each copy has :math:`P_{qk}/d_j`); each row sums to 1. Labels
+        not listed have population 0.
+    q, k : array_like of int, shape (n_labels,)
+        Ladder and number of up spins of each label, :math:`q \le k \le N_B - q`.
+    n_battery : int
+        :math:`N_B`.
+    B : float, default 1
+    battery : {"qubits", "dicke"}, default "qubits"
+        As for :func:`block_ergotropy`: any unitary on the :math:`2^{N_B}` levels, or the
+        collective unitaries only (each ladder made passive on its own).
+
+    Returns
+    -------
+    ndarray, shape (n_states,)
+    """
+    n_battery = _checks.positive_int("n_battery", n_battery)
+    B = _checks.finite_real("B", B)
+    battery = _battery_kind(battery)
+    P = np.atleast_2d(np.asarray(populations, dtype=float))
+    q = np.asarray(q, dtype=int).ravel()
+    k = np.asarray(k, dtype=int).ravel()
+    if P.shape[1] != q.size or k.size != q.size:
+        raise ValueError(
+            f"populations must have one column per label, got shape {P.shape} for {q.size} labels"
+        )
+    if np.any(q < 0) or np.any(2 * q > n_battery) or np.any(k < q) or np.any(k > n_battery - q):
+        raise ValueError(f"labels must satisfy 0 <= q <= k <= N_B - q with N_B = {n_battery}")
+    levels = B * (k - n_battery / 2)
+    energy = P @ levels
+    if battery == "dicke":
+        passive = np.zeros(P.shape[0])
+        for ladder in np.unique(q):
+            size = n_battery - 2 * int(ladder) + 1
+            cols = np.nonzero(q == ladder)[0]
+            block = np.zeros((P.shape[0], size))
+            block[:, k[cols] - ladder] = P[:, cols]
+            ladder_levels = np.sort(
+                B * (np.arange(ladder, n_battery - ladder + 1) - n_battery / 2)
+            )
+            passive += -np.sort(-block, axis=1) @ ladder_levels
+        return energy - passive
+    _, mult = dicke_multiplicities(n_battery)
+    weight = mult[q]
+    values = P / weight[None, :]
+    order = np.argsort(-values, axis=1, kind="stable")
+    values = np.take_along_axis(values, order, axis=1)
+    edges = np.cumsum(weight[order], axis=1)
+    e, em = battery_levels(n_battery, B, "qubits")
+    slots = np.concatenate([[0.0], np.cumsum(em)])
+    filled = np.concatenate([[0.0], np.cumsum(e * em)])
+    energy_of = np.interp(edges, slots, filled)
+    used = np.diff(np.concatenate([np.zeros((P.shape[0], 1)), energy_of], axis=1), axis=1)
+    return energy - np.sum(values * used, axis=1)
 
 
 def block_entropy(blocks, multiplicities, *, base: float = math.e) -> float:

@@ -110,7 +110,7 @@ from .chebyshev import propagate
 from .dissipators import local_terms, log_multiplicity
 from .sector import SectorEngine
 
-__all__ = ["BlockSolver", "charge_blocks", "OPTIONS"]
+__all__ = ["BatteryPopulations", "BlockSolver", "charge_blocks", "OPTIONS"]
 
 #: Options understood by the block solver (QuTiP's names where QuTiP has one).
 OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
@@ -988,14 +988,7 @@ class BlockSolver:
             raise ValueError(f"order must be >= 0, got {order}")
         horizon = _checks.positive_real("horizon", horizon)
         options = _checks.solver_options("blocks", options, OPTIONS)
-        psi0 = self._check_state(psi0)
-        rho0, init_sectors = self._initial_blocks(psi0)
-        S = self._subspace(init_sectors)
-        v0 = self._initial_vector(S, rho0)
-        chiral = self._uses_chiral(S, v0)
-        gen = self.generator(init_sectors, chiral)
-        if gen.keep is not None:
-            v0 = v0[gen.keep]
+        gen, v0, _, _ = self._prepare(psi0)
         nb = self.model.n_battery
         f = np.zeros(v0.size)
         f[gen.pop_rows] = self.model.B * (gen.pop_k - nb / 2)
@@ -1009,26 +1002,11 @@ class BlockSolver:
         n_terms = max(seg[2].shape[0] for seg in dense.segments)
         return dense, bound, n_terms
 
-    @staticmethod
-    def _functional_norm(gen: _Generator, g: np.ndarray) -> float:
+    @classmethod
+    def _functional_norm(cls, gen: _Generator, g: np.ndarray) -> float:
         """max over blocks of the spectral norm of the Hermitian operator read by ``g``."""
-        S = gen.space
-        full = np.zeros(S.size)
-        if gen.keep is None:
-            full[:] = g
-        else:
-            full[gen.keep] = g
         best = 0.0
-        for b in range(S.d.size):
-            d, o = int(S.d[b]), int(S.offset[b])
-            n_up = d * (d + 1) // 2
-            O = np.zeros((d, d), dtype=complex)
-            iu = np.triu_indices(d)
-            O[iu] = full[o : o + n_up]
-            O[iu] *= np.where(iu[0] == iu[1], 1.0, 0.5)
-            su = np.triu_indices(d, 1)
-            O[su] += 0.5j * full[o + n_up : o + d * d]
-            O = np.triu(O) + np.triu(O, 1).conj().T
+        for _, O in cls._blocks_of(gen, g, functional=True):
             best = max(best, float(np.abs(np.linalg.eigvalsh(O)).max()))
         return best
 
@@ -1042,7 +1020,11 @@ class BlockSolver:
         options = _checks.solver_options("blocks", options, OPTIONS)
         return self._run(psi0, times, options, populations=False, coupling=coupling).charger_energy
 
-    def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
+    def _prepare(self, psi0):
+        """The generator of ``psi0``'s invariant blocks and its packed initial vector.
+
+        Returns ``(gen, v0, init_sectors, chiral)``.
+        """
         psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
         S = self._subspace(init_sectors)
@@ -1051,6 +1033,120 @@ class BlockSolver:
         gen = self.generator(init_sectors, chiral)
         if gen.keep is not None:
             v0 = v0[gen.keep]
+        return gen, v0, init_sectors, chiral
+
+    @staticmethod
+    def _population_functionals(gen: _Generator):
+        """Rows reading the battery populations :math:`P_{qk}` of the packed state.
+
+        Returns ``(F, q, k)``: ``F`` (one row per label, sparse) and the labels' battery
+        ladder ``q`` and excitation ``k``.
+        """
+        S = gen.space
+        labels, inv = np.unique(
+            np.stack([S.q[gen.pop_blk], gen.pop_k]), axis=1, return_inverse=True
+        )
+        F = sp.csr_matrix(
+            (np.ones(gen.pop_rows.size), (inv.ravel(), gen.pop_rows)),
+            shape=(labels.shape[1], gen.Y2.shape[0]),
+        )
+        return F, labels[0], labels[1]
+
+    @staticmethod
+    def _blocks_of(gen: _Generator, vec: np.ndarray, *, functional: bool = False):
+        r"""The Hermitian blocks :math:`X_b` held by a packed vector, grouped by size.
+
+        Yields ``(block ids, stack of matrices)`` per block size. A state packs
+        :math:`\mathrm{Re}\,X` (upper triangle) and :math:`\mathrm{Im}\,X` (strict upper); a
+        functional (``functional=True``) reads :math:`\mathrm{tr}\,O X` and so carries the
+        off-diagonal entries of :math:`O` twice.
+        """
+        S = gen.space
+        full = np.zeros(S.size)
+        if gen.keep is None:
+            full[:] = vec
+        else:
+            full[gen.keep] = vec
+        for d in np.unique(S.d):
+            d = int(d)
+            ids = np.nonzero(S.d == d)[0]
+            n_up = d * (d + 1) // 2
+            iu, su = np.triu_indices(d), np.triu_indices(d, 1)
+            off = S.offset[ids][:, None]
+            re = full[off + np.arange(n_up)[None, :]]
+            im = full[off + n_up + np.arange(d * (d - 1) // 2)[None, :]]
+            X = np.zeros((ids.size, d, d), dtype=complex)
+            X[:, iu[0], iu[1]] = re
+            X[:, su[0], su[1]] += 1j * im
+            if functional:
+                X[:, su[0], su[1]] *= 0.5
+            X = X + np.triu(X, 1).conj().transpose(0, 2, 1)
+            yield ids, X
+
+    def _trace_norm(self, gen: _Generator, vec: np.ndarray) -> float:
+        r""":math:`\|X\|_1` on the full :math:`2^{N_B+N}` space of the packed operator ``vec``.
+
+        :math:`X = \bigoplus_{jlK} X_{jlK}\otimes 1_{d_j}/d_j\otimes 1_{d_l}/d_l` is block
+        diagonal, so its trace norm is :math:`\sum_b \|X_b\|_1` exactly (the copies carry
+        :math:`1/d` each).
+        """
+        total = 0.0
+        for _, X in self._blocks_of(gen, vec):
+            total += float(np.abs(np.linalg.eigvalsh(X)).sum())
+        return total
+
+    def battery_populations(self, psi0, horizon: float, *, options=None) -> BatteryPopulations:
+        r"""Dense output of the battery populations :math:`P_{qk}(t)` on ``[0, horizon]``.
+
+                The state stays block diagonal in :math:`K`, so :math:`
+        ho_B(t)` is diagonal in the
+                j-resolved Dicke basis: its populations are all of it. They come from one Chebyshev
+                sweep whose moments are kept (:class:`~qutip_centralspin.solvers.chebyshev.DenseOutput`),
+                with the exact trace norms :math:`\|\mathcal L
+        ho(0)\|_1` and
+                :math:`\|\mathcal L^2
+        ho(0)\|_1` on the full space: :math:`e^{s\mathcal L}` is trace
+                preserving and positive, hence a trace-norm contraction on Hermitian operators, so
+                :math:`\|
+        ho^{(k)}(t)\|_1 = \|e^{t\mathcal L}\mathcal L^k
+        ho(0)\|_1 \le
+                \|\mathcal L^k
+        ho(0)\|_1` at every :math:`t \ge 0`.
+
+                Parameters
+                ----------
+                psi0 : Qobj
+                    As for :meth:`solve` (at :math:`t = 0`).
+                horizon : float
+                    :math:`T > 0`: the dense output covers :math:`[0, T]`.
+                options : dict, optional
+                    As for :meth:`solve`.
+        """
+        horizon = _checks.positive_real("horizon", horizon)
+        options = _checks.solver_options("blocks", options, OPTIONS)
+        gen, v0, _, _ = self._prepare(psi0)
+        F, q, k = self._population_functionals(gen)
+        d1 = gen.apply(v0)
+        d2 = gen.apply(d1)
+        speed, curvature = self._trace_norm(gen, d1), self._trace_norm(gen, d2)
+        dense, n_terms = None, 0
+        if speed > 0 and gen.scale > 0:
+            _, dense = propagate(gen, v0, np.array([0.0, horizon]), F, options, dense=True)
+            n_terms = max(seg[2].shape[0] for seg in dense.segments)
+        return BatteryPopulations(
+            n_battery=self.model.n_battery,
+            q=q,
+            k=k,
+            initial=F @ v0,
+            dense=dense,
+            speed=speed,
+            curvature=curvature,
+            n_terms=n_terms,
+            horizon=horizon,
+        )
+
+    def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
+        gen, v0, init_sectors, chiral = self._prepare(psi0)
         S = gen.space
         nb = self.model.n_battery
         # observables: battery energy, sector weights, (on request) battery populations
@@ -1121,6 +1217,33 @@ class BlockSolver:
             diag[idx] = col
             out.append(qutip.qdiags(diag, 0, dims=[[dim], [dim]]))
         return out
+
+
+@dataclass
+class BatteryPopulations:
+    r"""Battery populations of an open run at any time of ``[0, horizon]``.
+
+    ``P[i](t)`` is the population of battery ladder :math:`j = N_B/2 - q_i` with :math:`k_i` up
+    spins, in the ``qutip.piqs`` normalisation (the ladder's :math:`d_j` copies summed:
+    :math:`\sum_i P_i = 1`). Built by :meth:`BlockSolver.battery_populations`.
+    """
+
+    n_battery: int
+    q: np.ndarray  # per label: battery ladder
+    k: np.ndarray  # per label: up spins
+    initial: np.ndarray  # P at t = 0
+    dense: object  # DenseOutput of P, or None if the state does not move
+    speed: float  # ||L rho(0)||_1 >= ||rho'(t)||_1 for all t >= 0
+    curvature: float  # ||L^2 rho(0)||_1 >= ||rho''(t)||_1 for all t >= 0
+    n_terms: int  # Chebyshev terms of the sweep (round-off allowance)
+    horizon: float
+
+    def __call__(self, times) -> np.ndarray:
+        """Populations at ``times`` (within ``[0, horizon]``), shape ``(n_times, n_labels)``."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        if self.dense is None:
+            return np.broadcast_to(self.initial, (times.size, self.initial.size)).copy()
+        return self.dense(times).T
 
 
 @dataclass
