@@ -338,7 +338,11 @@ def best_switch_off(
     bounded scalar search (``scipy.optimize.minimize_scalar``) between its grid neighbours.
 
     An estimate: every value is exact, but the maximum over :math:`\tau` is found on a grid
-    (a narrow peak between grid points can be missed; raise ``points``).
+    (a narrow peak between grid points can be missed; raise ``points``). For a certified
+    :math:`\tau^*` of an open run on the block solver (a state block diagonal in the
+    excitation number) use
+    :func:`open_max_ergotropy(model, psi0, processes, tau_max, storage_time=storage_time)
+    <qutip_centralspin.open_maxima.open_max_ergotropy>`.
     """
     from scipy.optimize import minimize_scalar
 

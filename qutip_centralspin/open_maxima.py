@@ -256,10 +256,16 @@ def open_max_ergotropy(
     horizon: float,
     *,
     battery: Battery = "dicke",
+    storage_time: float = 0.0,
     rtol: float = OPEN_RTOL,
     options=None,
 ) -> Maximum:
     r"""Certified :math:`\max_{0 \le t \le T} W(\rho_B(t))` of an open run (block solver).
+
+    With ``storage_time`` :math:`T_s > 0`: the ergotropy left after charging for :math:`t`,
+    switching the coupling off and storing for :math:`T_s` (the processes acting), maximised
+    over the switch-off time :math:`t`: ``time`` is the certified :math:`\tau^*`
+    (compare the estimate :func:`~qutip_centralspin.cycle.best_switch_off`).
 
     Parameters
     ----------
@@ -271,6 +277,8 @@ def open_max_ergotropy(
         :math:`2^{N_B}` levels (:func:`~qutip_centralspin.ergotropy.block_ergotropy`). Local
         processes spread the battery over every :math:`j`, so the two differ even for a
         battery that starts symmetric.
+    storage_time : float, default 0
+        :math:`T_s \ge 0` (see above).
     rtol : float, default :data:`OPEN_RTOL`
         Width of the bracket: ``max(rtol |W_max|, rtol |B| N_B, round-off)``.
 
@@ -293,7 +301,8 @@ def open_max_ergotropy(
         |g_\sigma''(t)| \le |B|N_B\,\|\rho''(t)\|_1 \le |B|N_B\,\|\mathcal L^2\rho(0)\|_1,
 
     because :math:`e^{s\mathcal L}` is positive and trace preserving, hence contracts the
-    trace norm of the Hermitian :math:`\mathcal L^2\rho(t)` (and partial traces do too);
+    trace norm of the Hermitian :math:`\mathcal L^2\rho(t)` (and partial traces and the
+    storage map :math:`e^{T_s\mathcal L_0}` do too);
     likewise :math:`W` is Lipschitz with :math:`|B|N_B\|\mathcal L\rho(0)\|_1`. Both norms
     are exact on the full :math:`2^{N_B+N}` space
     (:meth:`~qutip_centralspin.solvers.blocks.BlockSolver.battery_populations`). A grid cell
@@ -314,7 +323,7 @@ def open_max_ergotropy(
     horizon = _checks.positive_real("horizon", horizon)
     rtol = _checks.positive_real("rtol", rtol)
     solver = _solver(model, processes)
-    pops = solver.battery_populations(psi0, horizon, options=options)
+    pops = solver.battery_populations(psi0, horizon, storage_time=storage_time, options=options)
     nb, B = model.n_battery, float(model.B)
     spread = abs(B) * nb
 

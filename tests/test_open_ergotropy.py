@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 import qutip
 
-from qutip_centralspin import CentralSpinModel, decay, dephasing, dicke_state, pumping
+from qutip_centralspin import (
+    CentralSpinModel,
+    Ergotropy,
+    charge,
+    decay,
+    dephasing,
+    dicke_state,
+    pumping,
+)
 from qutip_centralspin.cavity import CavityModel
 from qutip_centralspin.cli import main
 from qutip_centralspin.ergotropy import (
@@ -20,6 +28,7 @@ from qutip_centralspin.ergotropy import (
     dicke_multiplicities,
 )
 from qutip_centralspin.open_maxima import open_max_ergotropy
+from qutip_centralspin.protocols import step
 from qutip_centralspin.solvers.blocks import BlockSolver
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 from qutip_centralspin.solvers.references import bruteforce_mesolve
@@ -217,3 +226,58 @@ def test_bad_input_is_refused():
         open_max_ergotropy(model, psi0, decay(0.1), horizon=1.0, battery="spins")
     with pytest.raises(ValueError, match="rtol"):
         open_max_ergotropy(model, psi0, decay(0.1), horizon=1.0, rtol=0.0)
+
+
+# -- the ergotropy left after storage, maximised over the switch-off time -----------------
+@pytest.mark.parametrize(
+    "procs",
+    [
+        [decay(0.2), dephasing(0.1, target="charger")],
+        [dephasing(0.25), pumping(0.05, target="charger", scope="collective")],
+        [decay(0.3, scope="collective")],
+    ],
+    ids=["local-decay", "local-dephasing", "collective-decay"],
+)
+def test_certified_switch_off_time_against_qubit_mesolve(procs):
+    model = CentralSpinModel(2, 3, B=1.1, h=0.9, A=0.8, delta=0.3)
+    psi0 = 0.8 * dicke_state(model, 0, 3, dm=True) + 0.2 * dicke_state(model, 1, 2, dm=True)
+    storage, horizon = 1.5, 2.5
+    res = open_max_ergotropy(model, psi0, procs, horizon, storage_time=storage, rtol=1e-7)
+    assert res.converged, res.reason
+    taus = np.linspace(horizon / 60, horizon, 60)  # step(tau) needs tau > 0
+    grid = []
+    for tau in taus:
+        ref = bruteforce_mesolve(
+            model,
+            psi0,
+            np.array([0.0, tau + storage]),
+            procs,
+            options={"store_final_state": True, "atol": 1e-12, "rtol": 1e-10},
+            coupling=step(tau),
+        )
+        grid.append(battery_ergotropy(model, ref.final_state))
+    grid = np.array(grid)
+    slack = 2e-6  # mesolve's adaptive steps across the switch-off kink of the QobjEvo
+    assert grid.max() <= res.upper_bound + slack
+    assert res.value >= grid.max() - res.tolerance - slack
+    # the stored populations at the grid times: the reference's, and the block solver's own
+    # switched path (charge for tau, then a separate lambda = 0 segment) to round-off
+    pops = BlockSolver(model, procs).battery_populations(psi0, horizon, storage_time=storage)
+    mine = diagonal_ergotropy(pops(taus), pops.q, pops.k, n_battery=2, B=1.1, battery="dicke")
+    np.testing.assert_allclose(mine, grid, atol=slack)
+    for tau, w in zip(taus[::15], mine[::15], strict=True):
+        run = charge(
+            model, psi0, np.array([0.0, tau + storage]), processes=procs, coupling=step(tau),
+            e_ops={"W": Ergotropy(model)},
+        )  # fmt: skip
+        assert w == pytest.approx(run.e_data["W"][-1], abs=1e-12)
+
+
+def test_storage_time_zero_is_the_plain_maximum_and_negative_is_refused():
+    model = CentralSpinModel(2, 3)
+    psi0 = dicke_state(model, 0, 3, dm=True)
+    plain = open_max_ergotropy(model, psi0, decay(0.1), 2.0)
+    zero = open_max_ergotropy(model, psi0, decay(0.1), 2.0, storage_time=0.0)
+    assert zero.value == plain.value and zero.time == plain.time
+    with pytest.raises(ValueError, match="storage_time"):
+        open_max_ergotropy(model, psi0, decay(0.1), 2.0, storage_time=-1.0)

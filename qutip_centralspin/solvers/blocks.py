@@ -96,6 +96,7 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 from scipy.linalg import eigvalsh_tridiagonal
+from scipy.sparse.linalg import expm_multiply
 
 from .. import _checks
 from ..basis import battery_dims, piqs_index
@@ -1095,37 +1096,46 @@ class BlockSolver:
             total += float(np.abs(np.linalg.eigvalsh(X)).sum())
         return total
 
-    def battery_populations(self, psi0, horizon: float, *, options=None) -> BatteryPopulations:
+    def battery_populations(
+        self, psi0, horizon: float, *, storage_time: float = 0.0, options=None
+    ) -> BatteryPopulations:
         r"""Dense output of the battery populations :math:`P_{qk}(t)` on ``[0, horizon]``.
 
-                The state stays block diagonal in :math:`K`, so :math:`
-        ho_B(t)` is diagonal in the
-                j-resolved Dicke basis: its populations are all of it. They come from one Chebyshev
-                sweep whose moments are kept (:class:`~qutip_centralspin.solvers.chebyshev.DenseOutput`),
-                with the exact trace norms :math:`\|\mathcal L
-        ho(0)\|_1` and
-                :math:`\|\mathcal L^2
-        ho(0)\|_1` on the full space: :math:`e^{s\mathcal L}` is trace
-                preserving and positive, hence a trace-norm contraction on Hermitian operators, so
-                :math:`\|
-        ho^{(k)}(t)\|_1 = \|e^{t\mathcal L}\mathcal L^k
-        ho(0)\|_1 \le
-                \|\mathcal L^k
-        ho(0)\|_1` at every :math:`t \ge 0`.
+        The state stays block diagonal in :math:`K`, so :math:`\rho_B(t)` is diagonal in the
+        j-resolved Dicke basis: its populations are all of it. They come from one Chebyshev
+        sweep whose moments are kept (:class:`~qutip_centralspin.solvers.chebyshev.DenseOutput`),
+        with the exact trace norms :math:`\|\mathcal L\rho(0)\|_1` and
+        :math:`\|\mathcal L^2\rho(0)\|_1` on the full space: :math:`e^{s\mathcal L}` is trace
+        preserving and positive, hence a trace-norm contraction on Hermitian operators, so
+        :math:`\|\rho^{(k)}(t)\|_1 = \|e^{t\mathcal L}\mathcal L^k\rho(0)\|_1 \le
+        \|\mathcal L^k\rho(0)\|_1` at every :math:`t \ge 0`.
 
-                Parameters
-                ----------
-                psi0 : Qobj
-                    As for :meth:`solve` (at :math:`t = 0`).
-                horizon : float
-                    :math:`T > 0`: the dense output covers :math:`[0, T]`.
-                options : dict, optional
-                    As for :meth:`solve`.
+        Parameters
+        ----------
+        psi0 : Qobj
+            As for :meth:`solve` (at :math:`t = 0`).
+        horizon : float
+            :math:`T > 0`: the dense output covers :math:`[0, T]`.
+        storage_time : float, default 0
+            :math:`T_s \ge 0`: the populations after charging for :math:`t` and then storing
+            for :math:`T_s` with the coupling off (:math:`\lambda = 0`, the processes acting),
+            as functions of the switch-off time :math:`t`. With the coupling off, the diagonal
+            entries of every block evolve among themselves (:math:`H` is diagonal and every
+            jump maps diagonal entries to diagonal entries), so the storage is the exponential
+            of that small block (``scipy.sparse.linalg.expm_multiply``) folded into the read-out
+            functionals. The bounds above still hold (storage is one more contraction).
+        options : dict, optional
+            As for :meth:`solve`.
         """
         horizon = _checks.positive_real("horizon", horizon)
+        storage_time = _checks.finite_real("storage_time", storage_time)
+        if storage_time < 0:
+            raise ValueError(f"storage_time must be >= 0, got {storage_time!r}")
         options = _checks.solver_options("blocks", options, OPTIONS)
-        gen, v0, _, _ = self._prepare(psi0)
+        gen, v0, init_sectors, chiral = self._prepare(psi0)
         F, q, k = self._population_functionals(gen)
+        if storage_time > 0:
+            F = self._stored(F, gen, self._switched(0.0, init_sectors, chiral), storage_time)
         d1 = gen.apply(v0)
         d2 = gen.apply(d1)
         speed, curvature = self._trace_norm(gen, d1), self._trace_norm(gen, d2)
@@ -1144,6 +1154,25 @@ class BlockSolver:
             n_terms=n_terms,
             horizon=horizon,
         )
+
+    @staticmethod
+    def _stored(F, gen: _Generator, gen0: _Generator, storage_time: float) -> sp.csr_matrix:
+        """The read-out ``F`` after ``storage_time`` under the uncoupled generator ``gen0``."""
+        rows = gen.pop_rows
+        if not np.array_equal(gen0.pop_rows, rows):  # the same blocks: never expected
+            raise RuntimeError("storage generator on different blocks")
+        M0 = (0.5 * gen0.scale * gen0.Y2[rows]).tocsc()
+        inside = np.zeros(M0.shape[1], dtype=bool)
+        inside[rows] = True
+        leak = M0[:, ~inside]
+        if leak.nnz and np.abs(leak.data).max() > 0:
+            raise RuntimeError("diagonal entries are not closed under the uncoupled generator")
+        M0 = M0[:, rows] + gen0.c * sp.identity(rows.size, format="csc")
+        Fpp = F[:, rows].toarray()
+        G = expm_multiply(storage_time * M0.T.tocsr(), Fpp.T).T  # F exp(T_s M0) on the diagonal
+        out = sp.lil_matrix(F.shape)
+        out[:, rows] = G
+        return out.tocsr()
 
     def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
         gen, v0, init_sectors, chiral = self._prepare(psi0)
