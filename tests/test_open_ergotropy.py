@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import qutip
+from helpers import random_open_start
 
 from qutip_centralspin import (
     CentralSpinModel,
@@ -147,19 +148,7 @@ def _cases():
         [dephasing(0.3, scope="collective"), decay(0.05)],
     ]
     for i in range(6):
-        nb, nc = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        model = CentralSpinModel(
-            nb,
-            nc,
-            B=float(rng.uniform(0.5, 1.5)),
-            h=float(rng.uniform(0.5, 1.5)),
-            A=float(rng.uniform(-1.2, 1.2)),
-            delta=float(rng.uniform(-0.5, 0.5)),
-        )
-        m0, n0 = int(rng.integers(0, nb + 1)), int(rng.integers(0, nc + 1))
-        psi0 = dicke_state(model, m0, n0, dm=True)
-        if i % 2:
-            psi0 = 0.7 * psi0 + 0.3 * dicke_state(model, nb - m0, nc - n0, dm=True)
+        model, psi0, _, _ = random_open_start(rng, 3, 3, mixture=bool(i % 2), weight=0.7)
         battery = ("qubits", "dicke")[i % 2]
         out.append(pytest.param(model, psi0, proc_sets[i % 4], battery, id=f"case{i}-{battery}"))
     return out

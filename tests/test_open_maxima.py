@@ -3,6 +3,7 @@ differences, the derivative bound against the measured third derivative."""
 
 import numpy as np
 import pytest
+from helpers import random_open_start
 
 from qutip_centralspin import (
     CentralSpinModel,
@@ -21,19 +22,7 @@ def _cases():
     rng = np.random.default_rng(11)
     out = []
     for i in range(6):
-        nb, nc = int(rng.integers(1, 4)), int(rng.integers(1, 5))
-        model = CentralSpinModel(
-            nb,
-            nc,
-            B=float(rng.uniform(0.5, 1.5)),
-            h=float(rng.uniform(0.5, 1.5)),
-            A=float(rng.uniform(-1.2, 1.2)),
-            delta=float(rng.uniform(-0.5, 0.5)),
-        )
-        m0, n0 = int(rng.integers(0, nb + 1)), int(rng.integers(0, nc + 1))
-        psi0 = dicke_state(model, m0, n0, dm=True)
-        if i % 2:  # a mixture over sectors
-            psi0 = 0.6 * psi0 + 0.4 * dicke_state(model, nb - m0, nc - n0, dm=True)
+        model, psi0, m0, n0 = random_open_start(rng, 3, 4, mixture=bool(i % 2), weight=0.6)
         procs = [
             [decay(0.2)],
             [dephasing(0.15), decay(0.1, target="charger")],
