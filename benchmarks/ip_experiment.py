@@ -28,7 +28,7 @@ coupling (A = 0, Delta = 1) with local battery dephasing, from (|0, N> + |1, N-1
 (coherences rotate at Bohr frequencies growing with f, but [H, sigma^z_i] = 0, so the
 dissipator commutes with the Hamiltonian superoperator).
 
-    python benchmarks/ip_experiment.py            # N_B = N = 6, about 1 min on one core
+    python benchmarks/ip_experiment.py            # N_B = N = 6, about 2.5 min on one core
     python benchmarks/ip_experiment.py --n 8 --cases dephasing
 """
 
