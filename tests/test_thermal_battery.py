@@ -349,6 +349,19 @@ def test_certified_maxima_random_cases_against_a_dense_grid_many(seed):
     check_certified(*random_case(seed))
 
 
+def test_a_passive_mixture_is_proven_passive_in_both_pictures():
+    """A hot battery next to a hotter charger of the same sign stays passive on all 2^N_B
+    levels: W = 0 in the qubits picture is proven by the populations' order (the curvature
+    bound alone ran out of its budget 2.4e-10 above the tolerance), and a dense grid agrees."""
+    model = CentralSpinModel(3, 3, B=-1.874, h=-1.760, A=-0.673, delta=0.436)
+    evo = physical_thermal_state(model, 3.927, T_charger=2.740).evolution()
+    for battery in ("dicke", "qubits"):
+        best = max_ergotropy(evo, battery=battery)
+        assert best.converged and abs(best.value) < 1e-15 and best.upper_bound < 1e-12
+        grid = ergotropy_trace(evo, np.linspace(*best.window, 4001), battery=battery)
+        assert grid.ergotropy.max() <= best.upper_bound
+
+
 def test_no_charger_excitation_gives_no_gain():
     """B > 0, empty charger: Delta E_B <= 0 at all times (checked on qubits), so P_max = 0
     and E_max = 0 lie in their brackets."""
