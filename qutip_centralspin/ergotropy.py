@@ -444,7 +444,9 @@ def entanglement_entropy(model, state: qutip.Qobj, *, base: float = math.e) -> f
     Parameters
     ----------
     base : float, default e
-        Logarithm base (``2`` for bits); :math:`S \le \log(N_B + 1)`.
+        Logarithm base (``2`` for bits); :math:`S \le \log(N_B + 1)` on the symmetric levels,
+        :math:`S \le N_B\log 2` for a state in the ``qutip.piqs`` basis (e.g. a Gibbs battery,
+        whose entropy is then not only entanglement).
     """
     base = _checks.positive_real("base", base)
     if base == 1:
@@ -584,7 +586,7 @@ def ergotropy_trace(evo, tlist, *, battery: Battery = "dicke") -> ErgotropyTrace
 
 
 def _battery_blocks(evo, t) -> dict:
-    """:math:`\rho_B(t)` of an exact evolution as ladder blocks ``{q: (T, 2j+1, 2j+1)}``: a
+    r""":math:`\rho_B(t)` of an exact evolution as ladder blocks ``{q: (T, 2j+1, 2j+1)}``: a
     mixture over :math:`j_B` block by block (never the zeros between them), any other
     evolution as its symmetric levels ``{0: ...}``."""
     if _is_j_resolved(evo):
@@ -777,19 +779,17 @@ def _passive_margin(blocks: dict, n_battery: int, B: float, battery: str) -> np.
             pops = np.zeros((size, m.size))
         lo[:, m] = np.minimum(lo[:, m], pops)
         hi[:, m] = np.maximum(hi[:, m], pops)
-    if B > 0:  # ascending energy: m ascending
-        pass
-    elif B < 0:
-        lo, hi = lo[:, ::-1], hi[:, ::-1]
-    else:  # one level: every state is passive
+    if B == 0:  # one level: every state is passive
         return np.full(size, np.inf)
+    if B < 0:  # ascending energy: m ascending for B > 0, descending for B < 0
+        lo, hi = lo[:, ::-1], hi[:, ::-1]
     below = np.minimum.accumulate(lo, axis=1)[:, :-1]  # lowest population at or below level k
     above = np.maximum.accumulate(hi[:, ::-1], axis=1)[:, ::-1][:, 1:]  # highest above k
     return np.min(below - above, axis=1)
 
 
 def _is_j_resolved(evo) -> bool:
-    """Whether :math:`\rho_B(t)` of ``evo`` spans several battery ladders (PIQS basis)."""
+    r"""Whether :math:`\rho_B(t)` of ``evo`` spans several battery ladders (PIQS basis)."""
     return isinstance(evo, MixtureEvolution) and evo.basis == "piqs"
 
 
