@@ -9,7 +9,7 @@ lives in its submodule (``operators``, ``states``, ``chargers``, ``processes``, 
 ``ergotropy``, ``advantage``, ``cavity``, ``dicke_charger``, ``dicke_advantage``, ``scaling``,
 ``analytic``, ``paper``, ``plotting``, ``basis``, ``results``, ``observables``, ``maxima``,
 ``expectation``, ``resources``, ``estimates``, ``protocols``, ``cycle``, ``optimal``,
-``open_maxima``, ``checkpoint``, ``thermal``).
+``open_maxima``, ``checkpoint``, ``thermal``, ``thermal_battery``).
 """
 
 from . import (
@@ -40,6 +40,7 @@ from . import (
     solvers,
     states,
     thermal,
+    thermal_battery,
 )
 from .advantage import quantum_advantage
 from .cavity import CavityModel
@@ -57,6 +58,7 @@ from .results import ChargingResult, Maximum
 from .scaling import scaling_sweep
 from .states import dicke_state, product_state, spin_coherent_charger
 from .thermal import physical_thermal_charger, thermal_charger
+from .thermal_battery import physical_thermal_state
 from .version import __version__
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "spin_coherent_charger",
     "thermal_charger",
     "physical_thermal_charger",
+    "physical_thermal_state",
     "charger_state",
     "product_state",
     # open systems
@@ -121,4 +124,5 @@ __all__ = [
     "solvers",
     "states",
     "thermal",
+    "thermal_battery",
 ]

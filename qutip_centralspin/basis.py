@@ -13,7 +13,10 @@ Closed paths (and ``c_ops``) hand the full state on the symmetric space, dims
 
 Battery operators for the open path are therefore ``qutip.piqs.jspin(N_B, ...)``;
 :func:`battery_sz` gives :math:`S^z` in whichever of these bases a state is written.
-For :math:`N_B = 1` the two bases coincide.
+For :math:`N_B = 1` the two bases coincide. A battery state that mixes several ladders with
+no coherence between them (e.g. the Gibbs state of the :math:`N_B` physical spins,
+:mod:`qutip_centralspin.thermal_battery`) is written with :func:`embed_ladders`, ladder ``q``
+(:math:`j = N_B/2 - q`) at :func:`ladder_slice`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ import numpy as np
 import qutip
 from qutip import piqs
 
-__all__ = ["battery_dims", "piqs_index", "embed_symmetric", "battery_sz"]
+__all__ = [
+    "battery_dims",
+    "piqs_index",
+    "ladder_slice",
+    "embed_ladders",
+    "embed_symmetric",
+    "battery_sz",
+]
 
 
 def battery_dims(n_battery: int) -> int:
@@ -40,14 +50,51 @@ def piqs_index(n_battery: int, q, k):
     return q * (n_battery + 1) - q * (q - 1) + (n_battery - q - k)
 
 
+def ladder_slice(n_battery: int, q: int) -> slice:
+    r"""The PIQS indices of ladder :math:`j = N_B/2 - q` (``q = 0..N_B//2``): :math:`m_z = j, \dots, -j`.
+
+    Examples
+    --------
+    >>> from qutip_centralspin.basis import ladder_slice
+    >>> ladder_slice(3, 0), ladder_slice(3, 1)
+    (slice(0, 4, None), slice(4, 6, None))
+    """
+    start = int(piqs_index(n_battery, q, n_battery - q))  # m_z = j: k = N_B - q up spins
+    return slice(start, start + n_battery - 2 * q + 1)
+
+
+def embed_ladders(n_battery: int, blocks) -> np.ndarray:
+    r"""Block-diagonal battery matrices in the PIQS basis from their ladder blocks.
+
+    Parameters
+    ----------
+    n_battery : int
+        :math:`N_B`.
+    blocks : dict
+        ``{q: rho_q}``, ``rho_q`` of shape ``(..., 2j+1, 2j+1)`` (:math:`j = N_B/2 - q`,
+        ``jmat`` order :math:`m_z = j, \dots, -j`; a leading stack axis, e.g. time, is kept),
+        in the PIQS normalisation: ``rho_q`` already sums the :math:`d_j` copies of the ladder.
+
+    Returns
+    -------
+    ndarray
+        Shape ``(..., nds, nds)``, ``nds = num_dicke_states(N_B)``; ladders not given are 0.
+    """
+    dim = battery_dims(n_battery)
+    lead = next(iter(blocks.values())).shape[:-2] if blocks else ()
+    out = np.zeros((*lead, dim, dim), dtype=complex)
+    for q, block in blocks.items():
+        where = ladder_slice(n_battery, q)
+        out[..., where, where] = block
+    return out
+
+
 def embed_symmetric(rho_sym) -> qutip.Qobj:
     """A battery state on the :math:`N_B+1` symmetric levels, written in the PIQS basis."""
     mat = rho_sym.full() if isinstance(rho_sym, qutip.Qobj) else np.asarray(rho_sym)
     n_battery = mat.shape[0] - 1
     dim = battery_dims(n_battery)
-    out = np.zeros((dim, dim), dtype=complex)
-    out[: n_battery + 1, : n_battery + 1] = mat
-    return qutip.Qobj(out, dims=[[dim], [dim]])
+    return qutip.Qobj(embed_ladders(n_battery, {0: mat}), dims=[[dim], [dim]])
 
 
 def battery_sz(n_battery: int, dims: list) -> qutip.Qobj:

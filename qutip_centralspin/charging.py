@@ -30,7 +30,7 @@ from .solvers.exact import charge_exact, charge_mixture
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
 from .states import check_state
-from .thermal import PhysicalThermalCharger
+from .thermal import ThermalMixture
 
 __all__ = ["charge", "Solver"]
 
@@ -70,12 +70,14 @@ def charge(
         ``coupling`` on the cavity block solver; ``psi0`` is then a
         :class:`~qutip_centralspin.cavity.CavityState`, a Fock label ``(m, k)`` or a state on
         ``dims [[N_B+1, D], ...]``.
-    psi0 : Qobj or PhysicalThermalCharger
+    psi0 : Qobj or ThermalMixture
         Initial ket or density matrix on ``model.dims`` (see :mod:`qutip_centralspin.states`):
-        the state at ``tlist[0]``. Or the Gibbs state of the physical charger spins
-        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`): exact closed path only,
-        ``states`` and ``e_ops`` then see the battery's :math:`\rho_B(t)` in the
-        ``qutip.piqs`` Dicke basis (as with ``processes``).
+        the state at ``tlist[0]``. Or a Gibbs state of physical spins
+        (:class:`~qutip_centralspin.thermal.ThermalMixture`: the charger's,
+        :func:`~qutip_centralspin.thermal.physical_thermal_charger`, or the battery's and the
+        whole system's, :func:`~qutip_centralspin.thermal_battery.physical_thermal_state`):
+        exact closed path only, ``states`` and ``e_ops`` then see the battery's
+        :math:`\rho_B(t)` in the ``qutip.piqs`` Dicke basis (as with ``processes``).
     tlist : array_like
         Increasing times :math:`\ge 0` (units of 1/energy, :math:`\hbar = 1`). As in QuTiP,
         ``psi0`` is the state at :math:`t_0` = ``tlist[0]`` (the start of charging): on every
@@ -142,12 +144,12 @@ def charge(
     times = _checks.time_list("tlist", tlist)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
-    if isinstance(psi0, PhysicalThermalCharger):
-        if solver not in ("auto", "exact") or c_ops or processes:
+    if isinstance(psi0, ThermalMixture):
+        if solver not in ("auto", "exact") or c_ops or processes or coupling is not None:
             raise ValueError(
-                "a PhysicalThermalCharger (the Gibbs state of the physical charger spins) runs "
-                f"on the exact closed engine only: solver must be 'auto' or 'exact' without "
-                f"c_ops or processes, got solver={solver!r}"
+                f"a {type(psi0).__name__} (a Gibbs state of physical spins) runs on the exact "
+                "closed engine only: solver must be 'auto' or 'exact' without c_ops, processes "
+                f"or coupling, got solver={solver!r}"
             )
         return charge_mixture(model, psi0, times, e_ops=e_ops, options=options)
     psi0 = check_state(model, psi0, "psi0")

@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         "physical spins; cavity: also fock:K, alpha:ALPHA)",
     )
     pmax.add_argument(
+        "--battery-state",
+        default=None,
+        metavar="SPEC",
+        help="battery state instead of the Dicke |m0> (spin charger): gibbs:T, the Gibbs state "
+        "of the N_B physical battery spins at T (with the charger of --n0 or --charger-state; "
+        "gibbs:T there makes the product Gibbs state of all spins)",
+    )
+    pmax.add_argument(
         "--ergotropy",
         action="store_true",
         help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
@@ -481,8 +489,12 @@ def _pmax_evolution(args):
     from .solvers.sector import SectorEngine
 
     spec = args.charger_state
+    if args.battery_state is not None and args.charger != "spins":
+        raise ValueError(f"--battery-state needs --charger spins, got --charger {args.charger}")
     if args.charger == "spins":
         model, state = _model_and_state(args)
+        if args.battery_state is not None:
+            return model, _thermal_battery(model, args).evolution(), spec or f"dicke:{state[1]}"
         if spec is not None:
             from .chargers import charger_state
             from .thermal import PhysicalThermalCharger
@@ -504,6 +516,30 @@ def _pmax_evolution(args):
     cavity, _ = _cavity_model_and_state(args, need_state=False)
     cstate = cavity_state(cavity, spec, m=args.m0, n_charger=args.n)
     return cavity, CavityEngine(cavity).evolve(cstate), spec
+
+
+def _thermal_battery(model, args):
+    """The state of ``--battery-state gibbs:T`` with the charger of ``--n0`` /
+    ``--charger-state`` (a Gibbs charger ``gibbs:T`` makes the product Gibbs state)."""
+    from .chargers import CHARGER_GRAMMAR, charger_state
+    from .states import parse_spec
+    from .thermal_battery import BATTERY_GRAMMAR, physical_thermal_state
+
+    if args.m0 != 0:
+        raise ValueError(f"--battery-state replaces the battery state --m0, got --m0 {args.m0}")
+    spec = args.charger_state
+    try:
+        _, (T_battery,) = parse_spec(args.battery_state, BATTERY_GRAMMAR)
+        if spec is None:
+            n0 = model.n_charger if args.n0 is None else args.n0
+            return physical_thermal_state(model, T_battery, charger=n0)
+        kind, numbers = parse_spec(spec, CHARGER_GRAMMAR)
+        if kind == "gibbs":
+            return physical_thermal_state(model, T_battery, T_charger=numbers[0])
+        charger = charger_state(model, spec).ptrace(1)  # the charger of |0> (x) rho_C
+        return physical_thermal_state(model, T_battery, charger=charger)
+    except ValueError as err:
+        raise ValueError(f"--battery-state {args.battery_state!r}: {err}") from None
 
 
 def _model_fields(model) -> dict:
@@ -552,6 +588,7 @@ def _cmd_pmax(args) -> int:
         "charger": args.charger,
         "m0": args.m0,
         "charger_state": spec,
+        "battery_state": args.battery_state,
     }
     if horizon is not None:
         out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
@@ -582,9 +619,9 @@ def _cmd_pmax(args) -> int:
         else (f"omega={model.omega:g} g={model.g:g}")
     )
     loss = f", cavity loss {args.cavity_loss:g} (certified on [0, {horizon:g}])" if horizon else ""
+    battery = args.battery_state or f"|m0={args.m0}>"
     print(
-        f"N_B={model.n_battery} {size} charger={args.charger} "
-        f"battery |m0={args.m0}>, charger {spec}{loss}"
+        f"N_B={model.n_battery} {size} charger={args.charger} battery {battery}, charger {spec}{loss}"
     )
     print(_maximum_line("P_max", p))
     print(f"tau   = {p.time:.12g}" + _bracket_text(p))

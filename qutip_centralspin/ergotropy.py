@@ -51,6 +51,29 @@ passive on its own. :func:`battery_ergotropy`, :func:`entanglement_entropy` and 
 accept such a battery state directly (a ``Qobj`` of size ``qutip.piqs.num_dicke_states(N_B)``,
 as the open-system block solver passes to ``e_ops`` when local battery processes are on).
 
+Mixtures over :math:`j_B`
+-------------------------
+The Gibbs state of the :math:`N_B` physical battery spins
+(:mod:`qutip_centralspin.thermal_battery`) occupies every ladder :math:`j_B` with its
+multiplicity; its :math:`\rho_B(t)` (:class:`~qutip_centralspin.solvers.mixture.MixtureEvolution`
+with ``basis="piqs"``) is block diagonal over :math:`j_B`, and both pictures keep the meaning
+above on the physical :math:`2^{N_B}`-dimensional battery:
+
+* ``"qubits"`` -- any unitary on the :math:`N_B` qubits: the populations :math:`\lambda/d_j` of
+  every block, each :math:`d_j` times, fill the :math:`2^{N_B}` levels :math:`B(m - N_B/2)`
+  (multiplicity :math:`\binom{N_B}{m}`) from the lowest up; a unitary may move population
+  between ladders and between copies.
+* ``"dicke"`` -- collective (permutation-invariant) unitaries only,
+  :math:`\bigoplus_j U_j\otimes 1_{d_j}`: :math:`W = \sum_j W(\rho_j)`, each ladder made
+  passive on its own levels :math:`B m_z`, :math:`m_z = -j..j`; population never leaves its
+  ladder. For a state on the symmetric ladder alone this is the :math:`N_B + 1`-level
+  ergotropy above.
+
+:func:`max_ergotropy` and :func:`ergotropy_trace` evaluate such a state block by block (never
+the zeros between the blocks); the certificate below holds unchanged (the trace norms of
+:math:`\dot\rho`, :math:`\ddot\rho` of the mixture are at most the weighted sums of the
+blocks', and the spread of :math:`H_B` is :math:`|B|N_B` on the :math:`2^{N_B}` levels).
+
 Entanglement
 ------------
 For a pure total state the von Neumann entropy
@@ -64,6 +87,7 @@ and :class:`~qutip_centralspin.cavity.CavityModel` (anything with ``n_battery`` 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -72,8 +96,10 @@ import numpy as np
 import qutip
 
 from . import _checks
+from .basis import battery_dims
 from .maxima import ROUNDOFF_ULPS, certified_window_maximum, default_window
 from .results import Maximum
+from .solvers.mixture import MixtureEvolution
 
 Battery = Literal["dicke", "qubits"]
 
@@ -233,18 +259,6 @@ def _multiplicities(name, mult, size) -> np.ndarray:
     return out
 
 
-def _lowest_levels(n_battery: int, B: float, battery: str, count: int) -> np.ndarray:
-    """The ``count`` lowest levels of the battery's multiset of energies, ascending."""
-    energies, mult = battery_levels(n_battery, B, battery)
-    out = []
-    for level, times in zip(energies, mult, strict=True):
-        take = int(min(times, count - len(out)))
-        out.extend([level] * take)
-        if len(out) == count:
-            break
-    return np.array(out)
-
-
 # -- reduced state, ergotropy, entropy ----------------------------------------------------
 def battery_state(model, state: qutip.Qobj) -> qutip.Qobj:
     r"""Battery reduced state :math:`\rho_B = \mathrm{tr}_C\,\rho` (dims ``[[N_B+1], [N_B+1]]``).
@@ -281,19 +295,87 @@ def battery_state(model, state: qutip.Qobj) -> qutip.Qobj:
 
 def _ergotropy_stack(mats: np.ndarray, n_battery: int, B: float, battery: str) -> np.ndarray:
     """Ergotropy of a stack of battery matrices ``(T, N_B+1, N_B+1)`` in jmat ordering."""
-    nb1 = n_battery + 1
-    diag_energy = B * (n_battery / 2 - np.arange(nb1))  # jmat index i <-> m = N_B - i
-    energy = np.real(np.einsum("tii,i->t", mats, diag_energy))
-    herm = (mats + mats.conj().transpose(0, 2, 1)) / 2
-    r_desc = np.linalg.eigvalsh(herm)[:, ::-1]
-    passive = r_desc @ _lowest_levels(n_battery, B, battery, nb1)
-    return energy - passive
+    return _ergotropy_blocks({0: mats}, n_battery, B, battery)
 
 
 def _entropy_stack(mats: np.ndarray, base: float) -> np.ndarray:
     herm = (mats + mats.conj().transpose(0, 2, 1)) / 2
     r = np.clip(np.linalg.eigvalsh(herm), 0.0, None)
     return _entropy_of(r, np.ones_like(r), base)
+
+
+# -- stacks of j-resolved battery states: {q: (T, 2j+1, 2j+1)}, j = N_B/2 - q ---------------------
+def _ladder_levels(n_battery: int, q: int, B: float) -> np.ndarray:
+    """:math:`B m_z` of ladder ``q`` in ``jmat`` order (:math:`m_z = j, \\dots, -j`)."""
+    j = n_battery / 2 - q
+    return B * (j - np.arange(n_battery - 2 * q + 1))
+
+
+def _eigenvalues(block: np.ndarray) -> np.ndarray:
+    """Eigenvalues (ascending) of the Hermitian part of a stack of matrices."""
+    return np.linalg.eigvalsh((block + block.conj().transpose(0, 2, 1)) / 2)
+
+
+def _ergotropy_blocks(blocks: dict, n_battery: int, B: float, battery: str) -> np.ndarray:
+    r"""Ergotropy of stacks of j-resolved battery states (module notes, "j-resolved states").
+
+    ``blocks`` = ``{q: (T, 2j+1, 2j+1)}`` in the PIQS normalisation (block :math:`j` sums its
+    :math:`d_j` copies; the symmetric :math:`N_B + 1` levels are ``{0: mats}``, :math:`d = 1`).
+    ``"dicke"``: each block made passive on its own (collective unitaries,
+    :math:`\bigoplus_j U_j\otimes 1_{d_j}`); ``"qubits"``: the populations
+    :math:`\lambda/d_j` (each :math:`d_j` times) fill the :math:`2^{N_B}` qubit levels.
+    """
+    mult = _multiplicity_table(n_battery)
+    energy = 0.0
+    passive = 0.0
+    values, weights = [], []
+    for q, block in blocks.items():
+        levels = _ladder_levels(n_battery, q, B)
+        energy = energy + np.real(np.einsum("tii,i->t", block, levels))
+        lam = _eigenvalues(block)
+        if battery == "dicke":
+            passive = passive + lam[:, ::-1] @ np.sort(levels)
+        else:
+            values.append(lam / mult[q])
+            weights.append(np.full(levels.size, mult[q]))
+    if battery == "qubits":
+        energies, level_mult = battery_levels(n_battery, B, "qubits")
+        passive = _fill_passive(np.hstack(values), np.concatenate(weights), energies, level_mult)
+    return energy - passive
+
+
+@functools.lru_cache(maxsize=64)
+def _multiplicity_table(n_battery: int) -> np.ndarray:
+    """:math:`d_j` of :func:`dicke_multiplicities`, indexed by ladder ``q`` (cached)."""
+    return dicke_multiplicities(n_battery)[1]
+
+
+def _fill_passive(values, weights, energies, level_mult) -> np.ndarray:
+    r""":math:`\sum_k r_k^\downarrow\varepsilon_k^\uparrow` for each row of ``values`` (population
+    ``values[t, i]`` occurring ``weights[i]`` times) on the levels ``energies`` (ascending,
+    ``level_mult[k]`` times each): the populations fill the lowest levels first."""
+    order = np.argsort(-values, axis=1, kind="stable")
+    v = np.take_along_axis(values, order, axis=1)
+    edges = np.concatenate([np.zeros((v.shape[0], 1)), np.cumsum(weights[order], axis=1)], axis=1)
+    slots = np.concatenate([[0.0], np.cumsum(level_mult)])
+    filled = np.concatenate([[0.0], np.cumsum(energies * level_mult)])
+    return np.sum(v * np.diff(np.interp(edges, slots, filled), axis=1), axis=1)
+
+
+def _entropy_blocks(blocks: dict, n_battery: int, base: float) -> np.ndarray:
+    """Von Neumann entropy of stacks of j-resolved states (each copy holds rho_j / d_j)."""
+    mult = _multiplicity_table(n_battery)
+    values = np.hstack([np.clip(_eigenvalues(b), 0.0, None) / mult[q] for q, b in blocks.items()])
+    weights = np.concatenate([np.full(b.shape[-1], mult[q]) for q, b in blocks.items()])
+    return _entropy_of(values, weights, base)
+
+
+def _energy_blocks(blocks: dict, n_battery: int, B: float) -> np.ndarray:
+    r""":math:`E_B = \sum_j \mathrm{tr}[B S^z_j \rho_j]` of stacks of j-resolved states."""
+    return sum(
+        np.real(np.einsum("tii,i->t", b, _ladder_levels(n_battery, q, B)))
+        for q, b in blocks.items()
+    )
 
 
 def _entropy_of(values, weights, base) -> np.ndarray:
@@ -363,7 +445,9 @@ def entanglement_entropy(model, state: qutip.Qobj, *, base: float = math.e) -> f
     Parameters
     ----------
     base : float, default e
-        Logarithm base (``2`` for bits); :math:`S \le \log(N_B + 1)`.
+        Logarithm base (``2`` for bits); :math:`S \le \log(N_B + 1)` on the symmetric levels,
+        :math:`S \le N_B\log 2` for a state in the ``qutip.piqs`` basis (e.g. a Gibbs battery,
+        whose entropy is then not only entanglement).
     """
     base = _checks.positive_real("base", base)
     if base == 1:
@@ -468,8 +552,10 @@ def ergotropy_trace(evo, tlist, *, battery: Battery = "dicke") -> ErgotropyTrace
 
     Parameters
     ----------
-    evo : SectorEvolution
-        From :meth:`SectorEngine.evolve` (or :meth:`CavityEngine.evolve`).
+    evo : SectorEvolution or MixtureEvolution
+        From :meth:`SectorEngine.evolve` (or :meth:`CavityEngine.evolve`, or the
+        :meth:`~qutip_centralspin.thermal.ThermalMixture.evolution` of a Gibbs state of
+        physical spins: a mixture over :math:`j_B` is evaluated block by block).
     tlist : array_like
         Times :math:`\ge 0`, increasing.
     battery : {"dicke", "qubits"}, default "dicke"
@@ -488,16 +574,25 @@ def ergotropy_trace(evo, tlist, *, battery: Battery = "dicke") -> ErgotropyTrace
     times = _checks.time_list("tlist", tlist)
     battery = _battery_kind(battery)
     n_battery, B = _battery_params(evo.model)
-    mats = evo.reduced_battery_matrices(times)
-    energy = np.real(np.einsum("tii,i->t", mats, B * (n_battery / 2 - np.arange(n_battery + 1))))
+    blocks = _battery_blocks(evo, times)
+    energy = _energy_blocks(blocks, n_battery, B)
     return ErgotropyTrace(
         times=times,
-        ergotropy=_ergotropy_stack(mats, n_battery, B, battery),
+        ergotropy=_ergotropy_blocks(blocks, n_battery, B, battery),
         battery_energy=energy,
         delta_energy=energy - evo.initial_energy,
-        entropy=_entropy_stack(mats, math.e),
+        entropy=_entropy_blocks(blocks, n_battery, math.e),
         battery=battery,
     )
+
+
+def _battery_blocks(evo, t) -> dict:
+    r""":math:`\rho_B(t)` of an exact evolution as ladder blocks ``{q: (T, 2j+1, 2j+1)}``: a
+    mixture over :math:`j_B` block by block (never the zeros between them), any other
+    evolution as its symmetric levels ``{0: ...}``."""
+    if _is_j_resolved(evo):
+        return evo.reduced_battery_blocks(t)
+    return {0: evo.reduced_battery_matrices(t)}
 
 
 def _reduced_frequency(evo) -> float:
@@ -529,9 +624,12 @@ def max_ergotropy(
     Parameters
     ----------
     evo : SectorEvolution or MixtureEvolution
-        Exact evolution (:meth:`SectorEngine.evolve`, :meth:`CavityEngine.evolve`,
-        :meth:`~qutip_centralspin.thermal.PhysicalThermalCharger.evolution`).
+        Exact evolution (:meth:`SectorEngine.evolve`, :meth:`CavityEngine.evolve`, the
+        :meth:`~qutip_centralspin.thermal.ThermalMixture.evolution` of a Gibbs state of
+        physical spins).
     battery : {"dicke", "qubits"}, default "dicke"
+        The battery picture (module notes; for a mixture over :math:`j_B`: collective
+        unitaries block by block, or any unitary on the :math:`2^{N_B}` qubit levels).
     window : float, optional
         :math:`T_w`; default :math:`2\pi/g_{min}`, as for :func:`~qutip_centralspin.max_energy`
         (one period of the slowest neighbouring-level beat).
@@ -568,9 +666,11 @@ def max_ergotropy(
     lobe between samples cannot hide. The branch and bound of
     :func:`~qutip_centralspin.maxima.certified_window_maximum` splits the cells that could
     beat the best value. A state without coherences between sectors has a diagonal
-    :math:`\rho_B(t)`; in the Dicke picture (or for :math:`N_B = 1`) it is passive while its
-    populations decrease with energy, and a cell whose end margins :math:`m_a, m_b` (the
-    smallest drop between neighbouring levels) satisfy :math:`m_a + m_b > (b - a)\|\dot\rho\|_1`
+    :math:`\rho_B(t)`; it is passive while its populations decrease with energy (in the Dicke
+    picture within each ladder; in the qubits picture over all :math:`2^{N_B}` levels, a
+    copy of ladder :math:`j` holding :math:`\rho_j/d_j` and an empty ladder 0), and a cell
+    whose end margins :math:`m_a, m_b` (the smallest drop :math:`p_a - p_b` over the levels
+    :math:`\varepsilon_a < \varepsilon_b`) satisfy :math:`m_a + m_b > (b - a)\|\dot\rho\|_1`
     stays passive throughout (each population moves at most that fast), so flat stretches of
     :math:`W = 0` are settled without resolving the curvature bound. Each evaluation is allowed a round-off of
     :math:`|B|N_B\epsilon(64(N_B+1) + 4\Lambda t)` (:math:`\Lambda` the largest level
@@ -586,10 +686,10 @@ def max_ergotropy(
         window = _checks.positive_real("window", window)
     omega = _reduced_frequency(evo)
 
-    # a diagonal rho_B(t) whose populations decrease with energy is passive: W = 0 (Dicke
-    # picture, the same as the qubits one for N_B = 1); record by how much they decrease (the
-    # margin) at every time evaluated
-    diagonal = (battery == "dicke" or n_battery == 1) and not evo.has_sector_coherences
+    # a diagonal rho_B(t) whose populations decrease with energy is passive: W = 0 (in the
+    # Dicke picture ladder by ladder, in the qubits picture over all 2^N_B levels); record by
+    # how much they decrease (the margin) at every time evaluated
+    diagonal = not evo.has_sector_coherences
     margins: dict[float, float] = {}
 
     def w_of(t):
@@ -597,10 +697,10 @@ def max_ergotropy(
         out = np.empty(t.size)
         for start in range(0, t.size, ERGOTROPY_CHUNK):
             stop = start + ERGOTROPY_CHUNK
-            mats = evo.reduced_battery_matrices(t[start:stop])
-            out[start:stop] = _ergotropy_stack(mats, n_battery, B, battery)
+            blocks = _battery_blocks(evo, t[start:stop])
+            out[start:stop] = _ergotropy_blocks(blocks, n_battery, B, battery)
             if diagonal:
-                values = _passive_margin(mats, B).tolist()
+                values = _passive_margin(blocks, n_battery, B, battery).tolist()
                 margins.update(zip(t[start:stop].tolist(), values, strict=True))
         return out
 
@@ -615,7 +715,9 @@ def max_ergotropy(
             f"window must need at most {ERGOTROPY_MAX_POINTS} grid points at "
             f"{samples_per_period} samples per period; window={window:.3g} needs {count}"
         )
-    floor = ROUNDOFF_ULPS * (n_battery + 1) * _EPS * spread
+    size = battery_dims(n_battery) if _is_j_resolved(evo) else 0
+    levels = max(size, n_battery + 1)  # the populations that enter one evaluation
+    floor = ROUNDOFF_ULPS * levels * _EPS * spread
     slope = 4 * _EPS * spread * evo.max_level()
     speed = evo.state_derivative_bound(1)
     extra = None
@@ -623,7 +725,7 @@ def max_ergotropy(
         # |d/dt (p_i - p_j)| <= sum_k |p_k'| = ||rho_B'||_1 <= ||rho'||_1 = speed: if the
         # margins at a and b satisfy m_a + m_b > speed (b - a), every margin stays > 0 on
         # [a, b] and W = 0 there
-        slack = ROUNDOFF_ULPS * (n_battery + 1) * _EPS  # round-off of the margins
+        slack = ROUNDOFF_ULPS * levels * _EPS  # round-off of the margins
 
         def extra(a, b):
             m_a = np.array([margins.get(x, -math.inf) for x in a.tolist()])
@@ -644,12 +746,52 @@ def max_ergotropy(
     )
 
 
-def _passive_margin(mats: np.ndarray, B: float) -> np.ndarray:
-    """``min_k (q_k - q_{k+1})``: the populations ``q`` of diagonal battery states ordered by
-    ascending energy (jmat index ``i`` has energy ``B (N_B/2 - i)``); ``> 0`` means passive."""
-    pops = np.real(np.diagonal(mats, axis1=1, axis2=2))
-    q = pops[:, ::-1] if B > 0 else pops  # ascending energy
-    return np.min(q[:, :-1] - q[:, 1:], axis=1)
+def _passive_margin(blocks: dict, n_battery: int, B: float, battery: str) -> np.ndarray:
+    """The smallest drop ``p_a - p_b`` over pairs of levels with ``e_a < e_b`` of diagonal
+    battery states (``> 0``: passive, ``W = 0``), from their ladder blocks (``jmat`` index
+    ``i`` of ladder ``j`` has energy ``B (j - i)``).
+
+    ``"dicke"``: the pairs within each ladder (a one-level ladder, ``j = 0``, is passive
+    whatever its population). ``"qubits"``: all pairs of the ``2^N_B`` levels, a copy of
+    ladder ``j`` holding ``rho_j / d_j`` and a ladder not in ``blocks`` holding 0. Each
+    ``p_a`` is one diagonal element of the physical ``rho_B``, so every drop moves at most
+    as fast as ``||d rho_B / dt||_1``.
+    """
+    size = next(iter(blocks.values())).shape[0]
+    if battery == "dicke":
+        margins = []
+        for block in blocks.values():
+            if block.shape[-1] < 2:
+                continue
+            pops = np.real(np.diagonal(block, axis1=1, axis2=2))
+            q = pops[:, ::-1] if B > 0 else pops  # ascending energy
+            margins.append(np.min(q[:, :-1] - q[:, 1:], axis=1))
+        return np.min(margins, axis=0) if margins else np.full(size, np.inf)
+    # per flipped-spin number m (energy B (m - N_B/2)): the lowest and highest population of
+    # its levels over the ladders q <= min(m, N_B - m) that hold it
+    mult = _multiplicity_table(n_battery)
+    lo = np.full((size, n_battery + 1), np.inf)
+    hi = np.full((size, n_battery + 1), -np.inf)
+    for q in range(n_battery // 2 + 1):
+        m = np.arange(n_battery - q, q - 1, -1)  # jmat order: m_z = j - i, m = m_z + N_B/2
+        if q in blocks:
+            pops = np.real(np.diagonal(blocks[q], axis1=1, axis2=2)) / mult[q]
+        else:
+            pops = np.zeros((size, m.size))
+        lo[:, m] = np.minimum(lo[:, m], pops)
+        hi[:, m] = np.maximum(hi[:, m], pops)
+    if B == 0:  # one level: every state is passive
+        return np.full(size, np.inf)
+    if B < 0:  # ascending energy: m ascending for B > 0, descending for B < 0
+        lo, hi = lo[:, ::-1], hi[:, ::-1]
+    below = np.minimum.accumulate(lo, axis=1)[:, :-1]  # lowest population at or below level k
+    above = np.maximum.accumulate(hi[:, ::-1], axis=1)[:, ::-1][:, 1:]  # highest above k
+    return np.min(below - above, axis=1)
+
+
+def _is_j_resolved(evo) -> bool:
+    r"""Whether :math:`\rho_B(t)` of ``evo`` spans several battery ladders (PIQS basis)."""
+    return isinstance(evo, MixtureEvolution) and evo.basis == "piqs"
 
 
 # -- j-resolved (PIQS) block states -------------------------------------------------------

@@ -105,7 +105,7 @@ from .results import Maximum
 from .solvers.mixture import MixtureEvolution
 from .solvers.sector import SectorEngine, SectorEvolution
 from .states import check_state
-from .thermal import PhysicalThermalCharger
+from .thermal import ThermalMixture
 
 __all__ = ["max_power", "max_energy"]
 
@@ -164,11 +164,13 @@ _MIN_WIDTH_ULPS = 16
 
 # -- entry points ---------------------------------------------------------------------------------
 def _evolution(model, psi0, engine) -> SectorEvolution | MixtureEvolution:
-    if isinstance(psi0, PhysicalThermalCharger):
-        if psi0.model != model:
-            raise ValueError("psi0 (a PhysicalThermalCharger) was made for a different model")
+    if isinstance(psi0, ThermalMixture):
+        psi0.check_model(model)
         if engine is not None:
-            raise ValueError("engine must be None for a PhysicalThermalCharger (one per ladder)")
+            raise ValueError(
+                f"engine must be None for a {type(psi0).__name__} (one engine per block), "
+                f"got {type(engine).__name__}"
+            )
         return psi0.evolution()
     if isinstance(psi0, qutip.Qobj):
         check_state(model, psi0, "psi0")
@@ -185,12 +187,14 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
     Parameters
     ----------
     model : CentralSpinModel
-    psi0 : Qobj, tuple, dict or PhysicalThermalCharger
+    psi0 : Qobj, tuple, dict or ThermalMixture
         Initial state, as accepted by :meth:`SectorEngine.evolve` (``(m, n)`` for
-        :math:`|m,n\rangle`); or the Gibbs state of the physical charger spins
-        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`, one engine per total
-        charger spin; ``engine`` must then be ``None``). If that state left ladders out, the
-        bracket is widened by what they can contribute and the time is not bracketed.
+        :math:`|m,n\rangle`); or a Gibbs state of physical spins, a
+        :class:`~qutip_centralspin.thermal.ThermalMixture`: of the charger spins
+        (:func:`~qutip_centralspin.thermal.physical_thermal_charger`) or of the battery spins
+        (:func:`~qutip_centralspin.thermal_battery.physical_thermal_state`), one engine per
+        block :math:`(j_B, j_C)`; ``engine`` must then be ``None``. If that state left blocks
+        out, the bracket is widened by what they can contribute and the time is not bracketed.
     rtol : float, default 1e-10
         Relative width of the certified bracket ``[value, upper_bound]`` (never below the
         round-off floor, see ``tolerance``).

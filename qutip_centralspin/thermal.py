@@ -35,6 +35,11 @@ energy unit of ``h``); the battery starts in its Dicke state :math:`|m\rangle` i
     no approximation. For even :math:`N` the singlet :math:`j_C = 0` does not couple to the
     battery (:math:`J^\pm = J^z = 0` there): its weight keeps the battery in :math:`|m\rangle`.
 
+The battery's spins thermal (alone, or with the charger's: the product Gibbs state of all
+spins) are :func:`qutip_centralspin.thermal_battery.physical_thermal_state`, a mixture over the
+blocks :math:`(j_B, j_C)`; both it and :class:`PhysicalThermalCharger` are a
+:class:`ThermalMixture`.
+
 The two differ: at :math:`N = 5`, :math:`T = 4`, :math:`h = 1.3` the mean number of flipped
 charger spins is :math:`\langle n\rangle = 1.61` in the symmetric multiplet and
 :math:`2.10 = N/(1 + e^{h/T})` for the physical spins. They agree for :math:`N = 1` and as
@@ -62,6 +67,9 @@ __all__ = [
     "thermal_populations",
     "thermal_charger",
     "ladder_weights",
+    "log_ladder_weights",
+    "energy_rate_bound",
+    "ThermalMixture",
     "ThermalLadder",
     "PhysicalThermalCharger",
     "physical_thermal_charger",
@@ -182,18 +190,23 @@ def ladder_weights(n_charger: int, h: float, T: float) -> np.ndarray:
     n = _checks.positive_int("n_charger", n_charger)
     h = _checks.finite_real("h", h)
     T = _checks.positive_real("T", T)
-    return np.exp(_log_ladder_weights(n, h / T))
+    return np.exp(log_ladder_weights(n, h / T))
 
 
-def _log_ladder_weights(n: int, beta_h: float) -> np.ndarray:
-    r"""``log w_r`` for ``r = 0..n//2``, every term finite for any finite ``beta_h``.
+def log_ladder_weights(n_spins: int, beta_field: float) -> np.ndarray:
+    r"""``log w_r``: the weights of the total spins :math:`j = N/2 - r` (``r = 0..N//2``) in the
+    Gibbs state :math:`e^{-\beta F\sum_{i=1}^N\sigma^z_i/2}/Z` of :math:`N` spins, every term
+    finite for any finite ``beta_field`` :math:`= \beta F = F/T`.
 
-    With :math:`x = |\beta h|` (the weights are even in :math:`\beta h`: :math:`n' \to N' - n'`)
-    and :math:`N' = N - 2r`, :math:`Z_r = e^{xN'/2}\sum_{n'} e^{-xn'}` and
+    The weights of :func:`ladder_weights` (charger, :math:`F = h`) and of the battery
+    (:mod:`qutip_centralspin.thermal_battery`, :math:`F = B`). With :math:`x = |\beta F|`
+    (the weights are even in :math:`\beta F`: :math:`n' \to N' - n'`) and
+    :math:`N' = N - 2r`, :math:`Z_r = e^{xN'/2}\sum_{n'} e^{-xn'}` and
     :math:`Z = e^{xN/2}(1 + e^{-x})^N`, so
     :math:`\log w_r = \log d_r - xr + \log\sum_{n'=0}^{N'} e^{-xn'} - N\log(1 + e^{-x})`.
     """
-    x = abs(beta_h)
+    n = n_spins
+    x = abs(beta_field)
     r = np.arange(n // 2 + 1)
     log_d = gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
     log_d += np.log((n - 2 * r + 1) / (n - r + 1))  # C(n, r) - C(n, r-1) = C(n, r)(n-2r+1)/(n-r+1)
@@ -203,6 +216,48 @@ def _log_ladder_weights(n: int, beta_h: float) -> np.ndarray:
         log_sum = np.log(-np.expm1(-x * (n - 2 * r + 1))) - math.log(-math.expm1(-x))
     log_w = log_d - x * r + log_sum - n * math.log1p(math.exp(-x))
     return log_w - logsumexp(log_w)  # (sums to 1 up to rounding already; make it exact)
+
+
+def energy_rate_bound(model: CentralSpinModel) -> float:
+    r""":math:`|BA|(N_B+1)(N+1)/2 \ge \sup|\dot E_B|` for every state of every block
+    :math:`(j_B, j_C)` of ``model``: :math:`\dot E_B = iB\langle[H, S^z]\rangle`,
+    :math:`|\dot E_B| \le 2|BA|\,\|S^+\|\,\|J^-\|` and :math:`\|S^\pm\| \le (N_B+1)/2`,
+    :math:`\|J^\pm\| \le (N+1)/2`. Bounds :math:`|P_B|` at all times (:math:`P_B` is a mean of
+    :math:`\dot E_B`): what left-out parts of a mixture can contribute."""
+    return abs(model.B * model.A) * (model.n_battery + 1) * (model.n_charger + 1) / 2
+
+
+class ThermalMixture:
+    r"""A state that is an exact mixture over total-spin blocks :math:`(j_B, j_C)`.
+
+    The Gibbs states of physical spins (:class:`PhysicalThermalCharger`,
+    :class:`~qutip_centralspin.thermal_battery.PhysicalThermalState`): no single ``Qobj`` on
+    ``model.dims`` holds them, they run block by block on the exact closed engine.
+    :func:`~qutip_centralspin.charge`, :func:`~qutip_centralspin.max_power`,
+    :func:`~qutip_centralspin.max_energy` take one as ``psi0``; :meth:`evolution` goes to
+    :func:`~qutip_centralspin.ergotropy.max_ergotropy`.
+    """
+
+    model: CentralSpinModel
+    neglected_weight: float
+
+    def evolution(self) -> MixtureEvolution:
+        """The exact evolution of the mixture, one sector engine per moving block."""
+        raise NotImplementedError
+
+    def check_model(self, model, name: str = "psi0") -> None:
+        """Raise ``ValueError`` unless the state was made for ``model``."""
+        if self.model != model:
+            raise ValueError(
+                f"{name} (a {type(self).__name__}) was made for a different model: "
+                f"{self.model!r}, got {model!r}"
+            )
+
+    @property
+    def power_error_bound(self) -> float:
+        r"""Bound on :math:`|P_B|` of the left-out blocks, all t: their weight times
+        :func:`energy_rate_bound`."""
+        return self.neglected_weight * energy_rate_bound(self.model)
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,7 +309,7 @@ class ThermalLadder:
 
 
 @dataclass(frozen=True, eq=False)
-class PhysicalThermalCharger:
+class PhysicalThermalCharger(ThermalMixture):
     r"""Battery in :math:`|m\rangle`, :math:`N` physical charger spins in their Gibbs state.
 
     A mixture over the total charger spins (module notes); made by
@@ -294,14 +349,6 @@ class PhysicalThermalCharger:
             for lad in self.ladders
         )
 
-    @property
-    def power_error_bound(self) -> float:
-        r"""Bound on :math:`|P_B|` of the left-out ladders, all t: their weight times
-        :math:`\sup|\dot E_B| \le 2|BA|\,\|S^+\|\,\|J^-\| \le |BA|(N_B+1)(N+1)/2`."""
-        mod = self.model
-        rate = abs(mod.B * mod.A) * (mod.n_battery + 1) * (mod.n_charger + 1) / 2
-        return self.neglected_weight * rate
-
     def evolution(self) -> MixtureEvolution:
         """The exact evolution of the mixture, one sector engine per ladder."""
         nb1 = self.model.n_battery + 1
@@ -316,7 +363,8 @@ class PhysicalThermalCharger:
         return MixtureEvolution(
             self.model,
             parts,
-            stationary=(still, rho_b),
+            stationary=[(still, rho_b)] if still else [],
+            basis="symmetric",
             neglected_weight=self.neglected_weight,
             power_error_bound=self.power_error_bound,
         )
@@ -365,7 +413,7 @@ def physical_thermal_charger(
     m = _checks.int_in_range("m", m, 0, model.n_battery)
     tol = _checks.nonnegative_real("tol", tol)
     n = model.n_charger
-    log_w = _log_ladder_weights(n, model.h / T)
+    log_w = log_ladder_weights(n, model.h / T)
     ladders, dropped = [], []
     for r, lw in enumerate(log_w.tolist()):
         weight = math.exp(lw)

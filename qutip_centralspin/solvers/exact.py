@@ -3,8 +3,9 @@
 No time stepping: :math:`E_B(t)` comes from the spectral form of
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` at the elapsed times
 :math:`t - t_0` (``psi0`` is the state at ``tlist[0]``, :mod:`qutip_centralspin.results`).
-A physical thermal charger (:mod:`qutip_centralspin.thermal`) runs one engine per total
-charger spin and sums them (:func:`charge_mixture`).
+A Gibbs state of physical spins (:class:`~qutip_centralspin.thermal.ThermalMixture`: the
+charger's or the battery's) runs one engine per block :math:`(j_B, j_C)` and sums them
+(:func:`charge_mixture`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import qutip
 
 from .. import _checks
-from ..basis import embed_symmetric
+from ..basis import battery_dims, embed_symmetric
 from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..results import ChargingResult
-from ..thermal import PhysicalThermalCharger
+from ..thermal import ThermalMixture
 from .sector import SectorEngine
 
 __all__ = ["charge_exact", "charge_mixture", "exact_result", "OPTIONS"]
@@ -65,19 +67,18 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
 
 
 def charge_mixture(
-    model, psi0: PhysicalThermalCharger, times, *, e_ops=None, options=None
+    model, psi0: ThermalMixture, times, *, e_ops=None, options=None
 ) -> ChargingResult:
-    r"""Exact closed evolution of a physical thermal charger on ``times``.
+    r"""Exact closed evolution of a Gibbs state of physical spins on ``times``.
 
-    :math:`E_B(t) = \sum_r w_r E_B^{(r)}(t)` over the total charger spins
-    (:class:`~qutip_centralspin.solvers.mixture.MixtureEvolution`). The full state lives on the
-    :math:`2^N`-dimensional charger, so ``states`` and ``e_ops`` see the battery's reduced state
+    :math:`E_B(t) = \sum_r w_r E_B^{(r)}(t)` over the blocks :math:`(j_B, j_C)`
+    (:class:`~qutip_centralspin.solvers.mixture.MixtureEvolution`). The full state lives on
+    :math:`2^{N_B + N}` levels, so ``states`` and ``e_ops`` see the battery's reduced state
     :math:`\rho_B(t) = \sum_r w_r\rho_B^{(r)}(t)`, written in the ``qutip.piqs`` Dicke basis
-    as on the open paths (:mod:`qutip_centralspin.basis`).
+    as on the open paths (:mod:`qutip_centralspin.basis`; block diagonal over :math:`j_B`).
     """
     start = time.perf_counter()
-    if psi0.model != model:
-        raise ValueError("psi0 (a PhysicalThermalCharger) was made for a different model")
+    psi0.check_model(model)
     options = _checks.solver_options("exact", options, OPTIONS)
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
@@ -90,7 +91,12 @@ def charge_mixture(
         at = elapsed[-1:]
     else:
         at = elapsed[:0]
-    states = [embed_symmetric(rho) for rho in evo.reduced_battery_matrices(at)] if at.size else []
+    states = []
+    if at.size:
+        dim = battery_dims(model.n_battery)
+        for rho in evo.reduced_battery_matrices(at):
+            piqs = rho if evo.basis == "piqs" else embed_symmetric(rho).full()
+            states.append(qutip.Qobj(piqs, dims=[[dim], [dim]]))
     return exact_result(
         model,
         times,
@@ -100,10 +106,10 @@ def charge_mixture(
         initial_rate=evo.initial_rate(),
         options=options,
         user_ops=user_ops,
-        method="sector diagonalisation (LAPACK dstevd), one engine per total charger spin",
+        method="sector diagonalisation (LAPACK dstevd), one engine per block (j_B, j_C)",
         start=start,
-        ladders=len(psi0.ladders),
-        **{"neglected weight": psi0.neglected_weight},
+        blocks=len(evo.parts),
+        **{"stationary weight": evo.stationary_weight, "neglected weight": psi0.neglected_weight},
     )
 
 
