@@ -31,7 +31,7 @@ from qutip_centralspin.ergotropy import (
 from qutip_centralspin.open_maxima import open_max_ergotropy
 from qutip_centralspin.protocols import step
 from qutip_centralspin.solvers.blocks import BlockSolver
-from qutip_centralspin.solvers.cavity_blocks import cavity_loss
+from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
 from qutip_centralspin.solvers.references import bruteforce_mesolve
 
 
@@ -270,3 +270,32 @@ def test_storage_time_zero_is_the_plain_maximum_and_negative_is_refused():
     assert zero.value == plain.value and zero.time == plain.time
     with pytest.raises(ValueError, match="storage_time"):
         open_max_ergotropy(model, psi0, decay(0.1), 2.0, storage_time=-1.0)
+
+
+def test_cavity_derivative_trace_norms_equal_the_full_space():
+    """The open cavity charger: qubits ⊗ Fock space written here, loss, decay, dephasing."""
+    nb, n0 = 2, 2
+    model = CavityModel(nb, omega=1.1, g=0.7, B=0.9)
+    procs = [cavity_loss(0.3), decay(0.2), dephasing(0.1)]
+    pops = CavityBlockSolver(model, procs).battery_populations((0, n0), 1.0)
+    nf = n0 + 1  # loss only lowers the photon number: exact
+
+    def on(op, i):
+        ops = [qutip.qeye(2)] * nb + [qutip.qeye(nf)]
+        ops[i] = op
+        return qutip.tensor(ops)
+
+    sz = [on(qutip.sigmaz(), i) for i in range(nb)]
+    sm = [on(qutip.sigmam(), i) for i in range(nb)]
+    a = qutip.tensor([qutip.qeye(2)] * nb + [qutip.destroy(nf)])
+    H = model.B * sum(sz) / 2 + model.omega * a.dag() * a
+    H += model.g * (sum(sm).dag() * a + sum(sm) * a.dag())
+    c_ops = [math.sqrt(0.3) * a] + [math.sqrt(0.2) * x for x in sm]
+    c_ops += [math.sqrt(0.1) * x for x in sz]
+    L = qutip.liouvillian(H, c_ops)
+    rho = qutip.tensor([qutip.basis(2, 1)] * nb + [qutip.basis(nf, n0)]).proj()
+    vec = qutip.operator_to_vector(rho)
+    assert pops.speed == pytest.approx(qutip.vector_to_operator(L * vec).norm("tr"), rel=1e-10)
+    assert pops.curvature == pytest.approx(
+        qutip.vector_to_operator(L * L * vec).norm("tr"), rel=1e-10
+    )
