@@ -184,7 +184,12 @@ def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qo
         If its dims are not those of ``model`` (``[[N_B+1, N+1], ...]``).
     """
     if not isinstance(state, qutip.Qobj) or not (state.isket or state.isoper):
-        raise TypeError(f"{name} must be a ket or density-matrix Qobj, got {type(state).__name__}")
+        hint = ""
+        if isinstance(state, tuple) and len(state) == 2:
+            hint = f"; for the Dicke product state |m0, n0> use dicke_state(model, *{state!r})"
+        raise TypeError(
+            f"{name} must be a ket or density-matrix Qobj, got {type(state).__name__}{hint}"
+        )
     expected = model.dims[0]
     if state.dims[0] != expected or (state.isoper and state.dims[1] != expected):
         raise ValueError(

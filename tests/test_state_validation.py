@@ -108,3 +108,11 @@ def test_round_off_coherence_on_an_empty_level_is_accepted():
     bad = 0.98 * a.proj() + 0.02 * b.proj() + 0.2 * (a * b.dag() + b * a.dag())
     with pytest.raises(ValueError, match="positive semidefinite"):
         SectorEngine(model).evolve(bad)
+
+
+def test_a_label_where_a_state_is_needed_names_dicke_state():
+    import qutip_centralspin as qcs
+
+    model = qcs.CentralSpinModel(2, 3)
+    with pytest.raises(TypeError, match=r"dicke_state\(model, \*\(0, 3\)\)"):
+        qcs.charge(model, (0, 3), [0.0, 1.0], processes=qcs.decay(0.1))
