@@ -240,3 +240,44 @@ def test_certified_open_maximum_of_the_cavity_charger():
     assert res.converged
     assert grid.power.max() <= res.upper_bound + 1e-12
     assert res.value >= grid.power.max() - res.tolerance
+
+
+def test_one_sweep_gives_photons_and_battery_energy_as_brute_force():
+    """``observables``: E_B, E_C = omega <a^dag a> and the sector weights from one sweep equal
+    the separate calls and mesolve on qubits x Fock space (written here), tlist from 0.4."""
+    model = CavityModel(2, omega=0.8, g=0.6, B=1.1)
+    procs = [cavity_loss(0.3), decay(0.1), dephasing(0.05)]
+    solver = CavityBlockSolver(model, procs)
+    times = np.linspace(0.4, 3.0, 9)
+    obs = solver.observables((0, 2), times)
+    res = solver.solve((0, 2), times)
+    np.testing.assert_allclose(obs.battery_energy - obs.battery_energy[0], res.delta_energy)
+    np.testing.assert_allclose(obs.charger_energy, solver.charger_energy((0, 2), times))
+    for k, w in solver.sector_weights((0, 2), times).items():
+        np.testing.assert_allclose(obs.sector_weights[k], w)
+    nf = 3
+    eye = [qutip.qeye(2), qutip.qeye(2), qutip.qeye(nf)]
+
+    def on(op, i):
+        ops = list(eye)
+        ops[i] = op
+        return qutip.tensor(ops)
+
+    sm = [on(qutip.sigmam(), i) for i in range(2)]
+    sz = [on(qutip.sigmaz(), i) for i in range(2)]
+    a = on(qutip.destroy(nf), 2)
+    H = 1.1 * sum(sz) / 2 + 0.8 * a.dag() * a + 0.6 * (sum(sm).dag() * a + sum(sm) * a.dag())
+    c_ops = [np.sqrt(0.3) * a] + [np.sqrt(0.1) * x for x in sm] + [np.sqrt(0.05) * x for x in sz]
+    rho0 = qutip.tensor(qutip.basis(2, 1), qutip.basis(2, 1), qutip.basis(nf, 2)).proj()
+    ref = qutip.mesolve(
+        H, rho0, np.concatenate([[0.0], times]), c_ops,
+        e_ops=[a.dag() * a, 1.1 * sum(sz) / 2], options={"atol": 1e-12, "rtol": 1e-10},
+    )  # fmt: skip
+    # psi0 sits at tlist[0] = 0.4: compare with the reference shifted by 0.4
+    ref_shift = qutip.mesolve(
+        H, rho0, times - times[0], c_ops,
+        e_ops=[a.dag() * a, 1.1 * sum(sz) / 2], options={"atol": 1e-12, "rtol": 1e-10},
+    )  # fmt: skip
+    np.testing.assert_allclose(obs.charger_energy / 0.8, ref_shift.expect[0], atol=1e-8)
+    np.testing.assert_allclose(obs.battery_energy, ref_shift.expect[1], atol=1e-8)
+    assert not np.allclose(ref.expect[0][1:], ref_shift.expect[0], atol=1e-4)  # t0 matters

@@ -111,7 +111,7 @@ from .chebyshev import propagate
 from .dissipators import local_terms, log_multiplicity
 from .sector import SectorEngine
 
-__all__ = ["BatteryPopulations", "BlockSolver", "charge_blocks", "OPTIONS"]
+__all__ = ["BatteryPopulations", "BlockObservables", "BlockSolver", "charge_blocks", "OPTIONS"]
 
 #: Options understood by the block solver (QuTiP's names where QuTiP has one).
 OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
@@ -952,15 +952,39 @@ class BlockSolver:
             },
         )
 
+    def observables(
+        self, psi0: qutip.Qobj, tlist, *, options=None, coupling=None
+    ) -> BlockObservables:
+        r"""Battery energy, charger energy and sector weights on ``tlist``, from one sweep.
+
+        Every quantity here is a linear functional of the packed state, so all of them come
+        from the same Chebyshev propagation (:meth:`solve`, :meth:`sector_weights` and
+        :meth:`charger_energy` each run one). For a cavity charger
+        :math:`\langle a^\dagger a\rangle = E_C/\omega`; for a spin charger
+        :math:`\langle J^z\rangle = E_C/h`.
+
+        Parameters
+        ----------
+        psi0, tlist, options, coupling :
+            As for :meth:`solve` (``tlist[0]`` is the time origin).
+        """
+        times = _checks.time_list("tlist", tlist)
+        options = _checks.solver_options("blocks", options, OPTIONS)
+        run = self._run(psi0, times, options, populations=False, coupling=coupling)
+        return BlockObservables(
+            times=times,
+            battery_energy=run.energy,
+            charger_energy=run.charger_energy,
+            sector_weights=run.sectors,
+        )
+
     def sector_weights(self, psi0: qutip.Qobj, tlist, *, options=None) -> dict[int, np.ndarray]:
         r"""Population :math:`\mathrm{tr}\,\Pi_K\rho(t)` of every excitation sector :math:`K`.
 
         Returns ``{K: array over tlist}`` for the sectors of the invariant subspace (their sum
         is the trace, 1 up to rounding).
         """
-        times = _checks.time_list("tlist", tlist)
-        options = _checks.solver_options("blocks", options, OPTIONS)
-        return self._run(psi0, times, options, populations=False).sectors
+        return self.observables(psi0, tlist, options=options).sector_weights
 
     def energy_derivatives(self, psi0, horizon: float, *, order: int = 2, options=None):
         r"""Dense output of :math:`E_B^{(k)}(t)`, :math:`k \le` ``order``, on ``[0, horizon]``, and a
@@ -1017,9 +1041,7 @@ class BlockSolver:
         :math:`H_C = hJ^z` (:math:`\omega a^\dagger a` for a cavity charger); ``coupling`` as
         in :meth:`solve`.
         """
-        times = _checks.time_list("tlist", tlist)
-        options = _checks.solver_options("blocks", options, OPTIONS)
-        return self._run(psi0, times, options, populations=False, coupling=coupling).charger_energy
+        return self.observables(psi0, tlist, options=options, coupling=coupling).charger_energy
 
     def _prepare(self, psi0):
         """The generator of ``psi0``'s invariant blocks and its packed initial vector.
@@ -1273,6 +1295,16 @@ class BatteryPopulations:
         if self.dense is None:
             return np.broadcast_to(self.initial, (times.size, self.initial.size)).copy()
         return self.dense(times).T
+
+
+@dataclass
+class BlockObservables:
+    """What :meth:`BlockSolver.observables` reads off one sweep (arrays over ``times``)."""
+
+    times: np.ndarray
+    battery_energy: np.ndarray  # E_B(t) = tr[H_B rho(t)]
+    charger_energy: np.ndarray  # E_C(t) = tr[H_C rho(t)]
+    sector_weights: dict  # {K: tr[Pi_K rho(t)]}
 
 
 @dataclass
