@@ -3,7 +3,7 @@
 Runs our open cavity charger on bench_pibs.py's reach setting (pibs's model, spins down,
 N photons, t in [0, 10], 201 points, one thread), prints every Chebyshev segment (its length,
 its matrix-vector products, whether it was rejected because the recurrence vectors grew by
-more than ``MAX_RECURRENCE_GROWTH`` and redone at half the length) and cProfile's top 15.
+more than ``MAX_RECURRENCE_GROWTH`` and redone shorter) and cProfile's top 15.
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benchmarks/profile_reach.py 80
 """
@@ -35,7 +35,7 @@ def main(n: int, wc: float) -> None:
     def reported_segment(rec, gen, v, rel, F, **kwargs):
         before = products[0]
         out = segment(rec, gen, v, rel, F, **kwargs)
-        verdict = "ok" if out is not None else "rejected (recurrence growth)"
+        verdict = "ok" if not isinstance(out, cheb._Rejected) else "rejected (recurrence growth)"
         print(f"  segment of length {rel[-1]:.3g}: {products[0] - before} products, {verdict}")
         return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import qutip
@@ -242,8 +243,8 @@ def _propagate(gen, v0, times, F, options, final, dense=False):
             done = _chebyshev_segment(
                 rec, gen, v, rel, F, need_end=final or not last, bar=bar, keep=dense
             )
-            if done is None:  # the recurrence grew: split the interval
-                seg /= 2
+            if isinstance(done, _Rejected):  # the recurrence grew: a shorter segment
+                seg = _shorter(done, gen.scale, t_end - t0)
                 if seg < 1e-12 * max(float(times[-1]), 1.0):
                     raise RuntimeError("Chebyshev propagation did not converge")
                 continue
@@ -259,12 +260,33 @@ def _propagate(gen, v0, times, F, options, final, dense=False):
     return out, v, segments
 
 
+class _Rejected(NamedTuple):
+    """A segment given up: the recurrence vectors grew too much after ``terms`` of its
+    ``n_terms`` terms."""
+
+    terms: int
+    n_terms: int
+
+
+def _shorter(rejected: _Rejected, scale: float, length: float) -> float:
+    """The next segment length after ``rejected`` (a segment of ``length``).
+
+    The growth of the recurrence vectors depends on the number of terms, so the next segment
+    is sized to need about 80 % of the terms that were reached (the Bessel tail beyond
+    ``scale * length`` kept), between 1/16 and 9/10 of ``length``: one rejection teaches the
+    length, instead of halving until a segment passes (each try costs its products).
+    """
+    tail = rejected.n_terms - scale * length
+    target = (0.8 * rejected.terms - tail) / scale
+    return float(min(max(target, length / 16), 0.9 * length))
+
+
 def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
     """One Chebyshev sweep from ``v`` over the times ``rel`` (relative to the segment start).
 
     Returns ``(values, v_end, moments)`` with ``v_end`` the state at ``rel[-1]`` (if
-    ``need_end``) and every moment ``F h_k`` (if ``keep``), or ``None`` if the recurrence
-    vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
+    ``need_end``) and every moment ``F h_k`` (if ``keep``), or a :class:`_Rejected` if the
+    recurrence vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
     """
     scale, modified = gen.scale, gen.modified
     coef = bessel_table(scale * rel, modified=modified)  # (n_terms, n_times)
@@ -297,7 +319,7 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
             filled = 0
             bar.update()
             if float(np.abs(vec * weights).max()) > MAX_RECURRENCE_GROWTH * base:
-                return None
+                return _Rejected(k + 1, n_terms)
         if k >= 1 and k < n_terms - 1:
             prev = rec.step(cur, prev, sign)  # prev <- Y2 cur + sign prev = h_{k+1}
             prev, cur = cur, prev
