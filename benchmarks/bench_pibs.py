@@ -22,9 +22,10 @@ generator build included, each in a fresh process:
   [a^dag a, 1 x sigma^z]. On dt = 0.2 pibs itself is good to ~1e-6 only: it feeds each
   excitation block with a cubic interpolation of the block above on the output grid (at N = 6,
   t <= 20: 1.7e-6 from ours on dt = 0.2, 2.6e-9 on dt = 0.05);
-* ours: ``CavityBlockSolver.solve`` with e_ops S^z (Delta E_B, <sigma^z>) and
-  ``sector_weights`` (<K>, hence <a^dag a> = <K> - N/2 - <S^z>) on the same solver instance,
-  ``num_cpus=1``.
+* ours: ``CavityBlockSolver.observables``: E_B = w0 <S^z> (hence Delta E_B, <sigma^z>) and
+  the charger's energy wc <a^dag a> from one Chebyshev sweep, ``num_cpus=1`` (the runs
+  recorded in benchmarks/README.md before session 5's last commit used ``solve`` and then
+  ``sector_weights``: two sweeps).
 
 BLAS/OpenMP are limited to one thread in both (OPENBLAS_NUM_THREADS = OMP_NUM_THREADS =
 MKL_NUM_THREADS = 1). A pibs size that exceeds ``--pibs-budget`` seconds is stopped; the
@@ -162,19 +163,16 @@ def _import_ours() -> None:
 
 def _child_ours(n: int, tend: float, dt: float, out: str) -> None:
     _import_ours()
-    from qutip.piqs.piqs import jspin
-
     start = time.perf_counter()
     times = _grid(tend, dt)
     solver = _solver(n, WC)
-    opts = {"num_cpus": 1}
-    res = solver.solve((0, n), times, e_ops={"Sz": jspin(n, "z")}, options=opts)
-    solve = time.perf_counter() - start
-    weights = solver.sector_weights((0, n), times, options=opts)
-    total = time.perf_counter() - start
-    sz = np.real(np.asarray(res.e_data["Sz"]))
-    photons = sum(k * w for k, w in weights.items()) - (n / 2 + sz)
-    np.savez(out, t=times, n=photons, sz=sz, delta_e=res.delta_energy)
+    # one sweep: E_B = w0 <S^z> and the charger's energy wc <a^dag a>
+    obs = solver.observables((0, n), times, options={"num_cpus": 1})
+    total = solve = time.perf_counter() - start
+    sz = obs.battery_energy / W0
+    photons = obs.charger_energy / WC
+    delta_e = obs.battery_energy - obs.battery_energy[0]
+    np.savez(out, t=times, n=photons, sz=sz, delta_e=delta_e)
     gen = next(iter(solver._generators.values()))
     _emit(
         result=dict(
@@ -349,7 +347,7 @@ def main(argv=None) -> None:
     )
     print(
         f"pibs: Models(parallel=1, num_cpus=1), time_evolve_block_interp, atol = rtol = "
-        f"{args.pibs_tol:g}; ours: solve(e_ops S^z) + sector_weights, num_cpus=1; "
+        f"{args.pibs_tol:g}; ours: observables (one sweep), num_cpus=1; "
         "BLAS/OpenMP 1 thread; each side in a fresh process, build included\n"
     )
     head = (
