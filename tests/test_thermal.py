@@ -216,15 +216,6 @@ def test_ergotropy_of_the_mixture_is_that_of_the_weighted_battery_state():
     assert np.all(trace.ergotropy <= trace.delta_energy + 1e-12)
 
 
-def test_charge_refuses_other_solvers():
-    model = CentralSpinModel(1, 3)
-    state = physical_thermal_charger(model, 1.0)
-    with pytest.raises(ValueError, match="exact closed engine only"):
-        charge(model, state, [0, 1], solver="sesolve")
-    with pytest.raises(ValueError, match="different model"):
-        charge(model.replace(B=2.0), state, [0, 1])
-
-
 def test_cli_pmax_gibbs_spec(capsys):
     """``--charger-state gibbs:T`` runs the physical thermal mixture, brackets written."""
     import json

@@ -29,7 +29,7 @@ from qutip_centralspin.solvers import SectorEngine, references
 from qutip_centralspin.solvers.mixture import MixtureEvolution
 from qutip_centralspin.states import spin_coherent_charger
 from qutip_centralspin.thermal import physical_thermal_charger, thermal_populations
-from qutip_centralspin.thermal_battery import PhysicalThermalState, physical_thermal_state
+from qutip_centralspin.thermal_battery import physical_thermal_state
 
 #: mesolve (ODE_OPTIONS: atol 1e-14, rtol 1e-12) on <= 128 levels over t <= 4 (measured ~1e-12)
 BRUTE_ATOL = 1e-8
@@ -460,9 +460,11 @@ def test_bad_inputs_raise(kwargs, match):
         physical_thermal_state(CentralSpinModel(2, 4), **kwargs)
 
 
-def test_entry_points_refuse_what_they_cannot_run():
+@pytest.mark.parametrize("make", [physical_thermal_state, physical_thermal_charger])
+def test_entry_points_refuse_what_they_cannot_run(make):
+    """Both Gibbs states of physical spins: exact closed engine only, their own model."""
     model = CentralSpinModel(2, 3)
-    state = physical_thermal_state(model, 1.0)
+    state = make(model, 1.0)
     with pytest.raises(ValueError, match="exact closed engine only"):
         charge(model, state, [0, 1], solver="sesolve")
     with pytest.raises(ValueError, match="different model"):
@@ -471,7 +473,6 @@ def test_entry_points_refuse_what_they_cannot_run():
         max_power(model.replace(n_charger=4), state)
     with pytest.raises(ValueError, match="engine must be None"):
         max_energy(model, state, engine=SectorEngine(model))
-    assert isinstance(state, PhysicalThermalState)
 
 
 def test_cli_pmax_battery_state(capsys):
