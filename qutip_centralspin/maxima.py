@@ -94,6 +94,7 @@ best sample with the grid error *estimated* from second differences (never ``con
 from __future__ import annotations
 
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -416,6 +417,14 @@ class _Bounds:
                 "ceiling, E_B(0) or dE_B/dt(0) overflow (not finite); the energies B, h, A, "
                 "delta or the Bohr frequencies leave the double range"
             )
+        for k in range(2, 5):  # E_B moves (M_1 > 0): every M_k > 0; a zero is an underflow
+            if moments[k - 1] > 0 and moments[k] < sys.float_info.min:
+                raise ValueError(
+                    f"cannot certify the maximum: the derivative bound M_{k} = {moments[k]:.3g} "
+                    f"underflows (M_{k - 1} = {moments[k - 1]:.3g}): the time scale of the "
+                    "dynamics is too far from the energy scale for double precision (e.g. A "
+                    "tiny next to B or h); bring the parameters closer together"
+                )
         self.size = max(moments[0], evo.energy_scale())
         self.omega = evo.max_frequency()
         self.oscillation = evo.oscillation_amplitude()

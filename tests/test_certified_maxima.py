@@ -398,6 +398,19 @@ def test_parameters_beyond_double_range_are_an_error():
         max_power(CentralSpinModel(2, 3, B=1e200, h=1e200, A=1e200), (0, 3))
 
 
+def test_a_coupling_too_small_for_the_time_scale_is_an_error():
+    """A = 1.85e-140 next to B = h = 1 (found by the CLI fuzz test): M_3 ~ A^3 underflows to
+    0 while M_2 > 0; certifying with M_3 = 0 would be wrong (times ~ 1/A), and it divided by
+    zero before. Now a ValueError that names the underflow, from the API and the CLI."""
+    model = CentralSpinModel(1, 1, A=1.85e-140)
+    for certify in (max_power, max_energy):
+        with pytest.raises(ValueError, match="M_3 = 0 underflows"):
+            certify(model, (0, 1))
+    from qutip_centralspin.cli import main
+
+    assert main(["pmax", "--nb", "1", "--n", "1", "--json", "--A", "1.85e-140"]) == 2
+
+
 @pytest.mark.parametrize("scale", [2.0**200, 1e150, 1e-150, 3.7e-25, 1e25])
 def test_energies_and_times_scale_exactly(scale):
     """P_max(lambda params) = lambda^2 P_max, E_max = lambda E_max, times / lambda: extreme
