@@ -1215,18 +1215,13 @@ class BlockSolver:
             )
         )
         n_func += 1
-        pop_index = None
-        if populations:
-            pop_index, inv = np.unique(
-                S.q[gen.pop_blk] * (nb + 1) + gen.pop_k, return_inverse=True
-            )
-            rows.append(n_func + inv)
-            vals.append(np.ones(n_pop))
-            n_func += pop_index.size
         F = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.tile(gen.pop_rows, len(rows)))),
             shape=(n_func, v0.size),
         )
+        if populations:  # the battery populations P_qk, one row per label
+            F_pop, pop_q, pop_k = self._population_functionals(gen)
+            F = sp.vstack([F, F_pop], format="csr")
         initial = F @ v0
         if coupling is None:
             values = propagate(gen, v0, times - times[0], F, options)  # psi0 is at tlist[0]
@@ -1245,7 +1240,7 @@ class BlockSolver:
             rate0 = F[[0]] @ self._switched(lam0, init_sectors, chiral).apply(v0)
         states = None
         if populations:
-            states = self._battery_states(values[2 + sectors_desc.size :], pop_index)
+            states = self._battery_states(values[n_func:], pop_q, pop_k)
         return _Run(
             energy=values[0],
             initial_energy=float(initial[0]),
@@ -1256,10 +1251,9 @@ class BlockSolver:
             dimension=v0.size,
         )
 
-    def _battery_states(self, pops: np.ndarray, pop_index: np.ndarray) -> list[qutip.Qobj]:
+    def _battery_states(self, pops: np.ndarray, q, k) -> list[qutip.Qobj]:
         """Diagonal reduced battery states from the (q, k) populations at every time."""
         nb = self.model.n_battery
-        q, k = np.divmod(pop_index, nb + 1)
         dim = battery_dims(nb)
         idx = piqs_index(nb, q, k)
         out = []

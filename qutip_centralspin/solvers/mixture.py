@@ -178,27 +178,23 @@ class MixtureEvolution:
     # -- observables -----------------------------------------------------------------------
     def battery_energy(self, t) -> np.ndarray:
         """:math:`E_B(t) = \\sum_r w_r E_B^{(r)}(t)` (plus the stationary parts)."""
+        return self._weighted("battery_energy", t) + self._stationary_energy
+
+    def _weighted(self, name: str, t) -> np.ndarray:
+        """:math:`\\sum_r w_r f^{(r)}(t)` of the moving parts' method ``name``."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.full(t.shape, self._stationary_energy)
+        out = np.zeros(t.shape)
         for w, evo in self.parts:
-            out += w * evo.battery_energy(t)
+            out += w * getattr(evo, name)(t)
         return out
 
     def delta_energy(self, t) -> np.ndarray:
         """:math:`\\Delta E_B(t) = \\sum_r w_r \\Delta E_B^{(r)}(t)`."""
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.zeros(t.shape)
-        for w, evo in self.parts:
-            out += w * evo.delta_energy(t)
-        return out
+        return self._weighted("delta_energy", t)
 
     def power(self, t) -> np.ndarray:
         """:math:`P_B(t) = \\Delta E_B(t)/t`; at ``t = 0`` its limit :math:`\\dot E_B(0)`."""
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = np.zeros(t.shape)
-        for w, evo in self.parts:
-            out += w * evo.power(t)
-        return out
+        return self._weighted("power", t)
 
     def initial_rate(self) -> float:
         """:math:`\\dot E_B(0)`."""
