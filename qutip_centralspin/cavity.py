@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import qutip
@@ -73,6 +74,7 @@ from scipy.stats import poisson
 from . import _checks
 from .maxima import CERTIFIED_RTOL, certified_max_power
 from .model import CentralSpinModel
+from .models.base import BatteryModel
 from .operators import ladder_up
 from .results import Maximum
 from .solvers.sector import SectorEvolution
@@ -108,7 +110,7 @@ CAVITY_GRAMMAR = {"fock": (1, 1), "coherent": (1, 1), "alpha": (1, 1), "thermal"
 
 
 @dataclass(frozen=True)
-class CavityModel:
+class CavityModel(BatteryModel):
     r"""Tavis-Cummings battery: :math:`N_B` spins charged by one cavity mode.
 
     .. math::
@@ -139,6 +141,9 @@ class CavityModel:
     0.3623056769
     """
 
+    kind: ClassVar[str] = "cavity"
+    energy_unit: ClassVar[str] = r"\omega"
+
     n_battery: int
     omega: float
     g: float
@@ -159,6 +164,66 @@ class CavityModel:
     def replace(self, **changes) -> CavityModel:
         """Return a copy with some parameters changed (validated again)."""
         return replace(self, **changes)
+
+    # -- the model interface (qutip_centralspin.models.base) -----------------------------------
+    @property
+    def battery_field(self) -> float:
+        """:math:`B` of :math:`H_B = B S^z`."""
+        return self.B
+
+    def parameters(self) -> dict:
+        """Every parameter (and ``"charger": "cavity"``), e.g. for JSON."""
+        return {
+            "charger": self.kind,
+            "n_battery": self.n_battery,
+            "omega": self.omega,
+            "g": self.g,
+            "B": self.B,
+        }
+
+    def symbols(self) -> dict[str, str]:
+        r""":math:`N_B`, :math:`\omega`, :math:`g` for figure titles."""
+        return {"N_B": f"{self.n_battery}", r"\omega": f"{self.omega:g}", "g": f"{self.g:g}"}
+
+    def label_state(self, m: int, c: int) -> qutip.Qobj:
+        r"""The Fock product :math:`|m\rangle|k = c\rangle` on ``c + 1`` photon levels."""
+        return cavity_fock_state(self, c, m=m).state
+
+    def as_state(self, state, name: str = "psi0"):
+        """A label ``(m, k)``, a ``Qobj`` or a :class:`CavityState`."""
+        if isinstance(state, CavityState):
+            return state
+        return super().as_state(state, name)
+
+    def empty_charger(self) -> int:
+        """The empty cavity, :math:`k = 0`."""
+        return 0
+
+    def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
+        """:func:`cavity_hamiltonian` on ``charger_levels`` photon levels (default
+        :math:`N_B + 1`)."""
+        return cavity_hamiltonian(self, charger_levels or self.n_battery + 1)
+
+    def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
+        r""":math:`E_C = \omega a^\dagger a` and the photon number :math:`a^\dagger a`."""
+        if len(dims) != 2 or dims[0] != self.n_battery + 1:
+            raise ValueError(
+                f"charger observables need a full-space state of dims "
+                f"[{self.n_battery + 1}, D], got {dims}"
+            )
+        n = qutip.tensor(qutip.qeye(dims[0]), qutip.num(dims[1]))
+        return {"E_C": self.omega * n, "n_C": n}
+
+    def closed_evolution(self, state, *, times=None):
+        """:meth:`CavityEngine.evolve` (no photon truncation: :math:`K` is conserved)."""
+        evo = CavityEngine(self).evolve(state)
+        return evo, {"method": "excitation-sector diagonalisation (LAPACK dstevd)"}
+
+    def open_solver(self, processes):
+        """The exact block solver of the cavity charger (loss, dephasing, battery processes)."""
+        from .solvers.cavity_blocks import CavityBlockSolver
+
+        return CavityBlockSolver(self, processes)
 
 
 def _check_cavity(model) -> None:

@@ -15,18 +15,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-import qutip
-
 from . import _checks, _progress
-from .cavity import CavityEngine, CavityModel
 from .estimates import estimate
 from .model import CentralSpinModel
-from .operators import check_model
+from .models.base import BatteryModel, check_battery_model
 from .processes import as_processes
 from .protocols import PiecewiseConstant
 from .results import ChargingResult
-from .solvers import blocks, cavity_blocks, references
-from .solvers.exact import charge_exact, charge_mixture
+from .solvers import blocks, references
+from .solvers.exact import charge_closed, charge_exact, charge_mixture
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
 from .states import check_state
@@ -48,8 +45,8 @@ _OPEN = {
 
 
 def charge(
-    model: CentralSpinModel,
-    psi0: qutip.Qobj,
+    model: BatteryModel,
+    psi0,
     tlist,
     *,
     c_ops=None,
@@ -63,16 +60,20 @@ def charge(
 
     Parameters
     ----------
-    model : CentralSpinModel or CavityModel
-        A :class:`~qutip_centralspin.cavity.CavityModel` (Tavis-Cummings charger) runs on its
-        exact engine, or with ``processes`` (e.g.
-        :func:`~qutip_centralspin.solvers.cavity_blocks.cavity_loss`) and/or a piecewise-constant
-        ``coupling`` on the cavity block solver; ``psi0`` is then a
-        :class:`~qutip_centralspin.cavity.CavityState`, a Fock label ``(m, k)`` or a state on
-        ``dims [[N_B+1, D], ...]``.
-    psi0 : Qobj or ThermalMixture
-        Initial ket or density matrix on ``model.dims`` (see :mod:`qutip_centralspin.states`):
-        the state at ``tlist[0]``. Or a Gibbs state of physical spins
+    model : BatteryModel
+        Any battery model (:mod:`qutip_centralspin.models.base`): the spin charger
+        :class:`~qutip_centralspin.CentralSpinModel` (every solver below), the Tavis-Cummings
+        charger :class:`~qutip_centralspin.cavity.CavityModel` (its exact engine, or with
+        ``processes``, e.g. :func:`~qutip_centralspin.solvers.cavity_blocks.cavity_loss`,
+        and/or a piecewise-constant ``coupling`` the cavity block solver) or the Dicke charger
+        :class:`~qutip_centralspin.dicke_charger.DickeChargerModel` (closed only: its exact
+        parity-sector engine at a checked photon cutoff).
+    psi0 : Qobj, tuple or ThermalMixture
+        Initial ket or density matrix on the model's space (see
+        :mod:`qutip_centralspin.states`), or the label ``(m, c)`` of the product
+        :math:`|m\rangle_B|c\rangle_C` (:math:`m` flipped battery spins, :math:`c` flipped
+        charger spins or photons): the state at ``tlist[0]``. A cavity charger also takes a
+        :class:`~qutip_centralspin.cavity.CavityState`. Or a Gibbs state of physical spins
         (:class:`~qutip_centralspin.thermal.ThermalMixture`: the charger's,
         :func:`~qutip_centralspin.thermal.physical_thermal_charger`, or the battery's and the
         whole system's, :func:`~qutip_centralspin.thermal_battery.physical_thermal_state`):
@@ -136,14 +137,17 @@ def charge(
     >>> res.solver, round(res.e_max, 4)            # the grid maximum of Delta E_B
     ('exact', 1.0)
     """
-    if isinstance(model, CavityModel):
-        return _charge_cavity(
+    model = check_battery_model(model)
+    if not isinstance(model, CentralSpinModel):
+        return _charge_model(
             model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling
         )
-    check_model(model)
     times = _checks.time_list("tlist", tlist)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    psi0 = model.as_state(psi0)
+    if isinstance(psi0, tuple):
+        psi0 = model.label_state(*psi0)
     if isinstance(psi0, ThermalMixture):
         if solver not in ("auto", "exact") or c_ops or processes or coupling is not None:
             raise ValueError(
@@ -198,28 +202,35 @@ def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> Charg
     )
 
 
-def _charge_cavity(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling):
-    """``charge`` for the cavity charger: the exact engine, or the block solver."""
+def _charge_model(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling):
+    """``charge`` for a model other than the spin charger: its exact closed engine, or its
+    exact open solver (:meth:`~qutip_centralspin.models.base.BatteryModel.open_solver`)."""
     times = _checks.time_list("tlist", tlist)
+    name = type(model).__name__
     if c_ops:
         raise ValueError(
-            "a CavityModel takes processes (e.g. cavity_loss(kappa)), not c_ops: the photon "
-            "space is built by the solver"
+            f"a {name} takes processes (e.g. cavity_loss(kappa), decay(gamma)), not c_ops: "
+            "the charger's space is built by the solver"
         )
-    procs = as_processes(processes)
     if solver not in ("auto", "exact", "blocks"):
         raise ValueError(
-            f"solver must be 'auto', 'exact' or 'blocks' for a CavityModel, got {solver!r}"
+            f"solver must be 'auto', 'exact' or 'blocks' for a {name}, got {solver!r} "
+            "(the QuTiP reference paths are for CentralSpinModel)"
         )
+    psi0 = model.as_state(psi0)
+    procs = as_processes(processes)
     bar = options.get("progress_bar") if isinstance(options, dict) else None
     with _progress.stdout_to_stderr(bar):
         if procs or coupling is not None or solver == "blocks":
-            return cavity_blocks.charge_cavity(
-                model, psi0, times, procs, e_ops=e_ops, options=options, coupling=coupling
+            if solver == "exact" and procs:
+                raise ValueError(
+                    "solver='exact' is the closed engine and takes no processes; use "
+                    "solver='auto' or 'blocks'"
+                )
+            return model.open_solver(procs).solve(
+                psi0, times, e_ops=e_ops, options=options, coupling=coupling
             )
-        return charge_exact(
-            model, psi0, times, e_ops=e_ops, options=options, engine=CavityEngine(model)
-        )
+        return charge_closed(model, psi0, times, e_ops=e_ops, options=options)
 
 
 def _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options):

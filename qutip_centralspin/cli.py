@@ -154,30 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pmax = sub.add_parser("pmax", help="certified P_max, its time and E_max of one configuration")
     _add_model_args(pmax)
-    pmax.add_argument(
-        "--charger",
-        choices=("spins", "cavity", "dicke"),
-        default="spins",
-        help="spin charger (default), a cavity (Tavis-Cummings) charger (by default the "
-        "spin charger's limit omega = h, g = A sqrt(N)), or the Dicke (Ferraro) charger "
-        "(--omega, --coupling, B = omega_a); --n0 is then the photon number",
-    )
+    _add_charger_arg(pmax)
     _add_cavity_args(pmax)
     pmax.add_argument(
         "--horizon",
         type=_finite,
         default=None,
-        help="with --cavity-loss: the certified maxima hold on [0, HORIZON] "
-        "(default 3x the closed tau)",
+        help="open runs (a process flag or --cavity-loss): the certified maxima hold on "
+        "[0, HORIZON] (default 3x the closed tau)",
     )
-    pmax.add_argument(
-        "--charger-state",
-        default=None,
-        metavar="SPEC",
-        help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
-        "thermal:T (spins: also dicke:K, full, and gibbs:T, the Gibbs state of the N "
-        "physical spins; cavity: also fock:K, alpha:ALPHA)",
-    )
+    _add_state_args(pmax)
     pmax.add_argument(
         "--battery-state",
         default=None,
@@ -191,22 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
     )
-    pmax.add_argument(
-        "--battery",
-        choices=("dicke", "qubits"),
-        default="dicke",
-        help="battery picture for the ergotropy (default dicke: N_B+1 levels)",
-    )
+    _add_battery_arg(pmax)
+    _add_process_args(pmax)
+    _add_progress_arg(pmax, "the open-system solver's progress bar")
 
     chg = sub.add_parser("charge", help="charge once and print P_max, tau, E_max on a time grid")
     _add_model_args(chg)
-    chg.add_argument(
-        "--charger",
-        choices=("spins", "cavity", "dicke"),
-        default="spins",
-        help="spin charger (default), a cavity charger (--omega, --g, --cavity-loss) or the "
-        "Dicke charger (--omega, --coupling); --n0 is then the photon number",
-    )
+    _add_charger_arg(chg)
     _add_cavity_args(chg)
     chg.add_argument(
         "--t-max",
@@ -215,17 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of the time grid (default: 3x the closed-system tau)",
     )
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
+    _add_state_args(chg)
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
-    for flag, (keyword, what) in _process_flags().items():
-        chg.add_argument(
-            f"--{flag}", dest=keyword, type=_finite, default=0.0, metavar="G", help=what
-        )
+    _add_process_args(chg)
     _add_progress_arg(chg, "the open-system solver's progress bar")
 
     cyc = sub.add_parser(
         "cycle", help="charge for tau, store with the coupling off, extract (the battery cycle)"
     )
     _add_model_args(cyc)
+    _add_charger_arg(cyc)
+    _add_cavity_args(cyc)
+    _add_state_args(cyc)
     cyc.add_argument("--tau", type=_finite, required=True, help="charging time tau (> 0)")
     cyc.add_argument(
         "--storage", type=_finite, required=True, help="storage time T_s (>= 0), coupling off"
@@ -238,18 +216,53 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help="then reconnect an empty charger for T and report the work delivered",
     )
-    cyc.add_argument(
+    _add_battery_arg(cyc)
+    cyc.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), W(t)")
+    _add_process_args(cyc)
+    _add_progress_arg(cyc, "the open-system solver's progress bar")
+    return parser
+
+
+def _add_charger_arg(p) -> None:
+    p.add_argument(
+        "--charger",
+        choices=("spins", "cavity", "dicke"),
+        default="spins",
+        help="spin charger (default), a cavity (Tavis-Cummings) charger (--omega, --g, "
+        "--cavity-loss) or the Dicke charger (--omega, --coupling); --n0 is then the photon "
+        "number",
+    )
+
+
+def _add_state_args(p) -> None:
+    p.add_argument(
+        "--charger-state",
+        default=None,
+        metavar="SPEC",
+        help="charger state instead of the Dicke |n0>: coherent:THETA[:PHI] or "
+        "thermal:T (spins: also dicke:K, full, and gibbs:T, the Gibbs state of the N "
+        "physical spins; cavity: also fock:K, alpha:ALPHA)",
+    )
+
+
+def _add_battery_arg(p) -> None:
+    from .ergotropy import DEFAULT_BATTERY
+
+    p.add_argument(
         "--battery",
         choices=("dicke", "qubits"),
-        default="dicke",
-        help="battery picture for the ergotropy (default dicke: N_B+1 levels)",
+        default=None,
+        help="battery picture of the ergotropy: qubits (any unitary on the 2^N_B levels, the "
+        "standard ergotropy) or dicke (collective unitaries on the N_B+1 levels); default "
+        f"{DEFAULT_BATTERY}",
     )
-    cyc.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), W(t)")
+
+
+def _add_process_args(p) -> None:
     for flag, (keyword, what) in _process_flags().items():
-        cyc.add_argument(
+        p.add_argument(
             f"--{flag}", dest=keyword, type=_finite, default=0.0, metavar="G", help=what
         )
-    return parser
 
 
 def _add_progress_arg(p, what: str) -> None:
@@ -484,40 +497,6 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _pmax_evolution(args):
-    """The exact evolution selected by the pmax flags (spin or cavity charger, any state)."""
-    from .solvers.sector import SectorEngine
-
-    spec = args.charger_state
-    if args.battery_state is not None and args.charger != "spins":
-        raise ValueError(f"--battery-state needs --charger spins, got --charger {args.charger}")
-    if args.charger == "spins":
-        model, state = _model_and_state(args)
-        if args.battery_state is not None:
-            return model, _thermal_battery(model, args).evolution(), spec or f"dicke:{state[1]}"
-        if spec is not None:
-            from .chargers import charger_state
-            from .thermal import PhysicalThermalCharger
-
-            state = charger_state(model, spec, m=args.m0)
-            if isinstance(state, PhysicalThermalCharger):  # gibbs:T: one engine per j_C
-                return model, state.evolution(), spec
-        return model, SectorEngine(model).evolve(state), spec or f"dicke:{state[1]}"
-    from .cavity import CavityEngine, cavity_state
-
-    if spec is None:
-        if args.n0 is None:
-            raise ValueError(
-                "--charger cavity needs --n0 K (photons) or --charger-state: the full spin "
-                "charger n0 = N has no cavity image"
-            )
-        cavity, (m0, k) = _cavity_model_and_state(args)
-        return cavity, CavityEngine(cavity).evolve((m0, k)), f"fock:{k}"
-    cavity, _ = _cavity_model_and_state(args, need_state=False)
-    cstate = cavity_state(cavity, spec, m=args.m0, n_charger=args.n)
-    return cavity, CavityEngine(cavity).evolve(cstate), spec
-
-
 def _thermal_battery(model, args):
     """The state of ``--battery-state gibbs:T`` with the charger of ``--n0`` /
     ``--charger-state`` (a Gibbs charger ``gibbs:T`` makes the product Gibbs state)."""
@@ -542,92 +521,193 @@ def _thermal_battery(model, args):
         raise ValueError(f"--battery-state {args.battery_state!r}: {err}") from None
 
 
-def _model_fields(model) -> dict:
-    if hasattr(model, "n_charger"):
-        return {
-            "n_battery": model.n_battery,
-            "n_charger": model.n_charger,
-            "B": model.B,
-            "h": model.h,
-            "A": model.A,
-            "delta": model.delta,
-        }
-    return {"n_battery": model.n_battery, "B": model.B, "omega": model.omega, "g": model.g}
+#: Printed values within this of zero, relative to the battery's range |B| N_B, print as 0
+#: (round-off, e.g. the ergotropy of a passive state computed as -1e-16).
+ZERO_TOL = 1e-12
+
+
+def _tidy(value, model):
+    """``value``, or 0.0 where it is zero within :data:`ZERO_TOL` of the battery's range."""
+    if value is None or not np.isfinite(value):
+        return value
+    scale = abs(model.battery_field) * model.n_battery
+    return 0.0 if abs(value) <= ZERO_TOL * scale else float(value)
+
+
+def _model_state(args):
+    """``(model, state, spec)`` of the ``--charger`` flags: the state as a label, a ``Qobj``,
+    a :class:`~qutip_centralspin.cavity.CavityState` or a Gibbs state of physical spins."""
+    spec = args.charger_state
+    battery_spec = getattr(args, "battery_state", None)
+    if battery_spec is not None and args.charger != "spins":
+        raise ValueError(f"--battery-state needs --charger spins, got --charger {args.charger}")
+    if args.charger == "spins":
+        model, state = _model_and_state(args)
+        if battery_spec is not None:
+            return model, _thermal_battery(model, args), spec or f"dicke:{state[1]}"
+        if spec is None:
+            return model, state, f"dicke:{state[1]}"
+        from .chargers import charger_state
+
+        return model, charger_state(model, spec, m=args.m0), spec
+    if args.charger == "cavity":
+        if spec is None:
+            if args.n0 is None:
+                raise ValueError(
+                    "--charger cavity needs --n0 K (photons) or --charger-state: the full spin "
+                    "charger n0 = N has no cavity image"
+                )
+            model, state = _cavity_model_and_state(args)
+            return model, state, f"fock:{state[1]}"
+        from .cavity import cavity_state
+
+        model, _ = _cavity_model_and_state(args, need_state=False)
+        return model, cavity_state(model, spec, m=args.m0, n_charger=args.n), spec
+    if spec is not None:
+        raise ValueError("--charger dicke takes a Fock state --n0, not --charger-state")
+    model, state = _dicke_model_and_state(args)
+    return model, state, f"fock:{state[1]}"
+
+
+def _processes(args, model) -> list:
+    """The processes of the flags; a flag the model's charger does not have is an error."""
+    from .processes import processes_from_flags
+
+    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
+    if model.kind != "spins":
+        charger_flags = [k for k, v in rates.items() if v and "charger" in k]
+        if charger_flags:
+            flag = "--" + charger_flags[0].replace("_", "-")
+            raise ValueError(f"{flag} is for a spin charger; a cavity charger takes --cavity-loss")
+    processes = processes_from_flags(**rates)
+    loss = getattr(args, "cavity_loss", 0.0)
+    if loss < 0:
+        raise ValueError(f"--cavity-loss must be >= 0, got {loss}")
+    if loss:
+        if model.kind != "cavity":
+            raise ValueError("--cavity-loss needs --charger cavity")
+        from .solvers.cavity_blocks import cavity_loss
+
+        processes.append(cavity_loss(loss))
+    return processes
+
+
+def _process_records(processes) -> list[dict]:
+    return [
+        {"kind": p.kind, "rate": p.rate, "target": p.target, "scope": p.scope} for p in processes
+    ]
+
+
+def _process_names(processes) -> str:
+    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
+    return names or "none"
+
+
+def _describe(model) -> str:
+    return " ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in model.parameters().items()
+    )
+
+
+def _options(args):
+    from . import _progress
+
+    _progress.check(args.progress, name="--progress")
+    return {"progress_bar": args.progress} if args.progress else None
+
+
+def _battery(args) -> str:
+    """The ``--battery`` picture; given without ``--ergotropy`` it would be ignored: refused."""
+    from .ergotropy import DEFAULT_BATTERY
+
+    if args.battery is not None and not getattr(args, "ergotropy", True):
+        raise ValueError(f"--battery {args.battery} applies to the ergotropy: add --ergotropy")
+    return args.battery or DEFAULT_BATTERY
+
+
+def _as_ket(model, state):
+    """A label as the model's product state (the open solvers take a Qobj or a label)."""
+    return model.label_state(*state) if isinstance(state, tuple) else state
 
 
 def _cmd_pmax(args) -> int:
-    from .maxima import certified_max_energy, certified_max_power
+    from .maxima import certified_max_energy, certified_max_power, evolution_of, with_caveat
 
+    battery = _battery(args)
     if args.charger == "dicke":
-        return _pmax_dicke(args)
-    if args.cavity_loss and args.charger != "cavity":
-        raise ValueError("--cavity-loss needs --charger cavity")
-    model, evo, spec = _pmax_evolution(args)
-    p = certified_max_power(evo)
-    e = certified_max_energy(evo)
+        return _pmax_dicke(args, battery)
+    model, state, spec = _model_state(args)
+    processes = _processes(args, model)
+    options = _options(args)
+    if args.horizon is not None and not processes:
+        raise ValueError(
+            "--horizon applies to open runs: add a process flag (e.g. --decay G) or "
+            "--cavity-loss K; closed maxima are certified over all t (P_max) or their window"
+        )
+    evo = evolution_of(model, state)
+    p = with_caveat(model, evo, certified_max_power(evo))
+    e = with_caveat(model, evo, certified_max_energy(evo))
     horizon = None
-    if args.cavity_loss > 0:  # the open cavity: certified over [0, horizon]
+    if processes:  # certified over [0, horizon] on the model's open solver
         from .open_maxima import open_max_energy, open_max_power
-        from .solvers.cavity_blocks import cavity_loss
 
-        if args.charger_state is not None:
-            raise ValueError("--cavity-loss takes a Fock state --n0, not --charger-state")
+        if not isinstance(state, tuple):
+            raise ValueError(
+                "process flags take a product state --m0/--n0, not --charger-state or "
+                "--battery-state"
+            )
         horizon = args.horizon
         if horizon is None:
             horizon = 3 * p.time if np.isfinite(p.time) and p.time > 0 else 10.0
         elif not horizon > 0:
             raise ValueError(f"--horizon must be > 0, got {horizon}")
-        state = (args.m0, args.n0)
-        loss = cavity_loss(args.cavity_loss)
-        p = open_max_power(model, state, loss, horizon)
-        e = open_max_energy(model, state, loss, horizon)
+        ket = _as_ket(model, state)
+        p = open_max_power(model, ket, processes, horizon, options=options)
+        e = open_max_energy(model, ket, processes, horizon, options=options)
     out = {
         **_maximum_fields("p_max", "t_pmax", p),
         **_maximum_fields("e_max", "t_emax", e),
-        **_model_fields(model),
-        "charger": args.charger,
+        **model.parameters(),
         "m0": args.m0,
         "charger_state": spec,
         "battery_state": args.battery_state,
+        "processes": _process_records(processes),
     }
     if horizon is not None:
         out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
-    if args.ergotropy and horizon is not None:  # the open cavity: W of the dissipative run
+    if args.ergotropy and horizon is not None:  # W of the dissipative run
         from .open_maxima import open_max_ergotropy
 
-        w = open_max_ergotropy(model, state, loss, horizon, battery=args.battery)
-        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": args.battery})
+        w = open_max_ergotropy(model, ket, processes, horizon, battery=battery)
+        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": battery})
     elif args.ergotropy:
-        from .ergotropy import ergotropy_trace, max_ergotropy
+        from .ergotropy import certified_max_ergotropy, ergotropy_trace
 
-        w = max_ergotropy(evo, battery=args.battery)
-        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": args.battery})
+        w = with_caveat(model, evo, certified_max_ergotropy(evo, battery=battery))
+        out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": battery})
         if np.isfinite(p.time):
-            at_tau = ergotropy_trace(evo, [p.time], battery=args.battery)
+            at_tau = ergotropy_trace(evo, [p.time], battery=battery)
             out.update(
                 {
-                    "w_at_tau": float(at_tau.ergotropy[0]),
+                    "w_at_tau": _tidy(float(at_tau.ergotropy[0]), model),
                     "w_over_delta_e_at_tau": float(at_tau.ratio[0]),
                 }
             )
     if args.json:
         print(_json(out))
         return 0
-    size = (
-        f"N={model.n_charger}"
-        if hasattr(model, "n_charger")
-        else (f"omega={model.omega:g} g={model.g:g}")
+    opened = (
+        f", processes: {_process_names(processes)} (certified on [0, {horizon:g}])"
+        if horizon
+        else ""
     )
-    loss = f", cavity loss {args.cavity_loss:g} (certified on [0, {horizon:g}])" if horizon else ""
-    battery = args.battery_state or f"|m0={args.m0}>"
-    print(
-        f"N_B={model.n_battery} {size} charger={args.charger} battery {battery}, charger {spec}{loss}"
-    )
+    battery_text = args.battery_state or f"|m0={args.m0}>"
+    print(f"{_describe(model)}  battery {battery_text}, charger {spec}{opened}")
     print(_maximum_line("P_max", p))
     print(f"tau   = {p.time:.12g}" + _bracket_text(p))
     print(_maximum_line("E_max", e) + f"   at t = {e.time:.6g}")
     if args.ergotropy:
-        print(_maximum_line("W_max", w) + f"   at t = {w.time:.6g}   ({args.battery} battery)")
+        print(_maximum_line("W_max", w) + f"   at t = {w.time:.6g}   ({battery} battery)")
         if "w_at_tau" in out:
             print(
                 f"W(tau) = {out['w_at_tau']:.10g}, W/Delta E_B at tau = "
@@ -681,47 +761,44 @@ def _bracket_text(best) -> str:
 
 
 def _cmd_charge(args) -> int:
+    """``charge``: one run of any charger (closed on its exact engine, open on its block
+    solver), reported on the grid."""
     from .charging import charge
     from .maxima import max_power
-    from .states import dicke_state
 
-    if args.charger == "cavity":
-        return _charge_cavity(args)
-    if args.charger == "dicke":
-        return _charge_dicke(args)
-    if args.cavity_loss:
-        raise ValueError("--cavity-loss needs --charger cavity")
-    model, state = _model_and_state(args)
+    model, state, spec = _model_state(args)
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
     if args.plot:
         _writable_file(args.plot, "--plot")
+    processes = _processes(args, model)
+    options = _options(args)
     t_max = args.t_max
     if t_max is None:
         tau = max_power(model, state).time
-        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0 / max(abs(model.A), 1e-12)
+        scale = max(abs(model.battery_field), 1e-12)
+        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0 / scale
     elif not t_max > 0:
         raise ValueError(f"--t-max must be > 0, got {t_max}")
     tlist = np.linspace(0, t_max, args.points)
-    from .processes import processes_from_flags
-
-    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
-    processes = processes_from_flags(**rates)
-    from . import _progress
-
-    _progress.check(args.progress, name="--progress")
-    options = {"progress_bar": args.progress} if args.progress else None
-    from .estimates import estimate
-
-    # refused before any state is built or any time is spent
-    estimate(model, state, tlist, processes=processes, options=options).check()
     # the bar prints on stderr (charge sees to it); stdout carries the results
-    res = charge(
-        model, dicke_state(model, *state), tlist, processes=processes or None, options=options
+    res = charge(model, state, tlist, processes=processes or None, options=options)
+    header = (
+        f"{_describe(model)}  battery |m0={args.m0}>, charger {spec}  solver={res.solver}  "
+        f"grid: {args.points} points on [0, {t_max:.6g}]  processes: {_process_names(processes)}"
     )
-    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
-    header = f"solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
-    return _report_charge(args, res, header + f"  processes: {names or 'none'}", {})
+    extra = {
+        **model.parameters(),
+        "m0": args.m0,
+        "charger_state": spec,
+        "battery_state": getattr(args, "battery_state", None),
+        "processes": _process_records(processes),
+        "cavity_loss": args.cavity_loss,
+    }
+    if "photon cutoff" in res.stats:
+        extra["photon_cutoff"] = res.stats["photon cutoff"]
+        header += f"  photon cutoff {res.stats['photon cutoff']}"
+    return _report_charge(args, res, header, extra)
 
 
 def _report_charge(args, res, header: str, extra: dict) -> int:
@@ -747,133 +824,87 @@ def _report_charge(args, res, header: str, extra: dict) -> int:
 
 def _cmd_cycle(args) -> int:
     from .cycle import battery_cycle
-    from .processes import processes_from_flags
-    from .states import dicke_state
 
-    model, state = _model_and_state(args)
+    model, state, spec = _model_state(args)
+    battery = _battery(args)
     if args.plot:
         _writable_file(args.plot, "--plot")
-    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
-    processes = processes_from_flags(**rates)
+    processes = _processes(args, model)
+    options = _options(args)
     cyc = battery_cycle(
         model,
-        dicke_state(model, *state),
+        state,
         args.tau,
         args.storage,
         processes=processes or None,
         points=args.points,
-        battery=args.battery,
+        battery=battery,
         load_time=args.load_time,
+        options=options,
     )
     if args.plot:
         _save_plot("plot_cycle", cyc, args.plot)
+    tidy = functools.partial(_tidy, model=model)
     out = {
         "tau": cyc.tau,
         "storage_time": cyc.storage_time,
-        "drawn_energy": cyc.drawn_energy,
-        "charged_energy": cyc.charged_energy,
-        "charged_ergotropy": cyc.charged_ergotropy,
-        "stored_energy": cyc.stored_energy,
-        "stored_ergotropy": cyc.stored_ergotropy,
+        "drawn_energy": tidy(cyc.drawn_energy),
+        "charged_energy": tidy(cyc.charged_energy),
+        "charged_ergotropy": tidy(cyc.charged_ergotropy),
+        "stored_energy": tidy(cyc.stored_energy),
+        "stored_ergotropy": tidy(cyc.stored_ergotropy),
         "energy_half_life": cyc.energy_half_life,
         "ergotropy_half_life": cyc.ergotropy_half_life,
         "efficiency": cyc.efficiency,
-        "battery": args.battery,
-        "processes": [
-            {"kind": p.kind, "rate": p.rate, "target": p.target, "scope": p.scope}
-            for p in processes
-        ],
+        "battery": battery,
+        **model.parameters(),
+        "m0": args.m0,
+        "charger_state": spec,
+        "processes": _process_records(processes),
+        "zero_tolerance": ZERO_TOL,
     }
     if cyc.load is not None:
-        out.update({"load_work": cyc.load.work, "load_time": cyc.load.time})
+        out.update({"load_work": tidy(cyc.load.work), "load_time": cyc.load.time})
     if args.json:
         print(_json(out))
         return 0
-    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
     half = lambda x: "not reached" if x is None else f"{x:.4g}"  # noqa: E731
     print(
-        f"N_B={model.n_battery} N={model.n_charger}  |m0={state[0]}, n0={state[1]}>  "
-        f"processes: {names or 'none'}"
+        f"{_describe(model)}  battery |m0={args.m0}>, charger {spec}  "
+        f"processes: {_process_names(processes)}"
     )
-    print(f"charge  {cyc.tau:g}: drawn from the charger {cyc.drawn_energy:.8g}")
-    print(f"        Delta E_B = {cyc.charged_energy:.8g}, W = {cyc.charged_ergotropy:.8g}")
+    print(f"charge  {cyc.tau:g}: drawn from the charger {out['drawn_energy']:.8g}")
+    print(f"        Delta E_B = {out['charged_energy']:.8g}, W = {out['charged_ergotropy']:.8g}")
     print(
-        f"store   {cyc.storage_time:g}: Delta E_B = {cyc.stored_energy:.8g}, "
-        f"W = {cyc.stored_ergotropy:.8g} ({args.battery} battery)"
+        f"store   {cyc.storage_time:g}: Delta E_B = {out['stored_energy']:.8g}, "
+        f"W = {out['stored_ergotropy']:.8g} ({battery} battery)"
     )
     print(
         f"        half-lives (grid estimates): energy {half(cyc.energy_half_life)}, "
         f"ergotropy {half(cyc.ergotropy_half_life)}"
     )
     eff = "n/a" if cyc.efficiency is None else f"{cyc.efficiency:.6g}"
-    print(f"extract W = {cyc.stored_ergotropy:.8g} by the ergotropic unitary; efficiency {eff}")
+    print(f"extract W = {out['stored_ergotropy']:.8g} by the ergotropic unitary; efficiency {eff}")
     if cyc.load is not None:
         print(
-            f"load    {cyc.load.work:.8g} delivered at t = {cyc.load.time:.6g} "
+            f"load    {out['load_work']:.8g} delivered at t = {cyc.load.time:.6g} "
             "after reconnecting an empty charger (grid estimate)"
         )
+    print(f"(values within {ZERO_TOL:g} |B| N_B of zero are printed as 0)")
     return 0
 
 
-def _charge_cavity(args) -> int:
-    """``charge --charger cavity``: the exact cavity engine or the open cavity block solver."""
-    from .cavity import cavity_max_power
-    from .charging import charge
-    from .processes import processes_from_flags
-    from .solvers.cavity_blocks import cavity_loss
-
-    model, state = _cavity_model_and_state(args)
-    if args.points < 2:
-        raise ValueError(f"--points must be >= 2, got {args.points}")
-    if args.plot:
-        _writable_file(args.plot, "--plot")
-    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
-    charger_flags = [k for k, v in rates.items() if v and "charger" in k]
-    if charger_flags:
-        flag = "--" + charger_flags[0].replace("_", "-")
-        raise ValueError(f"{flag} is for a spin charger; a cavity charger takes --cavity-loss")
-    processes = processes_from_flags(**rates)
-    if args.cavity_loss:
-        processes = [*processes, cavity_loss(args.cavity_loss)]
-    t_max = args.t_max
-    if t_max is None:
-        tau = cavity_max_power(model, state).time
-        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0 / max(abs(model.g), 1e-12)
-    elif not t_max > 0:
-        raise ValueError(f"--t-max must be > 0, got {t_max}")
-    tlist = np.linspace(0, t_max, args.points)
-    from . import _progress
-
-    _progress.check(args.progress, name="--progress")
-    options = {"progress_bar": args.progress} if args.progress else None
-    res = charge(model, state, tlist, processes=processes or None, options=options)
-    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
-    header = (
-        f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
-        f"  solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
-        f"  processes: {names or 'none'}"
-    )
-    extra = {"charger": "cavity", "omega": model.omega, "g": model.g}
-    return _report_charge(args, res, header, {**extra, "cavity_loss": args.cavity_loss})
-    names = ", ".join(f"{p.kind} ({p.target}, {p.scope}) {p.rate:g}" for p in processes)
-    print(
-        f"cavity charger omega={model.omega:g} g={model.g:g}, |m0={state[0]}> x |k={state[1]}>"
-        f"  solver={res.solver}  grid: {args.points} points on [0, {t_max:.6g}]"
-        f"  processes: {names or 'none'}"
-    )
-    print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
-    print(f"E_max = {res.e_max:.10g}   (on the grid)")
-    return 0
-
-
-def _pmax_dicke(args) -> int:
-    """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose."""
+def _pmax_dicke(args, battery: str) -> int:
+    """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose,
+    with the change from the previous cutoff."""
     from .dicke_advantage import dicke_maxima
 
-    if args.charger_state is not None:
-        raise ValueError("--charger dicke takes a Fock state --n0, not --charger-state")
-    model, state = _dicke_model_and_state(args)
-    res = dicke_maxima(model, state, ergotropy=args.ergotropy, battery=args.battery)
+    model, state, _ = _model_state(args)
+    if _processes(args, model):
+        model.open_solver(_processes(args, model))  # refused, with the reason
+    if args.horizon is not None:
+        raise ValueError("--horizon applies to open runs; the Dicke charger is closed")
+    res = dicke_maxima(model, state, ergotropy=args.ergotropy, battery=battery)
     out = {
         **_maximum_fields("p_max", "t_pmax", res.p_max),
         **_maximum_fields("e_max", "t_emax", res.e_max),
@@ -891,7 +922,7 @@ def _pmax_dicke(args) -> int:
         "spectral_error_bound": res.spectral_error_bound,
     }
     if res.w_max is not None:
-        out.update({"w_max": res.w_max.value, "t_wmax": res.w_max.time, "battery": args.battery})
+        out.update({"w_max": res.w_max.value, "t_wmax": res.w_max.time, "battery": battery})
     if args.json:
         print(_json(out))
         return 0
@@ -909,41 +940,9 @@ def _pmax_dicke(args) -> int:
     print(_maximum_line("E_max", res.e_max) + f"   at t = {res.e_max.time:.6g}")
     if res.w_max is not None:
         print(
-            f"W_max = {res.w_max.value:.10g} at t = {res.w_max.time:.6g}   ({args.battery} "
+            f"W_max = {res.w_max.value:.10g} at t = {res.w_max.time:.6g}   ({battery} "
             "battery; an estimate on a grid, not certified)"
         )
-    return 0
-
-
-def _charge_dicke(args) -> int:
-    """``charge --charger dicke``: the parity-sector engine with a checked photon cutoff."""
-    from .dicke_charger import charging_window, dicke_charge
-
-    model, state = _dicke_model_and_state(args)
-    if args.points < 2:
-        raise ValueError(f"--points must be >= 2, got {args.points}")
-    if args.plot:
-        _writable_file(args.plot, "--plot")
-    rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
-    if any(rates.values()):
-        raise ValueError("the Dicke charger is closed: it takes no process flags")
-    t_max = args.t_max if args.t_max is not None else charging_window(model)
-    if not t_max > 0:
-        raise ValueError(f"--t-max must be > 0, got {t_max}")
-    tlist = np.linspace(0, t_max, args.points)
-    res = dicke_charge(model, tlist, state=state)
-    cutoff = res.stats.get("photon cutoff")
-    header = (
-        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
-        f"  grid: {args.points} points on [0, {t_max:.6g}]"
-    )
-    return _report_charge(args, res, header, {"charger": "dicke", "photon_cutoff": cutoff})
-    print(
-        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
-        f"  grid: {args.points} points on [0, {t_max:.6g}]"
-    )
-    print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
-    print(f"E_max = {res.e_max:.10g}   (on the grid)")
     return 0
 
 

@@ -30,13 +30,11 @@ from . import _checks
 from .basis import battery_dims
 from .charging import charge
 from .ergotropy import Battery, Ergotropy, battery_state
-from .model import CentralSpinModel
-from .operators import check_model, collective_operators
+from .models.base import BatteryModel, check_battery_model
+from .observables import ChargerEnergy
 from .processes import as_processes
 from .protocols import step
 from .results import ChargingResult
-from .solvers.blocks import BlockSolver
-from .states import check_state
 
 __all__ = [
     "BatteryCycle",
@@ -139,16 +137,19 @@ def _half_life(s: np.ndarray, values: np.ndarray) -> float | None:
 
 
 def _charger_energy(model, psi0, times, procs, coupling) -> np.ndarray:
-    if procs:
-        return BlockSolver(model, procs).charger_energy(psi0, times, coupling=coupling)
-    res = charge(model, psi0, times, coupling=coupling, options={"store_states": True})
-    Jz = collective_operators(model).Jz
-    return np.array([model.h * qutip.expect(Jz, s) for s in res.states])
+    """:math:`E_C` at ``times``: from the full states of a closed run where the path keeps
+    them, else from the model's open solver (which reads it off the blocks)."""
+    if not procs:
+        res = charge(model, psi0, times, coupling=coupling, options={"store_states": True})
+        if len(res.states[0].dims[0]) == 2:
+            e_c = ChargerEnergy(model)
+            return np.array([e_c(t, s) for t, s in zip(times, res.states, strict=True)])
+    return model.open_solver(procs).charger_energy(psi0, times, coupling=coupling)
 
 
 def battery_cycle(
-    model: CentralSpinModel,
-    psi0: qutip.Qobj,
+    model: BatteryModel,
+    psi0,
     tau: float,
     storage_time: float,
     *,
@@ -156,14 +157,17 @@ def battery_cycle(
     points: int = 201,
     battery: Battery = "dicke",
     load_time: float | None = None,
+    options: dict | None = None,
 ) -> BatteryCycle:
     r"""Charge for ``tau``, store for ``storage_time`` with the coupling off, extract.
 
     Parameters
     ----------
-    model : CentralSpinModel
-    psi0 : Qobj
-        State at :math:`t = 0` on the model's dims.
+    model : BatteryModel
+        A model whose ``charge`` takes a step protocol: the spin charger, or the cavity
+        charger (its block solver); the Dicke charger is refused with a ``ValueError``.
+    psi0 : Qobj or tuple
+        State at :math:`t = 0` on the model's dims, or its label ``(m, c)``.
     tau : float
         Charging time :math:`\tau > 0` (:math:`\lambda = 1` on :math:`[0, \tau)`).
     storage_time : float
@@ -178,6 +182,9 @@ def battery_cycle(
         If given, reconnect the stored battery to an empty charger for this long
         (:func:`extract_into_load`); needs a battery state in the symmetric subspace (no local
         battery processes).
+    options : dict, optional
+        Solver options of the charging run (as for :func:`~qutip_centralspin.charge`, e.g.
+        ``{"progress_bar": "text"}``).
 
     Examples
     --------
@@ -188,8 +195,10 @@ def battery_cycle(
     >>> bool(abs(cyc.stored_energy - cyc.charged_energy) < 1e-12)   # closed: kept exactly
     True
     """
-    check_model(model)
-    psi0 = check_state(model, psi0, "psi0")
+    model = check_battery_model(model)
+    psi0 = model.as_state(psi0)
+    if isinstance(psi0, tuple):
+        psi0 = model.label_state(*psi0)
     tau = _checks.positive_real("tau", tau)
     storage_time = _checks.finite_real("storage_time", storage_time)
     if storage_time < 0:
@@ -206,6 +215,7 @@ def battery_cycle(
         processes=procs or None,
         coupling=protocol,
         e_ops={"ergotropy": Ergotropy(model, battery=battery)},
+        options=options,
     )
     at_tau = int(np.searchsorted(times, tau))
     ec = _charger_energy(model, psi0, np.array([0.0, tau]), procs, protocol)
@@ -222,7 +232,13 @@ def battery_cycle(
             coupling=protocol,
             options={"store_final_state": True},
         ).final_state
-        load = extract_into_load(model, end_state, load_time)
+        try:
+            load = extract_into_load(model, end_state, load_time)
+        except ValueError as err:
+            raise ValueError(
+                f"load_time={load_time!r}: the load is a closed run on the symmetric battery "
+                f"levels, {err}; use collective battery processes (or none) with load_time"
+            ) from None
     return BatteryCycle(
         tau=tau,
         storage_time=storage_time,
@@ -259,19 +275,21 @@ def ergotropic_unitary(model, state: qutip.Qobj) -> qutip.Qobj:
     n_b = rho_b.shape[0] - 1
     r, vecs = np.linalg.eigh(rho_b.full())
     vecs = vecs[:, ::-1]  # descending populations
-    levels = model.B * (n_b / 2 - np.arange(n_b + 1))  # energy of each jmat index
+    levels = model.battery_field * (n_b / 2 - np.arange(n_b + 1))  # energy of each jmat index
     order = np.argsort(levels, kind="stable")  # ascending energies
     target = np.eye(n_b + 1)[:, order]
     return qutip.Qobj(target @ vecs.conj().T, dims=rho_b.dims)
 
 
 def extract_into_load(
-    model: CentralSpinModel, state: qutip.Qobj, duration: float, *, points: int = 401
+    model: BatteryModel, state: qutip.Qobj, duration: float, *, points: int = 401
 ) -> LoadExtraction:
     r"""Reconnect the battery of ``state`` to an empty charger for ``duration`` (closed).
 
-    The charger starts in its ground state (:math:`n = 0` for :math:`h \ge 0`, :math:`n = N`
-    otherwise), uncorrelated with the battery: :math:`\rho_B\otimes|g\rangle\langle g|`.
+    The charger starts in its ground state
+    (:meth:`~qutip_centralspin.models.base.BatteryModel.empty_charger`: :math:`n = 0` for a
+    spin charger with :math:`h \ge 0`, :math:`n = N` otherwise; the empty cavity),
+    uncorrelated with the battery: :math:`\rho_B\otimes|g\rangle\langle g|`.
     The work delivered is :math:`\max_t[E_B(0) - E_B(t)]` on the grid (an estimate).
 
     Raises
@@ -280,6 +298,7 @@ def extract_into_load(
         If the battery state is not on the symmetric levels (it then has :math:`j < N_B/2`
         ladders, e.g. after local battery processes), or ``duration <= 0``.
     """
+    model = check_battery_model(model)
     duration = _checks.positive_real("duration", duration)
     points = _checks.int_in_range("points", points, 2, 10**7)
     nb1 = model.n_battery + 1
@@ -288,15 +307,15 @@ def extract_into_load(
         outside = float(np.abs(block[nb1:, :]).max(initial=0.0))
         if outside > 1e-12:
             raise ValueError(
-                "extract_into_load needs a battery state on the symmetric levels; this one "
-                f"has weight {outside:.3g} on j < N_B/2 ladders (local battery processes)"
+                "the battery state must lie on the symmetric levels; this one has weight "
+                f"{outside:.3g} on j < N_B/2 ladders (local battery processes)"
             )
         rho_b = qutip.Qobj(block[:nb1, :nb1], dims=[[nb1], [nb1]])
     else:
         rho_b = battery_state(model, state)
-    n_ground = 0 if model.h >= 0 else model.n_charger
-    charger = qutip.basis(model.n_charger + 1, model.n_charger - n_ground).proj()
-    rho0 = qutip.tensor(rho_b, charger)
+    empty = model.label_state(0, model.empty_charger())  # |m = 0> (x) |g>, jmat order
+    ket = empty.full().reshape(nb1, -1)[model.n_battery]  # the charger factor of |m = 0>
+    rho0 = qutip.tensor(rho_b, qutip.Qobj(ket).proj())
     times = np.linspace(0.0, duration, points)
     res = charge(model, rho0, times)
     i = int(np.argmin(res.delta_energy))
@@ -324,7 +343,7 @@ class SwitchOff:
 
 
 def best_switch_off(
-    model: CentralSpinModel,
+    model: BatteryModel,
     psi0: qutip.Qobj,
     storage_time: float,
     tau_max: float,

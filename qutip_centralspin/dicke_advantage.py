@@ -62,7 +62,7 @@ from .dicke_charger import (
     charging_window,
     photon_cutoff,
 )
-from .ergotropy import Battery, max_ergotropy
+from .ergotropy import Battery, certified_max_ergotropy
 from .maxima import CERTIFIED_RTOL, certified_max_energy, certified_max_power
 from .results import Maximum
 from .scaling import PowerLawFit, fit_power_law
@@ -160,13 +160,15 @@ def dicke_maxima(
             break
         check_window = 1.5 * p.time
     e = certified_max_energy(evo, window=window, rtol=rtol)
-    w = max_ergotropy(evo, battery=battery, window=window) if ergotropy else None
+    w = certified_max_ergotropy(evo, battery=battery, window=window) if ergotropy else None
     prev = engines[cut.previous].evolve(state)
     p_prev = certified_max_power(prev, rtol=rtol)
     e_prev = certified_max_energy(prev, window=window, rtol=rtol)
     w_change = float("nan")
     if ergotropy:
-        w_change = abs(w.value - max_ergotropy(prev, battery=battery, window=window).value)
+        w_change = abs(
+            w.value - certified_max_ergotropy(prev, battery=battery, window=window).value
+        )
     return DickeMaxima(
         model=model,
         p_max=p,

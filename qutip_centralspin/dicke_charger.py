@@ -67,6 +67,7 @@ import functools
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import qutip
@@ -75,6 +76,7 @@ import scipy.sparse as sp
 
 from . import _checks
 from .expectation import evaluate_e_ops, normalize_e_ops
+from .models.base import BatteryModel
 from .operators import ladder_up
 from .resources import require
 from .results import ChargingResult
@@ -115,7 +117,7 @@ _FLOAT = 8
 
 # -- the model ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DickeChargerModel:
+class DickeChargerModel(BatteryModel):
     r"""Dicke quantum battery: :math:`N_B` spins and one cavity mode, rotating and counter-rotating.
 
     .. math::
@@ -149,6 +151,9 @@ class DickeChargerModel:
     1.0
     """
 
+    kind: ClassVar[str] = "dicke"
+    energy_unit: ClassVar[str] = r"\omega_c"
+
     n_battery: int
     omega_c: float
     omega_a: float
@@ -175,6 +180,94 @@ class DickeChargerModel:
     def replace(self, **changes) -> DickeChargerModel:
         """Return a copy with some parameters changed (validated again)."""
         return replace(self, **changes)
+
+    # -- the model interface (qutip_centralspin.models.base) -----------------------------------
+    @property
+    def battery_field(self) -> float:
+        r""":math:`\omega_a` of :math:`H_B = \omega_a J^z`."""
+        return self.omega_a
+
+    def parameters(self) -> dict:
+        """Every parameter (and ``"charger": "dicke"``), e.g. for JSON."""
+        return {
+            "charger": self.kind,
+            "n_battery": self.n_battery,
+            "omega_c": self.omega_c,
+            "omega_a": self.omega_a,
+            "coupling": self.coupling,
+        }
+
+    def symbols(self) -> dict[str, str]:
+        r""":math:`N_B` and :math:`\lambda` for figure titles."""
+        return {"N_B": f"{self.n_battery}", r"\lambda": f"{self.coupling:g}"}
+
+    def label_state(self, m: int, c: int) -> qutip.Qobj:
+        r"""The Fock product :math:`|m\rangle|k = c\rangle` on ``c + 1`` photon levels."""
+        return dicke_fock_state(self, c, m=m)
+
+    def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
+        """:func:`dicke_hamiltonian` with photon numbers below ``charger_levels`` (default
+        :math:`2N_B + 1`)."""
+        levels = charger_levels or 2 * self.n_battery + 1
+        return dicke_hamiltonian(self, _checks.positive_int("charger_levels", levels) - 1)
+
+    def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
+        r""":math:`E_C = \omega_c a^\dagger a` and the photon number :math:`a^\dagger a`."""
+        if len(dims) != 2 or dims[0] != self.n_battery + 1:
+            raise ValueError(
+                f"charger observables need a full-space state of dims "
+                f"[{self.n_battery + 1}, D], got {dims}"
+            )
+        n = qutip.tensor(qutip.qeye(dims[0]), qutip.num(dims[1]))
+        return {"E_C": self.omega_c * n, "n_C": n}
+
+    def closed_evolution(self, state, *, times=None):
+        """The parity-sector engine at the photon cutoff chosen by :func:`photon_cutoff`
+        (checked on ``times``, or on :func:`charging_window` without them)."""
+        check = photon_cutoff(self, state, tlist=times)
+        evo = DickeEngine(self, check.cutoff).evolve(state)
+        return evo, {
+            "solver": "dicke",
+            "method": "parity-sector diagonalisation (scipy.linalg.eig_banded)",
+            "photon cutoff": check.cutoff,
+            "cutoff energy change": check.energy_change,
+            "cutoff top population": check.top_population,
+            "cutoff converged": check.converged,
+            "parity sector size": evo.sector_size,
+            "kept components": evo.kept_components,
+            "spectral error bound": evo.spectral_error_bound,
+        }
+
+    def empty_charger(self) -> int:
+        """The empty cavity, :math:`k = 0`."""
+        return 0
+
+    def certification_caveat(self, evolution) -> str:
+        """The photon cutoff: a bracket holds for :math:`H` truncated at it, and the cutoff
+        was checked on a time window only (an estimate of the truncation error)."""
+        return (
+            f"certified for H truncated at {evolution.cutoff} photons; the cutoff was "
+            "checked numerically on a time window (photon_cutoff), not bounded rigorously"
+        )
+
+    def open_solver(self, processes):
+        r"""Refused: no exact open solver for the Dicke charger.
+
+        Raises
+        ------
+        ValueError
+            Always: the counter-rotating terms :math:`S^+a^\dagger + S^-a` break the
+            conservation of :math:`K = m + k` on which the open block solver rests (only the
+            parity of :math:`K` survives).
+        """
+        raise ValueError(
+            "processes and coupling protocols are not supported for a DickeChargerModel: its "
+            "counter-rotating terms break the conservation of K = m + photons on which the "
+            "exact open block solver rests (only the parity survives). Supported: closed "
+            "charging with constant coupling, or the rotating-wave limit "
+            "CavityModel(n_battery, omega=omega_c, g=omega_c*coupling, B=omega_a) with "
+            "processes and protocols"
+        )
 
 
 def _check_model(model) -> DickeChargerModel:

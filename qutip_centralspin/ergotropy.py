@@ -97,11 +97,20 @@ import qutip
 
 from . import _checks
 from .basis import battery_dims
-from .maxima import ROUNDOFF_ULPS, certified_window_maximum, default_window
+from .maxima import (
+    ROUNDOFF_ULPS,
+    certified_window_maximum,
+    default_window,
+    evolution_of,
+    with_caveat,
+)
+from .models.base import check_battery_model
 from .results import Maximum
 from .solvers.mixture import MixtureEvolution
 
 Battery = Literal["dicke", "qubits"]
+#: The battery picture every ergotropy function uses unless told otherwise.
+DEFAULT_BATTERY: Battery = "dicke"
 
 __all__ = [
     "BATTERY_KINDS",
@@ -115,6 +124,7 @@ __all__ = [
     "ErgotropyTrace",
     "ergotropy_trace",
     "max_ergotropy",
+    "certified_max_ergotropy",
     "dicke_multiplicities",
     "diagonal_ergotropy",
     "piqs_blocks",
@@ -147,13 +157,8 @@ def _battery_kind(battery: str) -> str:
 
 
 def _battery_params(model) -> tuple[int, float]:
-    try:
-        n_battery, B = model.n_battery, model.B
-    except AttributeError:
-        raise TypeError(
-            "model must provide n_battery and B (a CentralSpinModel or CavityModel), "
-            f"got {type(model).__name__}"
-        ) from None
+    model = check_battery_model(model)
+    n_battery, B = model.n_battery, model.battery_field
     return _checks.positive_int("n_battery", n_battery), _checks.finite_real("B", B)
 
 
@@ -612,6 +617,37 @@ def _reduced_frequency(evo) -> float:
 
 
 def max_ergotropy(
+    model,
+    psi0,
+    *,
+    battery: Battery = "dicke",
+    window: float | None = None,
+    samples_per_period: int = ERGOTROPY_SAMPLES_PER_PERIOD,
+    rtol: float = ERGOTROPY_RTOL,
+    engine=None,
+) -> Maximum:
+    r"""Certified largest ergotropy :math:`\max_{0\le t\le T_w} W(\rho_B(t))` of a closed run.
+
+    The sibling of :func:`~qutip_centralspin.max_power` and
+    :func:`~qutip_centralspin.max_energy`: the same ``(model, psi0)`` for every battery model
+    (spin, cavity or Dicke charger) and every state form; see
+    :func:`certified_max_ergotropy` for the method and the parameters.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, max_ergotropy
+    >>> best = max_ergotropy(CentralSpinModel(n_battery=1, n_charger=1), (0, 1))
+    >>> round(best.value, 8), best.converged    # one spin fully charged: W = B
+    (1.0, True)
+    """
+    evo = evolution_of(model, psi0, engine)
+    result = certified_max_ergotropy(
+        evo, battery=battery, window=window, samples_per_period=samples_per_period, rtol=rtol
+    )
+    return with_caveat(model, evo, result)
+
+
+def certified_max_ergotropy(
     evo,
     *,
     battery: Battery = "dicke",

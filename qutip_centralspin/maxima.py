@@ -93,19 +93,19 @@ best sample with the grid error *estimated* from second differences (never ``con
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from typing import NamedTuple
 
 import numpy as np
-import qutip
 
 from . import _checks
 from .model import CentralSpinModel
+from .models.base import check_battery_model
 from .results import Maximum
 from .solvers.mixture import MixtureEvolution
-from .solvers.sector import SectorEngine, SectorEvolution
-from .states import check_state
+from .solvers.sector import SectorEvolution
 from .thermal import ThermalMixture
 
 __all__ = ["max_power", "max_energy"]
@@ -164,20 +164,23 @@ _MIN_WIDTH_ULPS = 16
 
 
 # -- entry points ---------------------------------------------------------------------------------
-def _evolution(model, psi0, engine) -> SectorEvolution | MixtureEvolution:
-    if isinstance(psi0, ThermalMixture):
-        psi0.check_model(model)
-        if engine is not None:
-            raise ValueError(
-                f"engine must be None for a {type(psi0).__name__} (one engine per block), "
-                f"got {type(engine).__name__}"
-            )
-        return psi0.evolution()
-    if isinstance(psi0, qutip.Qobj):
-        check_state(model, psi0, "psi0")
+def evolution_of(model, psi0, engine=None) -> SectorEvolution | MixtureEvolution:
+    """The exact closed evolution of ``psi0`` for any battery model (its
+    :meth:`~qutip_centralspin.models.base.BatteryModel.closed_evolution`), or on ``engine``
+    (an engine built for ``model``, whose diagonalised sectors are reused).
+
+    ``psi0``: every form the model accepts (a ``Qobj``, a label ``(m, c)``, ...).
+    """
+    model = check_battery_model(model)
+    psi0 = model.as_state(psi0)
     if engine is None:
-        engine = SectorEngine(model)
-    elif engine.model != model:
+        return model.closed_evolution(psi0)[0]
+    if isinstance(psi0, ThermalMixture):
+        raise ValueError(
+            f"engine must be None for a {type(psi0).__name__} (one engine per block), "
+            f"got {type(engine).__name__}"
+        )
+    if engine.model != model:
         raise ValueError("engine was built for a different model")
     return engine.evolve(psi0)
 
@@ -225,7 +228,19 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
     1.7749280786
     """
     rtol = _checks.positive_real("rtol", rtol)
-    return certified_max_power(_evolution(model, psi0, engine), rtol=rtol)
+    evo = evolution_of(model, psi0, engine)
+    return with_caveat(model, evo, certified_max_power(evo, rtol=rtol))
+
+
+def with_caveat(model, evo, result: Maximum) -> Maximum:
+    """``result``, not converged and with the model's caveat as ``reason`` where the model
+    certifies only a truncation of itself (e.g. the Dicke charger's photon cutoff,
+    :meth:`~qutip_centralspin.models.base.BatteryModel.certification_caveat`)."""
+    caveat = model.certification_caveat(evo)
+    if not caveat:
+        return result
+    reason = f"{result.reason}; {caveat}" if result.reason else caveat
+    return dataclasses.replace(result, converged=False, reason=reason)
 
 
 def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -> Maximum:
@@ -277,10 +292,10 @@ def max_energy(
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
     rtol = _checks.positive_real("rtol", rtol)
-    evo = _evolution(model, psi0, engine)
+    evo = evolution_of(model, psi0, engine)
     if window is not None:
         window = _checks.positive_real("window", window)
-    return certified_max_energy(evo, window=window, rtol=rtol)
+    return with_caveat(model, evo, certified_max_energy(evo, window=window, rtol=rtol))
 
 
 def certified_max_energy(

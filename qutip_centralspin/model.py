@@ -18,14 +18,18 @@ times are in its inverse. The paper sets ``A = 1`` ("rescaled units").
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import qutip
 
 from . import _checks
+from .models.base import BatteryModel
 
 __all__ = ["CentralSpinModel"]
 
 
 @dataclass(frozen=True)
-class CentralSpinModel:
+class CentralSpinModel(BatteryModel):
     r"""Multiple central spin battery: :math:`N_B` battery spins charged by :math:`N` bath spins.
 
     .. math::
@@ -62,6 +66,9 @@ class CentralSpinModel:
     [[2, 11], [2, 11]]
     """
 
+    kind: ClassVar[str] = "spins"
+    energy_unit: ClassVar[str] = "A"
+
     n_battery: int
     n_charger: int
     B: float = 1.0
@@ -95,3 +102,86 @@ class CentralSpinModel:
     def replace(self, **changes) -> CentralSpinModel:
         """Return a copy with some parameters changed (validated again)."""
         return replace(self, **changes)
+
+    # -- the model interface (qutip_centralspin.models.base) -----------------------------------
+    @property
+    def battery_field(self) -> float:
+        """:math:`B` of :math:`H_B = B S^z`."""
+        return self.B
+
+    def parameters(self) -> dict:
+        """Every parameter (and ``"charger": "spins"``), e.g. for JSON."""
+        return {
+            "charger": self.kind,
+            "n_battery": self.n_battery,
+            "n_charger": self.n_charger,
+            "B": self.B,
+            "h": self.h,
+            "A": self.A,
+            "delta": self.delta,
+        }
+
+    def symbols(self) -> dict[str, str]:
+        r""":math:`N_B` and :math:`N` for figure titles."""
+        return {"N_B": f"{self.n_battery}", "N": f"{self.n_charger}"}
+
+    def label_state(self, m: int, c: int) -> qutip.Qobj:
+        r"""The Dicke product ket :math:`|m, n = c\rangle` (:func:`~qutip_centralspin.dicke_state`)."""
+        from .states import dicke_state
+
+        return dicke_state(self, m, c)
+
+    def as_state(self, state, name: str = "psi0"):
+        """A label, a ``Qobj``, a ``{(m, n): amplitude}`` superposition or a Gibbs state of
+        physical spins (:class:`~qutip_centralspin.thermal.ThermalMixture`)."""
+        if isinstance(state, dict) or hasattr(state, "evolution"):
+            return state
+        state = super().as_state(state, name)
+        if isinstance(state, qutip.Qobj):
+            from .states import check_state
+
+            return check_state(self, state, name)
+        return state
+
+    def empty_charger(self) -> int:
+        """The ground state of :math:`hJ^z`: :math:`n = 0` for :math:`h \\ge 0`, else :math:`N`."""
+        return 0 if self.h >= 0 else self.n_charger
+
+    def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
+        """:math:`H` on the symmetric space (``charger_levels`` must be ``None`` or ``N + 1``)."""
+        from .operators import hamiltonian
+
+        if charger_levels not in (None, self.n_charger + 1):
+            raise ValueError(
+                f"charger_levels of a spin charger is N + 1 = {self.n_charger + 1}, "
+                f"got {charger_levels!r}"
+            )
+        return hamiltonian(self)
+
+    def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
+        r""":math:`E_C = hJ^z` and the flipped charger spins :math:`J^z + N/2`."""
+        if list(dims) != self.dims[0]:
+            raise ValueError(
+                f"charger observables need a full-space state of dims {self.dims[0]}, got {dims}"
+            )
+        jz = qutip.tensor(qutip.qeye(self.n_battery + 1), qutip.jmat(self.n_charger / 2, "z"))
+        return {"E_C": self.h * jz, "n_C": jz + self.n_charger / 2}
+
+    def closed_evolution(self, state, *, times=None):
+        """The sector engine's evolution (one engine per block for a Gibbs state)."""
+        from .solvers.sector import SectorEngine
+
+        if hasattr(state, "evolution"):
+            state.check_model(self)
+            return state.evolution(), {
+                "method": "sector diagonalisation (LAPACK dstevd), one engine per block (j_B, j_C)"
+            }
+        return SectorEngine(self).evolve(state), {
+            "method": "sector diagonalisation (LAPACK dstevd)"
+        }
+
+    def open_solver(self, processes):
+        """The exact block solver on the invariant :math:`(j, K)` blocks."""
+        from .solvers.blocks import BlockSolver
+
+        return BlockSolver(self, processes)

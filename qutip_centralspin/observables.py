@@ -29,38 +29,59 @@ import qutip
 from . import _checks
 from .basis import battery_sz
 from .model import CentralSpinModel
-from .operators import battery_hamiltonian, check_model, hamiltonian
+from .models.base import BatteryModel, check_battery_model
 from .processes import as_processes, battery_energy_dissipation
 from .states import validate_state
 
-__all__ = ["BatteryEnergy", "DeltaBatteryEnergy", "BatteryPower", "energy_rate"]
+__all__ = [
+    "BatteryEnergy",
+    "DeltaBatteryEnergy",
+    "BatteryPower",
+    "ChargerEnergy",
+    "ChargerExcitations",
+    "energy_rate",
+]
 
 
-def energy_rate(
-    model: CentralSpinModel, state: qutip.Qobj, *, c_ops=None, processes=None
-) -> float:
+def energy_rate(model: BatteryModel, state: qutip.Qobj, *, c_ops=None, processes=None) -> float:
     r""":math:`\dot E_B = \langle G\rangle`, :math:`G = i[H, H_B] + \sum_k\mathcal D^\dagger[L_k](H_B)`.
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : BatteryModel
+        Any battery model (spin, cavity or Dicke charger).
     state : Qobj
-        Ket or density matrix on the model's full space.
+        Ket or density matrix on the model's full space (battery first; a bosonic charger on
+        the state's own photon levels).
     c_ops : Qobj or list of Qobj, optional
         Collapse operators on the full space (a ``mesolve`` run).
     processes : Process or list of Process, optional
-        Processes of an open run (:func:`~qutip_centralspin.processes.battery_energy_dissipation`).
+        Processes of an open run (:func:`~qutip_centralspin.processes.battery_energy_dissipation`;
+        spin charger only).
+
+    Raises
+    ------
+    ValueError
+        If ``processes`` are given for a model other than the spin charger.
     """
-    check_model(model)
+    model = check_battery_model(model)
     if isinstance(c_ops, qutip.Qobj):
         c_ops = [c_ops]
-    h_b, H = battery_hamiltonian(model), hamiltonian(model)
+    dims = state.dims[0]
+    h_b = model.battery_field * battery_sz(model.n_battery, dims)
+    H = model.hamiltonian(charger_levels=dims[1])
     G = 1j * (H * h_b - h_b * H)
     for c in c_ops or []:
         cdc = c.dag() * c
         G += c.dag() * h_b * c - 0.5 * (cdc * h_b + h_b * cdc)
     procs = as_processes(processes)
     if procs:
+        if not isinstance(model, CentralSpinModel):
+            raise ValueError(
+                f"processes: the rate at t0 under processes is implemented for "
+                f"CentralSpinModel, got a {type(model).__name__}; pass the state at t0 and "
+                "c_ops on its full space instead"
+            )
         G += battery_energy_dissipation(model, procs)
     return float(np.real(qutip.expect(G, state)))
 
@@ -76,7 +97,9 @@ class BatteryEnergy:
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : BatteryModel
+        Any battery model (spin, cavity or Dicke charger): :math:`B` is its
+        :attr:`~qutip_centralspin.models.base.BatteryModel.battery_field`.
 
     Examples
     --------
@@ -89,9 +112,8 @@ class BatteryEnergy:
     -1.0
     """
 
-    def __init__(self, model: CentralSpinModel):
-        check_model(model)
-        self.model = model
+    def __init__(self, model: BatteryModel):
+        self.model = check_battery_model(model)
         self._ops: dict[tuple, qutip.Qobj] = {}
 
     def energy(self, state: qutip.Qobj) -> float:
@@ -100,7 +122,8 @@ class BatteryEnergy:
         key = tuple(state.dims[0])
         op = self._ops.get(key)
         if op is None:
-            op = self._ops[key] = self.model.B * battery_sz(self.model.n_battery, state.dims[0])
+            field = self.model.battery_field
+            op = self._ops[key] = field * battery_sz(self.model.n_battery, state.dims[0])
         return float(np.real(qutip.expect(op, state)))
 
     def __call__(self, t, state) -> float:
@@ -115,12 +138,12 @@ class DeltaBatteryEnergy(BatteryEnergy):
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : BatteryModel
     initial_state : Qobj, optional
         The state at :math:`t_0`; fixes :math:`E_B(t_0)`. Default: the first state seen.
     """
 
-    def __init__(self, model: CentralSpinModel, initial_state: qutip.Qobj | None = None):
+    def __init__(self, model: BatteryModel, initial_state: qutip.Qobj | None = None):
         super().__init__(model)
         self.initial_energy: float | None = None
         self._fixed_energy = initial_state is not None
@@ -156,7 +179,7 @@ class BatteryPower(DeltaBatteryEnergy):
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : BatteryModel
     initial_state : Qobj, optional
         The state at :math:`t_0` on the model's full space. Needed for the limit at
         :math:`t_0` (a reduced battery state does not fix it); default: the first state seen.
@@ -181,7 +204,7 @@ class BatteryPower(DeltaBatteryEnergy):
 
     def __init__(
         self,
-        model: CentralSpinModel,
+        model: BatteryModel,
         initial_state: qutip.Qobj | None = None,
         *,
         c_ops=None,
@@ -204,8 +227,8 @@ class BatteryPower(DeltaBatteryEnergy):
 
     def _rate(self, state) -> float | None:
         """:math:`\\langle G\\rangle`, :math:`G = i[H, H_B] + \\mathcal D^\\dagger(H_B)`."""
-        if state.dims[0] != self.model.dims[0]:
-            return None  # a reduced state does not fix dE_B/dt
+        if len(state.dims[0]) != 2:
+            return None  # a reduced battery state does not fix dE_B/dt
         return energy_rate(self.model, state, c_ops=self._c_ops, processes=self._processes)
 
     def __call__(self, t, state) -> float:
@@ -224,3 +247,61 @@ class BatteryPower(DeltaBatteryEnergy):
                 )
             return self.initial_rate
         return (energy - self.initial_energy) / (t - self.t0)
+
+
+class ChargerEnergy:
+    r"""``e_ops`` callback for the charger's energy :math:`E_C = \langle H_C\rangle`.
+
+    :math:`H_C = hJ^z` for a spin charger, :math:`\omega a^\dagger a` for a cavity
+    (:meth:`~qutip_centralspin.models.base.BatteryModel.charger_operators`). The charger
+    lives in the full state: use it on closed runs (``charge`` without ``processes``,
+    ``qutip.sesolve``/``mesolve``); the open paths hand ``e_ops`` the battery's reduced
+    state only, and refuse it there with a ``ValueError``.
+
+    Parameters
+    ----------
+    model : BatteryModel
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from qutip_centralspin import CavityModel, ChargerEnergy, charge
+    >>> model = CavityModel(n_battery=2, omega=1.0, g=0.5)
+    >>> res = charge(model, (0, 2), np.linspace(0, 1, 3), e_ops={"E_C": ChargerEnergy(model)})
+    >>> float(res.e_data["E_C"][0])                # two photons of energy omega
+    2.0
+    """
+
+    #: The key of :meth:`~qutip_centralspin.models.base.BatteryModel.charger_operators`.
+    observable = "E_C"
+
+    def __init__(self, model: BatteryModel):
+        self.model = check_battery_model(model)
+        self._ops: dict[tuple, qutip.Qobj] = {}
+
+    def __call__(self, t, state) -> float:
+        state = _state("state", state)
+        key = tuple(state.dims[0])
+        op = self._ops.get(key)
+        if op is None:
+            if len(key) != 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs the full state (battery and charger), got "
+                    f"dims {state.dims}: on the open paths e_ops see the battery's reduced state"
+                )
+            op = self._ops[key] = self.model.charger_operators(list(key))[self.observable]
+        return float(np.real(qutip.expect(op, state)))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.model!r})"
+
+
+class ChargerExcitations(ChargerEnergy):
+    r"""``e_ops`` callback for the charger's excitations: the photon number
+    :math:`\langle a^\dagger a\rangle` of a cavity, the flipped charger spins
+    :math:`\langle J^z\rangle + N/2` of a spin charger.
+
+    As :class:`ChargerEnergy` (closed runs; the full state).
+    """
+
+    observable = "n_C"

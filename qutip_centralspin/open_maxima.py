@@ -28,13 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .cavity import CavityModel
 from .ergotropy import Battery, diagonal_ergotropy
 from .maxima import certified_window_maximum
+from .models.base import check_battery_model
 from .processes import as_processes
 from .results import Maximum
 from .solvers.blocks import BlockSolver
-from .solvers.cavity_blocks import CavityBlockSolver
 
 __all__ = ["open_max_energy", "open_max_ergotropy", "open_max_power", "OPEN_RTOL"]
 
@@ -149,9 +148,8 @@ def _polish(search: _Search, i: int):
 
 
 def _solver(model, processes) -> BlockSolver:
-    if isinstance(model, CavityModel):
-        return CavityBlockSolver(model, as_processes(processes))
-    return BlockSolver(model, as_processes(processes))
+    """The model's exact open solver (a ``ValueError`` where it has none)."""
+    return check_battery_model(model).open_solver(as_processes(processes))
 
 
 def _certify(model, psi0, processes, horizon, rtol, options, power: bool) -> Maximum:
@@ -210,7 +208,8 @@ def open_max_power(
 
     Parameters
     ----------
-    model : CentralSpinModel or CavityModel
+    model : BatteryModel
+        A model with an exact open solver (spin or cavity charger).
     psi0 : Qobj
         Initial state (block-diagonal in :math:`K`, as for the block solver) at :math:`t = 0`;
         for a cavity charger also a ``CavityState`` or a Fock label ``(m, k)``.

@@ -34,7 +34,8 @@ def _axes(ax):
 
 #: ``gid`` of the :math:`P_B` twin axes made by :func:`plot_charging`, so overlays reuse it.
 _POWER_TWIN_GID = "qutip_centralspin.plot_charging.power_axes"
-#: ``gid`` prefix of each run's :math:`\Delta E_B` line; ``|N_B|N|solver`` follows it.
+#: ``gid`` prefix of each run's :math:`\Delta E_B` line; ``|symbol=value;...|solver`` follows it
+#: (the model's :meth:`~qutip_centralspin.models.base.BatteryModel.symbols`).
 _RUN_GID = "qutip_centralspin.plot_charging.run"
 
 
@@ -55,27 +56,28 @@ def _power_twin(ax):
     return None
 
 
-def _charging_runs(ax) -> list[tuple[str, str, str]]:
-    """``(N_B, N, solver)`` of each run :func:`plot_charging` has drawn on ``ax``, in order."""
+def _charging_runs(ax) -> list[tuple[str, str]]:
+    """``(symbols, solver)`` of each run :func:`plot_charging` has drawn on ``ax``, in order."""
     runs = []
     for line in ax.get_lines():
         gid = line.get_gid()
         if isinstance(gid, str) and gid.startswith(_RUN_GID + "|"):
-            runs.append(tuple(gid.split("|", 3)[1:]))
+            runs.append(tuple(gid.split("|", 2)[1:]))
     return runs
 
 
 def _charging_title(runs) -> str:
     """``$N_B=..$, $N=..$ (solver)``, keeping only the parts that all ``runs`` share."""
-    n_battery, n_charger, solver = (set(values) for values in zip(*runs, strict=True))
-    parts = []
-    if len(n_battery) == 1:
-        parts.append(rf"$N_B={n_battery.pop()}$")
-    if len(n_charger) == 1:
-        parts.append(rf"$N={n_charger.pop()}$")
+    tables = [dict(item.split("=", 1) for item in symbols.split(";")) for symbols, _ in runs]
+    parts = [
+        rf"${name}={value}$"
+        for name, value in tables[0].items()
+        if all(table.get(name) == value for table in tables[1:])
+    ]
     title = ", ".join(parts)
-    if len(solver) == 1:
-        title += f" ({solver.pop()})"
+    solvers = {solver for _, solver in runs}
+    if len(solvers) == 1:
+        title += f" ({solvers.pop()})"
     return title.strip()
 
 
@@ -96,7 +98,7 @@ def plot_charging(
     Parameters
     ----------
     result : ChargingResult
-        The run to draw (from :func:`~qutip_centralspin.charge`).
+        The run to draw (from :func:`~qutip_centralspin.charge`), of any battery model.
     ax : matplotlib.axes.Axes, optional
         Primary axes to draw on (a new figure is made if ``None``). Pass the axes returned by an
         earlier call to overlay this run on it; its :math:`P_B` twin axis is reused.
@@ -116,12 +118,18 @@ def plot_charging(
         The primary axes: time :math:`t` [:math:`1/A`] against the stored energy
         :math:`\Delta E_B` [:math:`A`] (solid). The twin axis (found again by later calls)
         holds the power :math:`P_B = \Delta E_B/t` [:math:`A^2`] (dashed, same colour).
+        :math:`A` is the model's energy unit
+        (:attr:`~qutip_centralspin.models.base.BatteryModel.energy_unit`: the coupling
+        :math:`A` of the spin charger, :math:`\omega` of a cavity, :math:`\omega_c` of the
+        Dicke charger).
 
     Notes
     -----
     The legend on the primary axes is rebuilt on every call from the lines of both axes. The
-    title shows :math:`N_B`, :math:`N` and the solver, keeping only what all overlaid runs
-    share (runs with different :math:`N_B` drop :math:`N_B` from the title, and so on).
+    title shows the model's parameters (:math:`N_B`, :math:`N` of a spin charger;
+    :math:`N_B`, :math:`\omega`, :math:`g` of a cavity, ...) and the solver, keeping only what
+    all overlaid runs share (runs with different :math:`N_B` drop :math:`N_B` from the title,
+    and so on).
 
     Examples
     --------
@@ -150,6 +158,8 @@ def plot_charging(
         raise ValueError("pass the axes returned by plot_charging, not its P_B twin axis")
     ax = _axes(ax)
     model = result.model
+    symbols = ";".join(f"{name}={value}" for name, value in model.symbols().items())
+    unit = model.energy_unit
     if label is None:
         label = result.solver
     if color is None:
@@ -159,16 +169,16 @@ def plot_charging(
         result.delta_energy,
         color=color,
         label=rf"{label}: $\Delta E_B$",
-        gid=f"{_RUN_GID}|{model.n_battery}|{model.n_charger}|{result.solver}",
+        gid=f"{_RUN_GID}|{symbols}|{result.solver}",
     )
-    ax.set_xlabel(r"time $t$ [$1/A$]")
-    ax.set_ylabel(r"stored energy $\Delta E_B$ [$A$]")
+    ax.set_xlabel(rf"time $t$ [$1/{unit}$]")
+    ax.set_ylabel(rf"stored energy $\Delta E_B$ [${unit}$]")
     twin = _power_twin(ax)
     if power:
         if twin is None:
             twin = ax.twinx()
             twin.set_gid(_POWER_TWIN_GID)
-            twin.set_ylabel(r"power $P_B = \Delta E_B/t$ [$A^2$]")
+            twin.set_ylabel(rf"power $P_B = \Delta E_B/t$ [${unit}^2$]")
             # draw the primary axes, and so its legend, above the twin's curves; the twin
             # (drawn first) takes over the background
             ax.set_zorder(twin.get_zorder() + 1)

@@ -135,12 +135,12 @@ def test_best_switch_off_time():
     """Closed: storage keeps W, so tau* is where W(t) peaks (max_ergotropy, another route);
     with decay the stored ergotropy is smaller."""
     from qutip_centralspin.cycle import best_switch_off
-    from qutip_centralspin.ergotropy import max_ergotropy
+    from qutip_centralspin.ergotropy import certified_max_ergotropy
     from qutip_centralspin.solvers import SectorEngine
 
     model = CentralSpinModel(2, 6)
     psi0 = dicke_state(model, 0, 6)
-    peak = max_ergotropy(SectorEngine(model).evolve(psi0), window=1.5)
+    peak = certified_max_ergotropy(SectorEngine(model).evolve(psi0), window=1.5)
     closed = best_switch_off(model, psi0, 2.0, 1.5)
     assert closed.ergotropy == pytest.approx(peak.value, abs=1e-8)
     assert closed.tau == pytest.approx(peak.time, abs=1e-4)

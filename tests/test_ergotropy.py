@@ -405,7 +405,7 @@ def check_certified_ergotropy(model, psi0, battery, points=2001):
     refinement around its best point), the value is attained at the time, the time bracket
     holds the time."""
     evo = SectorEngine(model).evolve(psi0)
-    best = erg.max_ergotropy(evo, battery=battery)
+    best = erg.certified_max_ergotropy(evo, battery=battery)
     w = full_space_ergotropy(model, psi0, battery)
     t = np.linspace(*best.window, points)
     values = w(t)
@@ -484,7 +484,7 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
         return reduced(t)
 
     evo.reduced_battery_matrices = counted
-    best = erg.max_ergotropy(evo)
+    best = erg.certified_max_ergotropy(evo)
     assert best.converged and best.value == 0.0 and 0 <= best.upper_bound <= best.tolerance
     assert sum(calls) < 50_000  # (without the margin: the budget, 400_000, and no proof)
     evo.reduced_battery_matrices = reduced
@@ -495,7 +495,7 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
 def test_max_ergotropy_of_a_stationary_state():
     model = CentralSpinModel(2, 3)
     evo = SectorEngine(model).evolve((2, 3))  # K = N_B + N: a one-state sector, stationary
-    best = erg.max_ergotropy(evo)
+    best = erg.certified_max_ergotropy(evo)
     assert best.value == pytest.approx(2.0) and best.time == 0.0
 
 
@@ -508,7 +508,7 @@ def test_errors_name_the_argument():
         erg.battery_ergotropy(model, qutip.basis(5, 0))
     with pytest.raises(TypeError, match="state must be a ket"):
         erg.battery_ergotropy(model, np.eye(3))
-    with pytest.raises(TypeError, match="model must provide n_battery"):
+    with pytest.raises(TypeError, match="model must be a battery model"):
         erg.battery_ergotropy(object(), dicke_state(model, 0, 0))
     with pytest.raises(ValueError, match="populations must be >= 0"):
         erg.passive_energy([1.2, -0.2], [0.0, 1.0])
@@ -570,7 +570,7 @@ def test_cli_pmax_writes_the_certified_ergotropy(capsys):
     assert code == 0 and err == ""
     data = json.loads(out)
     evo = SectorEngine(CentralSpinModel(2, 4)).evolve((0, 3))
-    best = erg.max_ergotropy(evo)
+    best = erg.certified_max_ergotropy(evo)
     assert data["w_max"] == best.value and data["w_max_upper"] == best.upper_bound
     assert data["w_max_converged"] is True and data["w_max_horizon"] == best.horizon
     assert data["t_wmax_bracket"] == list(best.time_bracket)
@@ -615,7 +615,7 @@ def random_ergotropy_case(seed):
 def check_against_dense_grid(evo, battery):
     """Never above the certified bound, never below the value by more than the tolerance, on
     a 20,001-point grid plus 2,001 points around its best sample."""
-    best = erg.max_ergotropy(evo, battery=battery)
+    best = erg.certified_max_ergotropy(evo, battery=battery)
     assert best.converged, best.reason
     if best.window[1] == 0:  # rho_B does not move
         return

@@ -110,9 +110,16 @@ def test_round_off_coherence_on_an_empty_level_is_accepted():
         SectorEngine(model).evolve(bad)
 
 
-def test_a_label_where_a_state_is_needed_names_dicke_state():
+def test_charge_takes_the_label_that_max_power_takes():
+    """A label (m, n) is the Dicke product state |m, n>: same run, closed and open."""
     import qutip_centralspin as qcs
 
     model = qcs.CentralSpinModel(2, 3)
-    with pytest.raises(TypeError, match=r"dicke_state\(model, \*\(0, 3\)\)"):
-        qcs.charge(model, (0, 3), [0.0, 1.0], processes=qcs.decay(0.1))
+    tlist = [0.5, 1.0, 1.7]
+    for processes in (None, qcs.decay(0.1)):
+        by_label = qcs.charge(model, (1, 2), tlist, processes=processes)
+        by_state = qcs.charge(model, dicke_state(model, 1, 2), tlist, processes=processes)
+        np.testing.assert_allclose(by_label.delta_energy, by_state.delta_energy, atol=1e-13)
+        assert by_label.delta_energy[-1] != 0.0
+    with pytest.raises(ValueError, match=r"psi0 as a label must be \(m, c\)"):
+        qcs.charge(model, (0, 3, 1), tlist)

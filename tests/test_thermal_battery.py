@@ -22,8 +22,8 @@ from qutip_centralspin import CentralSpinModel, charge, max_energy, max_power
 from qutip_centralspin.ergotropy import (
     EntanglementEntropy,
     Ergotropy,
+    certified_max_ergotropy,
     ergotropy_trace,
-    max_ergotropy,
 )
 from qutip_centralspin.solvers import SectorEngine, references
 from qutip_centralspin.solvers.mixture import MixtureEvolution
@@ -329,7 +329,7 @@ def check_certified(model, T, kwargs, points=20001):
     if e.converged:
         assert e.value >= energy.max() - e.tolerance - 1e-12
     for battery in ("dicke", "qubits"):
-        w = max_ergotropy(evo, battery=battery)
+        w = certified_max_ergotropy(evo, battery=battery)
         assert w.converged, w.reason
         grid = np.linspace(*w.window, points) if w.window[1] > 0 else np.zeros(1)
         trace = ergotropy_trace(evo, grid, battery=battery).ergotropy
@@ -356,7 +356,7 @@ def test_a_passive_mixture_is_proven_passive_in_both_pictures():
     model = CentralSpinModel(3, 3, B=-1.874, h=-1.760, A=-0.673, delta=0.436)
     evo = physical_thermal_state(model, 3.927, T_charger=2.740).evolution()
     for battery in ("dicke", "qubits"):
-        best = max_ergotropy(evo, battery=battery)
+        best = certified_max_ergotropy(evo, battery=battery)
         assert best.converged and abs(best.value) < 1e-15 and best.upper_bound < 1e-12
         grid = ergotropy_trace(evo, np.linspace(*best.window, 4001), battery=battery)
         assert grid.ergotropy.max() <= best.upper_bound

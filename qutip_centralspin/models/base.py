@@ -1,0 +1,149 @@
+r"""The model interface: what every charger model gives the engines, maxima, plots and CLI.
+
+A *battery model* is :math:`N_B` spin-1/2 battery spins (collective spin :math:`\mathbf S`,
+``qutip.jmat`` order, battery first) with :math:`H_B = B S^z`, coupled to a charger. The
+chargers differ (a collective spin, a cavity mode with or without counter-rotating terms);
+what the rest of the package needs from them does not:
+
+* who they are: :attr:`BatteryModel.kind`, :meth:`BatteryModel.parameters` (every parameter,
+  for JSON and figure titles), :attr:`BatteryModel.battery_field` (:math:`B`);
+* states: :meth:`BatteryModel.label_state`, the product :math:`|m, c\rangle` of :math:`m`
+  flipped battery spins and :math:`c` charger excitations (flipped charger spins or photons),
+  and :meth:`BatteryModel.as_state`, every state form an entry point accepts;
+* operators on the full space: :meth:`BatteryModel.hamiltonian` and
+  :meth:`BatteryModel.charger_operators` (the charger's energy and excitation number, for
+  ``e_ops``);
+* the exact closed evolution on the model's conserved sectors
+  (:meth:`BatteryModel.closed_evolution`: a
+  :class:`~qutip_centralspin.solvers.sector.SectorEvolution` that the certified maxima,
+  ergotropy and the closed path of ``charge`` read), and the exact open solver on its
+  invariant blocks (:meth:`BatteryModel.open_solver`), or a ``ValueError`` naming what is
+  supported where the model's symmetry does not allow one.
+
+:func:`~qutip_centralspin.charge`, :func:`~qutip_centralspin.max_power`,
+:func:`~qutip_centralspin.max_energy`, :func:`~qutip_centralspin.max_ergotropy`, the
+``e_ops`` callbacks, :func:`~qutip_centralspin.plot_charging` and the command line are written
+once against this class. A new charger is a new subclass.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import qutip
+
+__all__ = ["BatteryModel", "check_battery_model"]
+
+
+class BatteryModel(abc.ABC):
+    r"""Abstract base of every battery model (spin, cavity and Dicke chargers).
+
+    Subclasses are frozen dataclasses with an ``n_battery`` field; they implement the abstract
+    methods below. Conventions shared by all of them: :math:`\hbar = 1`; battery first in
+    every tensor product, in ``qutip.jmat`` order (:math:`|m\rangle`, :math:`m` flipped battery
+    spins, at index :math:`N_B - m`); the battery energy is :math:`E_B = B\langle S^z\rangle`.
+    """
+
+    #: The charger's name on the command line (``--charger``) and in results.
+    kind: ClassVar[str]
+    #: The energy unit the model's parameters share, as a LaTeX symbol (figure axes).
+    energy_unit: ClassVar[str]
+    #: Number of battery spins :math:`N_B`.
+    n_battery: int
+
+    # -- who the model is ----------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def battery_field(self) -> float:
+        r""":math:`B` of :math:`H_B = B S^z` (energy units of the model)."""
+
+    @abc.abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter of the model by its constructor name (and ``"charger"``: the kind)."""
+
+    @abc.abstractmethod
+    def symbols(self) -> dict[str, str]:
+        r"""The parameters that identify a run in a figure title, as LaTeX symbols:
+        ``{r"N_B": "4", ...}``."""
+
+    # -- states --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def label_state(self, m: int, c: int) -> qutip.Qobj:
+        r"""The product ket :math:`|m\rangle_B|c\rangle_C` (:math:`c` charger excitations)."""
+
+    def as_state(self, state, name: str = "psi0"):
+        r"""``state`` in a form :meth:`closed_evolution` takes: a ``(m, c)`` label stays a label
+        (the engines never build the full space for it), a ``Qobj`` is checked by the engine.
+
+        Raises
+        ------
+        TypeError
+            If ``state`` is neither a ``Qobj`` ket or density matrix nor a label.
+        ValueError
+            If a label is not a pair of integers in range.
+        """
+        if isinstance(state, tuple):
+            if len(state) != 2:
+                raise ValueError(
+                    f"{name} as a label must be (m, c): battery and charger excitations, "
+                    f"got {state!r}"
+                )
+            return tuple(int(x) for x in state)
+        if isinstance(state, qutip.Qobj) and (state.isket or state.isoper):
+            return state
+        raise TypeError(
+            f"{name} must be a ket or density-matrix Qobj or an (m, c) label, "
+            f"got {type(state).__name__}"
+        )
+
+    @abc.abstractmethod
+    def empty_charger(self) -> int:
+        """The charger excitation :math:`c` of the charger's ground state (the load of an
+        extraction)."""
+
+    # -- operators -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
+        """The full Hamiltonian; ``charger_levels`` truncates a bosonic charger."""
+
+    @abc.abstractmethod
+    def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
+        r"""The charger's observables on a full-space state of ket dims ``dims``:
+        ``{"E_C": charger energy, "n_C": charger excitations}`` (photon number of a cavity,
+        flipped charger spins :math:`J^z + N/2` of a spin charger)."""
+
+    # -- engines -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def closed_evolution(self, state, *, times=None) -> tuple[Any, dict[str, Any]]:
+        """The exact closed evolution of ``state`` on the conserved sectors, and what a result's
+        ``stats`` should record about it (``"method"``, a truncation, ...).
+
+        ``times`` (elapsed from the start) lets a truncated charger check its cutoff on them.
+        """
+
+    def certification_caveat(self, evolution) -> str:
+        """Why a certified bracket on ``evolution`` does not certify the model itself (e.g. a
+        truncated charger), or ``""`` (the default: the closed engine is exact)."""
+        return ""
+
+    def open_solver(self, processes):
+        """The exact open solver of this model under ``processes`` (Lindblad).
+
+        Raises
+        ------
+        ValueError
+            If the model has no exact open solver (the default); the message says why and
+            what is supported.
+        """
+        raise ValueError(f"open charging (processes) is not supported for a {type(self).__name__}")
+
+
+def check_battery_model(model, name: str = "model") -> BatteryModel:
+    """Return ``model`` if it implements :class:`BatteryModel`, else raise ``TypeError``."""
+    if not isinstance(model, BatteryModel):
+        raise TypeError(
+            f"{name} must be a battery model (CentralSpinModel, CavityModel or "
+            f"DickeChargerModel), got {type(model).__name__}"
+        )
+    return model
