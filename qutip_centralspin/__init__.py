@@ -50,7 +50,14 @@ from .dicke_charger import DickeChargerModel
 from .ergotropy import EntanglementEntropy, Ergotropy, max_ergotropy
 from .maxima import max_energy, max_power
 from .model import CentralSpinModel
-from .observables import BatteryEnergy, BatteryPower, DeltaBatteryEnergy
+from .models import BatteryModel
+from .observables import (
+    BatteryEnergy,
+    BatteryPower,
+    ChargerEnergy,
+    ChargerExcitations,
+    DeltaBatteryEnergy,
+)
 from .operators import hamiltonian
 from .plotting import plot_charging
 from .processes import Process, decay, dephasing, pumping
@@ -63,7 +70,8 @@ from .version import __version__
 
 __all__ = [
     "__version__",
-    # model and states
+    # models and states
+    "BatteryModel",
     "CentralSpinModel",
     "CavityModel",
     "DickeChargerModel",
@@ -86,6 +94,8 @@ __all__ = [
     "BatteryEnergy",
     "DeltaBatteryEnergy",
     "BatteryPower",
+    "ChargerEnergy",
+    "ChargerExcitations",
     "Ergotropy",
     "EntanglementEntropy",
     # maxima and studies

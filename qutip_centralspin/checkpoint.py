@@ -38,6 +38,7 @@ workers of a parallel map or ``mpi_pmap`` only compute (results reach the caller
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -395,10 +396,27 @@ def checkpoint_map(
         return [ckpt[v] for v in values]
 
 
+def ready_map(map_fn):
+    """``map_fn``, made ready to run as QuTiP documents it.
+
+    QuTiP 5.3's ``mpi_pmap`` stops loky's resource tracker through
+    ``loky.backend.resource_tracker`` whenever loky is installed, a submodule that
+    ``import loky`` does not load (``AttributeError: module 'loky.backend' has no attribute
+    'resource_tracker'``): it is imported here, so ``map=qutip.mpi_pmap`` works as passed.
+    """
+    if getattr(map_fn, "__name__", "") == "mpi_pmap":
+        try:
+            importlib.import_module("loky.backend.resource_tracker")
+        except ImportError:  # no loky: mpi_pmap does not read it
+            pass
+    return map_fn
+
+
 def _run(task, items, task_args, task_kwargs, store, map, map_kw, bar_name, bar_kwargs):  # noqa: A002
     """Send ``items`` (``(tag, value)``) to ``map``; ``store(tag, result)`` as each arrives."""
     if not items:
         return
+    map = ready_map(map)  # noqa: A001
     bar = _progress.progress_bar(bar_name, len(items), bar_kwargs)
     done: set = set()
     failed: list = []

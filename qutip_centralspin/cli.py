@@ -314,6 +314,7 @@ def main(argv=None) -> int:
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
+        args.given = _given_flags(parser, argv)
         if args.version:
             from .version import __version__
 
@@ -334,6 +335,34 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+
+
+def _given_flags(parser, argv) -> set[str]:
+    """The destinations of the options written on the command line (not their defaults)."""
+    options = {
+        opt: action.dest
+        for sub in parser._actions
+        if isinstance(sub, argparse._SubParsersAction)
+        for child in sub.choices.values()
+        for action in child._actions
+        for opt in action.option_strings
+    }
+    return {options[tok.split("=", 1)[0]] for tok in argv if tok.split("=", 1)[0] in options}
+
+
+#: Model flags that do not apply to a charger (an error, never silently ignored).
+_FOREIGN_FLAGS = {
+    "spins": ("omega", "g", "coupling"),
+    "cavity": ("coupling",),
+    "dicke": ("n", "g", "A", "delta"),
+}
+
+
+def _check_charger_flags(args) -> None:
+    for dest in _FOREIGN_FLAGS[args.charger]:
+        if dest in getattr(args, "given", ()):
+            flag = "--" + dest.replace("_", "-")
+            raise ValueError(f"{flag} does not apply to --charger {args.charger}")
 
 
 def _fail(message: str, *, prefix: bool = True) -> int:
@@ -537,6 +566,7 @@ def _tidy(value, model):
 def _model_state(args):
     """``(model, state, spec)`` of the ``--charger`` flags: the state as a label, a ``Qobj``,
     a :class:`~qutip_centralspin.cavity.CavityState` or a Gibbs state of physical spins."""
+    _check_charger_flags(args)
     spec = args.charger_state
     battery_spec = getattr(args, "battery_state", None)
     if battery_spec is not None and args.charger != "spins":

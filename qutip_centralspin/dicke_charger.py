@@ -375,6 +375,9 @@ class DickeEngine(SectorBasis):
     0.79775278
     """
 
+    #: A parity sector holds every battery level many times (with different photon numbers).
+    battery_label_unique = False
+
     def __init__(self, model: DickeChargerModel, cutoff: int):
         super().__init__(_check_model(model))
         self.cutoff = _checks.int_in_range("cutoff", cutoff, 1, 10**9)
@@ -508,6 +511,8 @@ class DickeEngine(SectorBasis):
 
 class _KeptBasis(SectorBasis):
     """The sectors of a :class:`DickeEngine` restricted to the eigenvectors one state occupies."""
+
+    battery_label_unique = False
 
     def __init__(self, engine: DickeEngine, kept: dict[int, np.ndarray]):
         super().__init__(engine.model)

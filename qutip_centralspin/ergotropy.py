@@ -725,7 +725,7 @@ def certified_max_ergotropy(
     # a diagonal rho_B(t) whose populations decrease with energy is passive: W = 0 (in the
     # Dicke picture ladder by ladder, in the qubits picture over all 2^N_B levels); record by
     # how much they decrease (the margin) at every time evaluated
-    diagonal = not evo.has_sector_coherences
+    diagonal = evo.battery_diagonal
     margins: dict[float, float] = {}
 
     def w_of(t):

@@ -152,12 +152,19 @@ def _solver(model, processes) -> BlockSolver:
     return check_battery_model(model).open_solver(as_processes(processes))
 
 
+def _initial(model, psi0):
+    """``psi0`` as the open solver takes it: a label ``(m, c)`` becomes the product state."""
+    psi0 = model.as_state(psi0)
+    return model.label_state(*psi0) if isinstance(psi0, tuple) else psi0
+
+
 def _certify(model, psi0, processes, horizon, rtol, options, power: bool) -> Maximum:
     horizon = _checks.positive_real("horizon", horizon)
     rtol = _checks.positive_real("rtol", rtol)
     solver = _solver(model, processes)
+    psi0 = _initial(model, psi0)
     dense, m3, n_terms = solver.energy_derivatives(psi0, horizon, order=2, options=options)
-    scale = abs(model.B) * model.n_battery / 2
+    scale = abs(model.battery_field) * model.n_battery / 2
     noise = 64.0 * n_terms * np.finfo(float).eps * max(scale, 1e-300)
     search = _Search(dense, m3, noise, horizon, power)
     reason = ""
@@ -322,6 +329,7 @@ def open_max_ergotropy(
     horizon = _checks.positive_real("horizon", horizon)
     rtol = _checks.positive_real("rtol", rtol)
     solver = _solver(model, processes)
+    psi0 = _initial(model, psi0)
     pops = solver.battery_populations(psi0, horizon, storage_time=storage_time, options=options)
     nb, B = model.n_battery, float(model.B)
     spread = abs(B) * nb

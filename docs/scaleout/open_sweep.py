@@ -44,12 +44,6 @@ def open_point(point, n_times: int):
 def get_map(name: str):
     """QuTiP's map function ``name`` and its ``map_kw``."""
     if name == "mpi":
-        # QuTiP 5.3's mpi_pmap reads loky.backend.resource_tracker whenever loky is installed,
-        # without importing it (AttributeError): import it first.
-        try:
-            import loky.backend.resource_tracker  # noqa: F401
-        except ImportError:
-            pass
         from mpi4py import MPI
 
         # under `python -m mpi4py.futures`, every rank but the manager is a worker

@@ -302,6 +302,11 @@ class MixtureEvolution:
         return any(evo.has_sector_coherences for _, evo in self.parts)
 
     @property
+    def battery_diagonal(self) -> bool:
+        """Whether every part's rho_B(t) is diagonal (see :class:`SectorEvolution`)."""
+        return all(evo.battery_diagonal for _, evo in self.parts)
+
+    @property
     def occupied_sectors(self) -> list:
         """The occupied sectors of every part."""
         return [sec for _, evo in self.parts for sec in evo.occupied_sectors]

@@ -458,6 +458,13 @@ class SectorEvolution:
         return self.is_ket or self._dm_columns() is not None
 
     @property
+    def battery_diagonal(self) -> bool:
+        """Whether :math:`\rho_B(t)` is diagonal at all times: a density matrix without
+        coherences between sectors, on sectors where each battery level appears once
+        (:attr:`~qutip_centralspin.solvers.sectors.SectorBasis.battery_label_unique`)."""
+        return not self.is_ket and self.engine.battery_label_unique and self._dm_columns() is None
+
+    @property
     def sector_weights(self) -> dict[int, float]:
         """Population of each occupied excitation sector ``{k: weight}``."""
         return {comp.sector.k: comp.weight for comp in self._components}
@@ -484,8 +491,9 @@ class SectorEvolution:
         * a ket: :math:`\psi_K(t) = V_K e^{-iE_K t} V_K^T \psi_K(0)` per occupied sector, then
           :math:`\rho_B = M M^\dagger` with :math:`M_{m,c} = \langle m, c|\psi(t)\rangle`;
         * a density matrix without coherences between sectors (e.g. a thermal charger): each
-          sector-bound column keeps its charger label tied to :math:`m`, so :math:`\rho_B(t)` is
-          *diagonal* and only sector populations are evolved;
+          sector-bound column keeps its charger label tied to :math:`m` (where the sectors
+          hold each battery level once), so :math:`\rho_B(t)` is *diagonal* and only sector
+          populations are evolved; otherwise each column is evolved as a ket in its sector;
         * a density matrix with coherences between sectors: :math:`\rho(0) = LL^\dagger` is
           factorised once (``eigh`` on the occupied indices, the size of the density matrix
           itself) and each column evolved as a ket.
@@ -497,8 +505,12 @@ class SectorEvolution:
             columns = [[(comp[0], comp[1][:, 0]) for comp in self._components]]
         else:
             columns = self._dm_columns()
-            if columns is None:  # sector-block-diagonal: rho_B(t) is diagonal
-                return self._diagonal_reduced(t, out)
+            if columns is None and self.engine.battery_label_unique:
+                return self._diagonal_reduced(t, out)  # sector-block-diagonal: rho_B diagonal
+            if columns is None:  # one ket per column of each sector block
+                columns = [
+                    [(comp[0], column)] for comp in self._components for column in comp[1].T
+                ]
         dim = self.engine.shape
         chunk = max(1, int(4_000_000 // max(dim, 1)))
         for start in range(0, t.size, chunk):

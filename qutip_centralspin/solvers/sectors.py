@@ -82,6 +82,10 @@ class SectorBasis:
     """
 
     charger_labels: np.ndarray
+    #: Whether each battery level :math:`m` appears at most once per sector (the charger
+    #: label tied to it, :math:`c = K - m`). Then a state without coherences between sectors
+    #: has a diagonal :math:`\rho_B`. ``False`` for sectors that only fix a parity.
+    battery_label_unique: bool = True
 
     def __init__(self, model, cache: dict | None = None):
         self.model = model
