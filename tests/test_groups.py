@@ -256,6 +256,34 @@ def test_one_group_is_the_central_spin_model(params, m0, n0):
     assert e_group.value == pytest.approx(e_spin.value, rel=10 * CERTIFIED_RTOL)
 
 
+@pytest.mark.parametrize(
+    "battery, charger",
+    [
+        pytest.param((3, 2), (30,), id="battery-split"),
+        pytest.param((4,), (12, 10, 8), id="charger-split"),
+        pytest.param((2, 2), (15, 15), id="both-split"),
+    ],
+)
+def test_equal_groups_polarised_are_one_group(battery, charger):
+    """Groups with equal fields and couplings, all down (battery) or all up (charger), are one
+    fully polarised collective spin of the total size: the state lies in its symmetric space."""
+    B, h, A, delta = 0.9, 1.2, -0.8, 0.15
+    model = GroupModel(
+        battery=[(n, B) for n in battery], charger=[(n, h) for n in charger], A=A, delta=delta
+    )
+    spin = CentralSpinModel(sum(battery), sum(charger), B=B, h=h, A=A, delta=delta)
+    tlist = np.linspace(0.2, 2.0, 30)
+    state = ((0,) * len(battery), tuple(charger))
+    got = charge_groups(model, state, tlist)
+    want = charge(spin, dicke_state(spin, 0, spin.n_charger), tlist)
+    scale = spin.n_battery * abs(B)
+    np.testing.assert_allclose(got.delta_energy, want.delta_energy, atol=EXACT_RTOL * scale)
+    p_group = max_power_groups(model, state)
+    p_spin = max_power(spin, (0, spin.n_charger))
+    assert p_group.converged
+    assert p_group.value == pytest.approx(p_spin.value, rel=10 * CERTIFIED_RTOL)
+
+
 # -- certified maxima against a dense brute-force grid -----------------------------------------
 @pytest.mark.parametrize(
     "battery, charger, m, n",
