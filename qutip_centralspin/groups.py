@@ -36,11 +36,23 @@ and diagonalised densely (LAPACK ``syevd``). :class:`GroupEngine` is a
 :class:`~qutip_centralspin.solvers.sectors.SectorBasis`, so its evolutions are
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` objects: energies, power, states
 and the certified maxima of :mod:`qutip_centralspin.maxima` work unchanged.
+
+Thermal groups
+--------------
+Each group's :math:`\mathbf S_a^2` (:math:`\mathbf J_b^2`) is conserved, and :math:`H` acts
+identically on the copies of a total spin :math:`j_g`. A group whose :math:`N_g` physical spins
+start in the Gibbs state of its own field (:class:`Gibbs`) is the exact mixture over
+:math:`j_g = N_g/2 - r` with the weights of :func:`~qutip_centralspin.thermal.log_ladder_weights`,
+each ladder a group of :math:`2j_g` spins in its symmetric Gibbs state
+(:mod:`qutip_centralspin.thermal`). :func:`mixture_evolution` runs one engine per combination
+of ladders (:class:`~qutip_centralspin.solvers.mixture.WeightedEvolution`); a group at
+:math:`j_g = 0` does not couple and is left out of its part.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import time
@@ -58,10 +70,12 @@ from .operators import ladder_down, ladder_up
 from .resources import require
 from .results import ChargingResult, Maximum
 from .solvers.exact import OPTIONS, exact_result
+from .solvers.mixture import WeightedEvolution
 from .solvers.sector import SectorEvolution
 from .solvers.sectors import Sector, SectorBasis
 from .statedata import ket_entries, operator_entries
 from .states import validate_state
+from .thermal import log_ladder_weights, thermal_populations
 
 __all__ = [
     "GroupModel",
@@ -72,6 +86,8 @@ __all__ = [
     "dicke_state",
     "GroupEngine",
     "GroupEvolution",
+    "Gibbs",
+    "mixture_evolution",
     "charge_groups",
     "max_power_groups",
     "max_energy_groups",
@@ -317,11 +333,35 @@ def hamiltonian(model: GroupModel) -> qutip.Qobj:
     return H
 
 
-def _labels(model: GroupModel, m, n) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``(m, n)`` checked: one excitation per battery group, one per charger group."""
+@dataclass(frozen=True)
+class Gibbs:
+    r"""A group's :math:`N_g` physical spins in the Gibbs state of its own field, as a label.
+
+    :math:`\rho_g = e^{-F_g S_g^z/T}/Z` on the :math:`2^{N_g}` spins (:math:`F_g = B_a` for a
+    battery group, :math:`h_b` for a charger group; :math:`k_B = 1`, :math:`T` in energy
+    units): every total spin :math:`j_g \le N_g/2` is populated (module notes). Use it in
+    place of a Dicke label, e.g. ``((0,), (Gibbs(2.0), 10))``.
+
+    Parameters
+    ----------
+    T : float
+        Temperature :math:`T > 0`.
+    """
+
+    T: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "T", _checks.positive_real("T", self.T))
+
+
+def _labels(
+    model: GroupModel, m, n, *, gibbs: bool = False
+) -> tuple[tuple[int | Gibbs, ...], tuple[int | Gibbs, ...]]:
+    """``(m, n)`` checked: one excitation per battery group, one per charger group (or, with
+    ``gibbs``, a :class:`Gibbs` label)."""
     out = []
     for name, value, sizes in (("m", m, model.battery_sizes), ("n", n, model.charger_sizes)):
-        if isinstance(value, numbers.Integral) and len(sizes) == 1:
+        if isinstance(value, (numbers.Integral, Gibbs)) and len(sizes) == 1:
             value = (value,)
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise ValueError(
@@ -333,11 +373,24 @@ def _labels(model: GroupModel, m, n) -> tuple[tuple[int, ...], tuple[int, ...]]:
             )
         out.append(
             tuple(
-                _checks.int_in_range(f"{name}[{g}]", v, 0, size)
+                v
+                if gibbs and isinstance(v, Gibbs)
+                else _checks.int_in_range(f"{name}[{g}]", v, 0, size)
                 for g, (v, size) in enumerate(zip(value, sizes, strict=True))
             )
         )
     return out[0], out[1]
+
+
+def _has_gibbs(state) -> bool:
+    """Whether ``state`` is ``(m, n)`` labels with a :class:`Gibbs` group."""
+    if not (isinstance(state, tuple) and len(state) == 2):
+        return False
+    return any(
+        isinstance(v, Gibbs)
+        for part in state
+        for v in (part if isinstance(part, Sequence) else (part,))
+    )
 
 
 def dicke_state(model: GroupModel, m, n, *, dm: bool = False) -> qutip.Qobj:
@@ -694,6 +747,98 @@ class GroupEvolution(SectorEvolution):
         return states[0] if np.ndim(t) == 0 else states
 
 
+def _ladders(size: int, field: float, label) -> list[tuple[float, int, np.ndarray]]:
+    """``(weight, 2j, populations over n' = 0..2j)`` of one group's state."""
+    if not isinstance(label, Gibbs):
+        populations = np.zeros(size + 1)
+        populations[label] = 1.0
+        return [(1.0, size, populations)]
+    out = []
+    for r, log_w in enumerate(log_ladder_weights(size, field / label.T).tolist()):
+        weight = math.exp(log_w)
+        if weight == 0.0:  # below the double range
+            continue
+        spins = size - 2 * r
+        populations = thermal_populations(spins, field, label.T) if spins else np.ones(1)
+        out.append((weight, spins, populations))
+    return out
+
+
+def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
+    r"""The exact evolution of a product state with :class:`Gibbs` groups (module notes).
+
+    :math:`\rho = \bigotimes_g \rho_g`, each :math:`\rho_g` a Dicke state
+    :math:`|m_g\rangle` (an ``int`` label) or the Gibbs state of its physical spins
+    (:class:`Gibbs`). Part :math:`r` (one total spin per Gibbs group) is the
+    :class:`GroupModel` with those groups resized to :math:`2j_g` spins, each in its symmetric
+    Gibbs state; :math:`E_B(t) = \sum_r w_r E_B^{(r)}(t)`. Parts whose battery or charger groups
+    all have :math:`j_g = 0` do not evolve and enter as a constant energy. Ladders whose weight
+    underflows (below ~1e-308) are left out.
+
+    Parameters
+    ----------
+    model : GroupModel
+    m, n : sequence of int or Gibbs
+        One label per battery group and per charger group.
+
+    Returns
+    -------
+    WeightedEvolution
+        ``battery_energy``, ``delta_energy``, ``power`` and the certification data of
+        :mod:`qutip_centralspin.maxima` (no full-space states).
+
+    Examples
+    --------
+    >>> from qutip_centralspin.groups import Gibbs, GroupModel, mixture_evolution
+    >>> model = GroupModel(battery=[(2, 1.0)], charger=[(4, -1.0), (3, 1.0)], A=[[1.0, 0.5]])
+    >>> evo = mixture_evolution(model, (0,), (Gibbs(1.0), 3))
+    >>> len(evo.parts)   # j = 2, 1, 0 of the Gibbs group
+    3
+    """
+    _check_model(model)
+    m, n = _labels(model, m, n, gibbs=True)
+    nb = len(model.battery)
+    groups = list(model.battery) + list(model.charger)
+    options = [_ladders(size, field, x) for (size, field), x in zip(groups, m + n, strict=True)]
+    engines: dict[tuple[int, ...], tuple[GroupEngine, np.ndarray]] = {}
+    parts, stationary = [], 0.0
+    for combo in itertools.product(*options):
+        weight = math.prod(w for w, _, _ in combo)
+        spins = tuple(s for _, s, _ in combo)
+        kept = np.flatnonzero(spins)
+        battery, charger = kept[kept < nb], kept[kept >= nb]
+        if battery.size == 0 or charger.size == 0:  # nothing couples: E_B stays
+            stationary += weight * sum(
+                groups[a][1] * float(combo[a][2] @ (np.arange(spins[a] + 1) - spins[a] / 2))
+                for a in battery
+            )
+            continue
+        if spins not in engines:
+            part = GroupModel(
+                battery=[(spins[a], groups[a][1]) for a in battery],
+                charger=[(spins[b], groups[b][1]) for b in charger],
+                A=model.A[np.ix_(battery, charger - nb)],
+                delta=model.delta[np.ix_(battery, charger - nb)],
+            )
+            engines[spins] = (GroupEngine(part), kept)
+        engine, kept = engines[spins]
+        populations = {}
+        for labels in itertools.product(*[np.flatnonzero(combo[g][2]) for g in kept]):
+            p = math.prod(float(combo[g][2][x]) for g, x in zip(kept, labels, strict=True))
+            if p > 0:
+                ints = tuple(int(x) for x in labels)
+                populations[(ints[: battery.size], ints[battery.size :])] = p
+        parts.append((weight, engine.evolve_mixture(populations)))
+    return WeightedEvolution(model, parts, stationary_energy=stationary)
+
+
+def _evolution(model: GroupModel, state):
+    """The exact evolution of ``state``: one engine, or one per ladder with Gibbs groups."""
+    if _has_gibbs(state):
+        return mixture_evolution(model, *state)
+    return GroupEngine(model).evolve(state)
+
+
 # -- entry points -------------------------------------------------------------------------------
 def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> ChargingResult:
     r"""Exact closed charging of a :class:`GroupModel` on ``tlist``.
@@ -707,7 +852,8 @@ def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> 
     model : GroupModel
     state : Qobj, tuple or dict
         As :meth:`GroupEngine.evolve`: a ket or density matrix on ``model.dims``, group labels
-        ``(m, n)``, or ``{(m, n): amplitude}``.
+        ``(m, n)``, or ``{(m, n): amplitude}``; or labels ``(m, n)`` with :class:`Gibbs`
+        groups (:func:`mixture_evolution`; then no ``states`` or ``e_ops``).
     tlist : array_like
         Increasing times :math:`\ge 0`.
     e_ops : Qobj, callable, list or dict, optional
@@ -736,7 +882,13 @@ def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> 
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
     user_ops = normalize_e_ops(e_ops)
-    evo = GroupEngine(model).evolve(state)
+    evo = _evolution(model, state)
+    if isinstance(evo, WeightedEvolution) and (store or final or user_ops):
+        raise ValueError(
+            "states and e_ops are not available for a state with Gibbs groups (it lives on the "
+            "groups' physical spins, a mixture over their total spins); got "
+            f"options={options!r}, e_ops={e_ops!r}"
+        )
     elapsed = times - times[0]
     if store or user_ops:
         states = evo.states(elapsed)
@@ -772,7 +924,8 @@ def max_power_groups(model: GroupModel, state, *, rtol: float = CERTIFIED_RTOL) 
     ----------
     model : GroupModel
     state : Qobj, tuple or dict
-        As :meth:`GroupEngine.evolve`.
+        As :meth:`GroupEngine.evolve`, or labels ``(m, n)`` with :class:`Gibbs` groups
+        (:func:`mixture_evolution`).
     rtol : float, default 1e-10
         Relative width of the certified bracket.
 
@@ -786,7 +939,7 @@ def max_power_groups(model: GroupModel, state, *, rtol: float = CERTIFIED_RTOL) 
     """
     _check_model(model)
     rtol = _checks.positive_real("rtol", rtol)
-    return certified_max_power(GroupEngine(model).evolve(state), rtol=rtol)
+    return certified_max_power(_evolution(model, state), rtol=rtol)
 
 
 def max_energy_groups(
@@ -806,4 +959,4 @@ def max_energy_groups(
     rtol = _checks.positive_real("rtol", rtol)
     if window is not None:
         window = _checks.positive_real("window", window)
-    return certified_max_energy(GroupEngine(model).evolve(state), window=window, rtol=rtol)
+    return certified_max_energy(_evolution(model, state), window=window, rtol=rtol)

@@ -16,6 +16,7 @@ from tolerances import CERTIFIED_RTOL, EXACT_ATOL, EXACT_RTOL, ODE_ATOL, ODE_OPT
 from qutip_centralspin import CentralSpinModel, charge, dicke_state, max_power
 from qutip_centralspin import hamiltonian as spin_hamiltonian
 from qutip_centralspin.groups import (
+    Gibbs,
     GroupEngine,
     GroupModel,
     battery_hamiltonian,
@@ -27,6 +28,7 @@ from qutip_centralspin.groups import (
 )
 from qutip_centralspin.groups import dicke_state as group_dicke
 from qutip_centralspin.maxima import max_energy
+from qutip_centralspin.thermal import physical_thermal_charger
 
 UP, DOWN = qutip.basis(2, 0), qutip.basis(2, 1)  # sigma_z UP = +UP
 
@@ -377,3 +379,74 @@ def test_ten_qubits_in_three_groups_match():
     reference = Qubits(model).energies(m + n, tlist)
     result = charge_groups(model, (m, n), tlist)
     np.testing.assert_allclose(result.delta_energy, reference - reference[0], atol=ODE_ATOL)
+
+
+# -- Gibbs groups: mixtures over the groups' total spins ---------------------------------------
+def _qubit_state(qubits, labels, fields):
+    """Product over groups: the symmetric Dicke state, or the Gibbs state of the physical
+    spins (each qubit e^{-F sigma^z / 2T} / z) for a Gibbs label."""
+    factors = []
+    for size, label, field in zip(qubits.sizes, labels, fields, strict=True):
+        if isinstance(label, Gibbs):
+            one = (-field * qutip.sigmaz() / (2 * label.T)).expm()
+            factors.append(qutip.tensor([one.unit()] * size))
+        else:
+            factors.append(qubits._symmetric(size, label).proj())
+    return qutip.tensor(factors)
+
+
+GIBBS_CASES = [
+    pytest.param((2,), (3, 2), (0,), (Gibbs(1.5), 2), id="thermal-charger-group"),
+    pytest.param((2, 1), (3,), (Gibbs(0.8), 0), (3,), id="thermal-battery-group"),
+    pytest.param((1,), (2, 2), (0,), (Gibbs(0.7), Gibbs(3.0)), id="two-thermal-chargers"),
+]
+
+
+@pytest.mark.parametrize("battery, charger, m, n", GIBBS_CASES)
+def test_gibbs_groups_match_qubits(battery, charger, m, n):
+    model = _random_model(53, battery, charger, charging=True)
+    qubits = Qubits(model)
+    fields = list(model.battery_fields) + list(model.charger_fields)
+    rho0 = _qubit_state(qubits, m + n, fields)
+    tlist = np.linspace(0.5, 3.0, 21)
+    ref = qutip.mesolve(
+        qubits.hamiltonian(),
+        rho0,
+        tlist,
+        e_ops=[qubits.battery_hamiltonian()],
+        options=ODE_OPTIONS,
+    )
+    energy = np.asarray(ref.expect[0]).real
+    got = charge_groups(model, (m, n), tlist)
+    np.testing.assert_allclose(got.delta_energy, energy - energy[0], atol=ODE_ATOL)
+    assert got.initial_energy == pytest.approx(energy[0], abs=ODE_ATOL)
+    best = max_power_groups(model, (m, n))
+    assert best.converged
+    grid = np.linspace(0.0, 3 * best.time, 300)
+    curve = qutip.mesolve(
+        qubits.hamiltonian(), rho0, grid, e_ops=[qubits.battery_hamiltonian()], options=ODE_OPTIONS
+    ).expect[0]
+    power = (np.asarray(curve[1:]).real - energy[0]) / grid[1:]
+    assert np.all(power <= best.upper_bound + ODE_ATOL / grid[1])
+    assert power.max() >= best.value - 1e-3 * best.value  # the grid comes close to the peak
+
+
+def test_one_thermal_group_is_the_physical_thermal_charger():
+    spin = CentralSpinModel(n_battery=2, n_charger=7, B=1.0, h=0.6, A=0.9, delta=0.2)
+    model = from_central_spin(spin)
+    tlist = np.linspace(0.3, 4.0, 30)
+    want = charge(spin, physical_thermal_charger(spin, T=1.7), tlist)
+    got = charge_groups(model, ((0,), (Gibbs(1.7),)), tlist)
+    np.testing.assert_allclose(got.delta_energy, want.delta_energy, atol=EXACT_RTOL * 2)
+    p_spin = max_power(spin, physical_thermal_charger(spin, T=1.7))
+    assert max_power_groups(model, ((0,), (Gibbs(1.7),))).value == pytest.approx(
+        p_spin.value, rel=10 * CERTIFIED_RTOL
+    )
+
+
+def test_gibbs_groups_refuse_states_and_bad_temperatures():
+    model = GroupModel(battery=[(1, 1.0)], charger=[(2, 1.0)])
+    with pytest.raises(ValueError, match=r"states and e_ops are not available"):
+        charge_groups(model, ((0,), (Gibbs(1.0),)), [0.0, 1.0], options={"store_states": True})
+    with pytest.raises(ValueError, match=r"T must be a finite real number > 0, got -1.0"):
+        Gibbs(-1.0)
