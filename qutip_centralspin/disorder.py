@@ -31,6 +31,7 @@ from .results import Maximum
 
 __all__ = [
     "hyperfine_profile",
+    "box_profile",
     "bin_couplings",
     "binned_model",
     "BinningStudy",
@@ -50,6 +51,33 @@ def hyperfine_profile(n_spins: int, k0: float, *, A0: float = 1.0) -> np.ndarray
     k0 = _checks.positive_real("k0", k0)
     A0 = _checks.finite_real("A0", A0)
     return A0 * np.exp(-np.arange(n_spins) / k0)
+
+
+def box_profile(n_spins: int, width: float, *, A0: float = 1.0, seed=None) -> np.ndarray:
+    r"""Couplings drawn uniformly from the box :math:`[A_0 - w/2, A_0 + w/2]`.
+
+    Parameters
+    ----------
+    n_spins : int
+        :math:`N \ge 1`.
+    width : float
+        :math:`w \ge 0` (0: the box model, every :math:`A_k = A_0`).
+    A0 : float, default 1
+        Centre of the box.
+    seed : int or numpy.random.Generator, optional
+        Passed to ``numpy.random.default_rng``.
+
+    Examples
+    --------
+    >>> box_profile(3, 0.0).tolist()
+    [1.0, 1.0, 1.0]
+    >>> bool(abs(box_profile(1000, 0.5, seed=1) - 1).max() <= 0.25)
+    True
+    """
+    n_spins = _checks.positive_int("n_spins", n_spins)
+    width = _checks.nonnegative_real("width", width)
+    A0 = _checks.finite_real("A0", A0)
+    return A0 + width * (np.random.default_rng(seed).random(n_spins) - 0.5)
 
 
 def bin_couplings(

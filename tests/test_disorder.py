@@ -5,13 +5,15 @@ import pytest
 import qutip
 from tolerances import EXACT_ATOL, ODE_ATOL, ODE_OPTIONS
 
+from qutip_centralspin import CentralSpinModel, max_power
 from qutip_centralspin.disorder import (
     bin_couplings,
     binned_model,
     binning_convergence,
+    box_profile,
     hyperfine_profile,
 )
-from qutip_centralspin.groups import charge_groups
+from qutip_centralspin.groups import charge_groups, max_power_groups
 
 
 def test_distinct_values_are_binned_exactly():
@@ -80,6 +82,20 @@ def test_convergence_stops_at_the_tolerance():
     assert rms.p_max == pytest.approx(mean.p_max, rel=1e-9)
 
 
+def test_zero_width_box_is_the_box_model():
+    model = binned_model([(4, 1.0)], box_profile(60, 0.0, A0=0.7), 3, h=1.1)
+    assert model.charger_sizes == (20, 20, 20)
+    best = max_power_groups(model, ((0,), model.charger_sizes))
+    want = max_power(CentralSpinModel(4, 60, h=1.1, A=0.7), (0, 60))
+    assert best.value == pytest.approx(want.value, rel=1e-9)
+
+
+def test_box_profile_stays_in_its_box():
+    couplings = box_profile(500, 0.4, A0=-1.0, seed=7)
+    assert couplings.min() >= -1.2 and couplings.max() <= -0.8
+    np.testing.assert_array_equal(couplings, box_profile(500, 0.4, A0=-1.0, seed=7))
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -95,6 +111,11 @@ def test_convergence_stops_at_the_tolerance():
             lambda: bin_couplings([1.0], 1, rule="median"),
             r"rule must be 'rms' or 'mean', got 'median'",
             id="rule",
+        ),
+        pytest.param(
+            lambda: box_profile(4, -0.1),
+            r"width must be a finite real number >= 0, got -0.1",
+            id="width",
         ),
         pytest.param(
             lambda: hyperfine_profile(4, 0.0),
