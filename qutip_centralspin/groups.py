@@ -101,6 +101,8 @@ MAX_DIMENSION = 1 << 62
 # -- the model --------------------------------------------------------------------------------
 def _groups(name: str, value, field: str) -> tuple[tuple[int, float], ...]:
     """``value`` as a tuple of ``(N, field)`` pairs, ``N >= 1`` integer, the field finite."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) == 0:
         raise ValueError(
             f"{name} must be a non-empty sequence of (N, {field}) pairs, got {value!r}"
@@ -126,6 +128,8 @@ def _coupling(name: str, value, shape: tuple[int, int]) -> np.ndarray:
                 f"{name} must be a finite real number or a {shape[0]} x {shape[1]} matrix "
                 f"(battery groups x charger groups) of them, got {value!r}"
             ) from None
+        if arr.ndim == 0:  # a 0-d array is a scalar
+            arr = np.full(shape, float(arr))
         if arr.shape != shape:
             raise ValueError(
                 f"{name} must be a finite real number or a {shape[0]} x {shape[1]} matrix "

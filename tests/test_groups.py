@@ -346,6 +346,14 @@ def test_model_refuses_bad_parameters(kwargs, match):
         GroupModel(**kwargs)
 
 
+def test_couplings_accept_scalars_and_arrays():
+    scalar = GroupModel(battery=[(1, 1.0)], charger=[(2, 1.0), (3, 0.5)], A=np.float64(0.5))
+    zero_d = GroupModel(battery=ONE, charger=TWO + [(3, 0.5)], A=np.array(0.5))
+    np.testing.assert_array_equal(scalar.A, [[0.5, 0.5]])
+    np.testing.assert_array_equal(zero_d.A, scalar.A)
+    np.testing.assert_array_equal(scalar.delta, [[0.0, 0.0]])
+
+
 def test_couplings_are_read_only():
     model = GroupModel(battery=[(1, 1.0)], charger=[(2, 1.0)], A=0.5)
     with pytest.raises(ValueError, match="read-only"):
