@@ -222,6 +222,25 @@ def test_reduced_battery_state_is_the_partial_trace():
         )
 
 
+def test_density_matrix_with_sector_coherences():
+    """A pure state given as a density matrix (coherent across sectors) evolves as the ket."""
+    model = _random_model(29, (1, 1), (2,))
+    psi = (
+        group_dicke(model, (0, 0), (2,))
+        + 0.6j * group_dicke(model, (1, 0), (1,))
+        + 0.5 * group_dicke(model, (1, 1), (1,))
+    ).unit()  # sectors K = 2 and 3
+    engine = GroupEngine(model)
+    ket, dm = engine.evolve(psi), engine.evolve(psi.proj())
+    t = np.array([0.0, 0.7, 1.9])
+    np.testing.assert_allclose(dm.battery_energy(t), ket.battery_energy(t), atol=EXACT_ATOL)
+    np.testing.assert_allclose(
+        dm.reduced_battery_matrices(t), ket.reduced_battery_matrices(t), atol=EXACT_ATOL
+    )
+    for rho, phi in zip(dm.states(t), ket.states(t), strict=True):
+        np.testing.assert_allclose(rho.full(), phi.proj().full(), atol=EXACT_ATOL)
+
+
 # -- one group each is CentralSpinModel -------------------------------------------------------
 ONE_GROUP = [
     pytest.param(dict(n_battery=3, n_charger=7), 0, 7, id="paper-box"),
