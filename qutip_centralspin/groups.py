@@ -836,15 +836,26 @@ def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
     return WeightedEvolution(model, parts, stationary_energy=stationary)
 
 
-def _evolution(model: GroupModel, state):
-    """The exact evolution of ``state``: one engine, or one per ladder with Gibbs groups."""
+def _evolution(model: GroupModel, state, engine: GroupEngine | None = None):
+    """The exact evolution of ``state``: one engine (``engine`` if given, built for
+    ``model``), or one per ladder with Gibbs groups (``engine`` must then be None)."""
+    _check_model(model)
+    if engine is not None and (not isinstance(engine, GroupEngine) or engine.model is not model):
+        raise ValueError(
+            f"engine must be a GroupEngine built for this model, got {type(engine).__name__}"
+            + ("" if not isinstance(engine, GroupEngine) else " of another model")
+        )
     if _has_gibbs(state):
+        if engine is not None:
+            raise ValueError("engine must be None for a state with Gibbs groups (one per ladder)")
         return mixture_evolution(model, *state)
-    return GroupEngine(model).evolve(state)
+    return (engine or GroupEngine(model)).evolve(state)
 
 
 # -- entry points -------------------------------------------------------------------------------
-def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> ChargingResult:
+def charge_groups(
+    model: GroupModel, state, tlist, e_ops=None, options=None, *, engine: GroupEngine | None = None
+) -> ChargingResult:
     r"""Exact closed charging of a :class:`GroupModel` on ``tlist``.
 
     :math:`\Delta E_B(t) = E_B(t) - E_B(t_0)` and :math:`P_B(t) = \Delta E_B(t)/(t - t_0)` with
@@ -865,6 +876,8 @@ def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> 
     options : dict, optional
         ``store_states``, ``store_final_state``, ``progress_bar``, ``progress_kwargs``,
         ``max_memory``.
+    engine : GroupEngine, optional
+        Reuse the diagonalised sectors of an engine built for ``model``.
 
     Returns
     -------
@@ -886,7 +899,7 @@ def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> 
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
     user_ops = normalize_e_ops(e_ops)
-    evo = _evolution(model, state)
+    evo = _evolution(model, state, engine)
     if isinstance(evo, WeightedEvolution) and (store or final or user_ops):
         raise ValueError(
             "states and e_ops are not available for a state with Gibbs groups (it lives on the "
@@ -917,7 +930,13 @@ def charge_groups(model: GroupModel, state, tlist, e_ops=None, options=None) -> 
     )
 
 
-def max_power_groups(model: GroupModel, state, *, rtol: float = CERTIFIED_RTOL) -> Maximum:
+def max_power_groups(
+    model: GroupModel,
+    state,
+    *,
+    rtol: float = CERTIFIED_RTOL,
+    engine: GroupEngine | None = None,
+) -> Maximum:
     r"""Certified :math:`P_{max} = \sup_{t > 0}\Delta E_B(t)/t` of a :class:`GroupModel`.
 
     The branch and bound of :func:`qutip_centralspin.maxima.certified_max_power` on the exact
@@ -932,6 +951,8 @@ def max_power_groups(model: GroupModel, state, *, rtol: float = CERTIFIED_RTOL) 
         (:func:`mixture_evolution`).
     rtol : float, default 1e-10
         Relative width of the certified bracket.
+    engine : GroupEngine, optional
+        Reuse the diagonalised sectors of an engine built for ``model``.
 
     Examples
     --------
@@ -941,13 +962,17 @@ def max_power_groups(model: GroupModel, state, *, rtol: float = CERTIFIED_RTOL) 
     >>> best.converged, bool(best.upper_bound - best.value <= 1e-9 * best.value)
     (True, True)
     """
-    _check_model(model)
     rtol = _checks.positive_real("rtol", rtol)
-    return certified_max_power(_evolution(model, state), rtol=rtol)
+    return certified_max_power(_evolution(model, state, engine), rtol=rtol)
 
 
 def max_energy_groups(
-    model: GroupModel, state, *, window: float | None = None, rtol: float = CERTIFIED_RTOL
+    model: GroupModel,
+    state,
+    *,
+    window: float | None = None,
+    rtol: float = CERTIFIED_RTOL,
+    engine: GroupEngine | None = None,
 ) -> Maximum:
     r"""Certified :math:`E_{max} = \sup_t \Delta E_B(t)` of a :class:`GroupModel` (over
     ``[0, window]``; by default the window of :func:`qutip_centralspin.maxima.max_energy`).
@@ -959,8 +984,7 @@ def max_energy_groups(
     >>> round(max_energy_groups(model, ((0,), (1,))).value, 8)
     1.0
     """
-    _check_model(model)
     rtol = _checks.positive_real("rtol", rtol)
     if window is not None:
         window = _checks.positive_real("window", window)
-    return certified_max_energy(_evolution(model, state), window=window, rtol=rtol)
+    return certified_max_energy(_evolution(model, state, engine), window=window, rtol=rtol)

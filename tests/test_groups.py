@@ -477,3 +477,18 @@ def test_gibbs_groups_refuse_states_and_bad_temperatures():
         charge_groups(model, ((0,), (Gibbs(1.0),)), [0.0, 1.0], options={"store_states": True})
     with pytest.raises(ValueError, match=r"T must be a finite real number > 0, got -1.0"):
         Gibbs(-1.0)
+
+
+def test_engine_is_reused_and_checked():
+    model = _random_model(61, (2,), (3, 2), charging=True)
+    engine = GroupEngine(model)
+    state = ((0,), (3, 2))
+    assert (
+        max_power_groups(model, state, engine=engine).value == max_power_groups(model, state).value
+    )
+    assert engine.sector(5).size > 0  # the engine kept its sector
+    other = GroupEngine(model.replace(delta=0.3))
+    with pytest.raises(ValueError, match=r"engine must be a GroupEngine built for this model"):
+        charge_groups(model, state, [0.0, 1.0], engine=other)
+    with pytest.raises(ValueError, match=r"engine must be None for a state with Gibbs groups"):
+        max_power_groups(model, ((0,), (Gibbs(1.0), 2)), engine=engine)
