@@ -50,57 +50,32 @@ import qutip
 from ..basis import battery_dims, embed_ladders
 from .sector import SectorEvolution
 
-__all__ = ["MixtureEvolution"]
+__all__ = ["WeightedEvolution", "MixtureEvolution"]
 
 
-class MixtureEvolution:
-    r"""Exact evolution of :math:`\sum_r w_r\rho^{(r)}` over several central-spin models.
+class WeightedEvolution:
+    r"""Exact evolution of :math:`\sum_r w_r\rho^{(r)}` over independent exact evolutions.
+
+    What is linear in the state is the weighted sum of the parts': :math:`E_B(t)`, its
+    derivatives, and every certification bound of :mod:`qutip_centralspin.maxima` (sums with
+    the weights, or maxima over the parts; module notes). The parts may be evolutions of any
+    model with the :class:`~qutip_centralspin.solvers.sector.SectorEvolution` interface (e.g.
+    the multi-group engine of :mod:`qutip_centralspin.groups`); :class:`MixtureEvolution` adds
+    the ladders of the central-spin model and the battery's reduced state.
 
     Parameters
     ----------
-    model : CentralSpinModel
-        The model the mixture stands for: :math:`N_B` = ``model.n_battery`` physical battery
-        spins, its ``B`` (and ``h, A, delta``) every part's; the certified maxima rescale with
-        its parameters.
+    model
+        The model the mixture stands for.
     parts : sequence of (float, SectorEvolution)
-        Weights :math:`w_r > 0` and the exact evolutions of the parts. Every part has the
-        field ``B`` of ``model`` and a battery of :math:`N_B - 2q` spins, ``q >= 0`` (the
-        ladder :math:`j_B = N_B/2 - q`).
-    stationary : sequence of (float, ndarray), optional
-        Parts that do not evolve: weight and the normalised battery state of each, a
-        ``(2j_B+1, 2j_B+1)`` matrix in ``jmat`` order whose size names its ladder.
-    neglected_weight : float, default 0
-        Weight of parts left out (not renormalised: the weights of ``parts`` and
-        ``stationary`` sum to ``1 - neglected_weight``).
-    power_error_bound : float, default 0
-        Bound on :math:`|P_B|` of the neglected parts for all t, times their weight.
-    basis : {"symmetric", "piqs"}, optional
-        The basis of :math:`\rho_B` (module notes). Default: ``"symmetric"`` when every part is
-        on the full battery ladder, else ``"piqs"``. A state that may span several ladders
-        passes ``"piqs"``, so its basis does not depend on which weights underflow.
-
-    Attributes
-    ----------
-    stationary : tuple of (float, ndarray)
-        The stationary parts as given.
-    stationary_weight : float
-        Their total weight.
-    basis : str
-        ``"symmetric"`` or ``"piqs"``.
-    battery_dim : int
-        Size of :math:`\rho_B`: :math:`N_B + 1` or ``qutip.piqs.num_dicke_states(N_B)``.
-    energy_error_bound : float
-        :math:`\varepsilon|B|N_B`: bound on the :math:`\Delta E_B` of the neglected parts at
-        every time (:math:`|\Delta E_B| \le |B|N_B` for any state).
-    power_error_bound : float
-        The same for :math:`P_B`.
+        Weights :math:`w_r > 0` and the exact evolutions of the parts.
+    stationary_energy : float, default 0
+        :math:`\sum_s w_s E_B^{(s)}` of parts that do not evolve (added to :math:`E_B(t)`).
 
     Raises
     ------
     ValueError
-        If a weight is not > 0, a part has another ``B`` or a battery not on a ladder of
-        :math:`N_B` spins, a stationary block has no ladder's size, or ``basis`` is unknown or
-        ``"symmetric"`` with a part off the full ladder.
+        If a weight is not > 0.
     """
 
     is_ket = False
@@ -110,67 +85,17 @@ class MixtureEvolution:
         model,
         parts: Sequence[tuple[float, SectorEvolution]],
         *,
-        stationary: Sequence[tuple[float, np.ndarray]] = (),
-        neglected_weight: float = 0.0,
-        power_error_bound: float = 0.0,
-        basis: Literal["symmetric", "piqs"] | None = None,
+        stationary_energy: float = 0.0,
     ):
         self.model = model
-        nb = model.n_battery
         self.parts = tuple((float(w), evo) for w, evo in parts)
-        self._ladders = []
-        for w, evo in self.parts:
+        for w, _ in self.parts:
             if not w > 0:
                 raise ValueError(f"weights of the parts must be > 0, got {w!r}")
-            q = (nb - evo.model.n_battery) / 2
-            if evo.model.B != model.B or not (q >= 0 and q.is_integer()):
-                raise ValueError(
-                    f"every part must have the field B = {model.B!r} of model and N_B - 2q "
-                    f"battery spins (q = 0..{nb // 2}), got B = {evo.model.B!r}, "
-                    f"n_battery = {evo.model.n_battery}"
-                )
-            self._ladders.append(int(q))
-        self._stationary: dict[int, np.ndarray] = {}
-        self.stationary = tuple((float(w), np.asarray(rho)) for w, rho in stationary)
-        self.stationary_weight = 0.0
-        for weight, rho in self.stationary:
-            rho = np.asarray(rho, dtype=complex)
-            q = (nb + 1 - rho.shape[0]) / 2 if rho.ndim == 2 else -1.0
-            if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or not (q >= 0 and q.is_integer()):
-                raise ValueError(
-                    f"a stationary battery block must be a square matrix of size N_B + 1 - 2q "
-                    f"(N_B = {nb}, q = 0..{nb // 2}), got shape {rho.shape}"
-                )
-            q = int(q)
-            self._stationary[q] = self._stationary.get(q, 0) + float(weight) * rho
-            self.stationary_weight += float(weight)
-        ladders = set(self._ladders) | set(self._stationary)
-        if basis is None:
-            basis = "symmetric" if ladders <= {0} else "piqs"
-        if basis not in ("symmetric", "piqs"):
-            raise ValueError(f"basis must be 'symmetric' or 'piqs', got {basis!r}")
-        if basis == "symmetric" and not ladders <= {0}:
-            raise ValueError(
-                "basis='symmetric' needs every part on the full battery ladder j_B = N_B/2; "
-                f"got ladders q = {sorted(ladders)}"
-            )
-        self.basis = basis
-        self.battery_dim = nb + 1 if basis == "symmetric" else battery_dims(nb)
-        self._stationary_energy = math.fsum(
-            float(np.real(np.diagonal(rho)) @ self._levels(q))
-            for q, rho in self._stationary.items()
-        )
-        self.neglected_weight = float(neglected_weight)
-        self.energy_error_bound = self.neglected_weight * abs(model.B) * model.n_battery
-        self.power_error_bound = float(power_error_bound)
+        self._stationary_energy = float(stationary_energy)
         self.initial_energy = self._stationary_energy + math.fsum(
             w * evo.initial_energy for w, evo in self.parts
         )
-
-    def _levels(self, q: int) -> np.ndarray:
-        r""":math:`B m_z` of ladder ``q``, ``jmat`` order (:math:`m_z = j, \dots, -j`)."""
-        j = self.model.n_battery / 2 - q
-        return self.model.B * (j - np.arange(self.model.n_battery - 2 * q + 1))
 
     def _sum(self, values) -> float:
         return math.fsum(w * v for (w, _), v in zip(self.parts, values, strict=True))
@@ -214,40 +139,6 @@ class MixtureEvolution:
         p1 = (d1 - p) / t
         p2 = (d2 - 2 * p1) / t
         return p, p1, p2, (d3 - 3 * p2) / t
-
-    def reduced_battery_blocks(self, t) -> dict[int, np.ndarray]:
-        r"""The ladder blocks of :math:`\rho_B(t)`: ``{q: (len(t), 2j+1, 2j+1)}``,
-        :math:`j = N_B/2 - q`, each :math:`\sum_{r\in q} w_r\rho_B^{(r)}(t)` in ``jmat`` order
-        (the PIQS normalisation: the blocks' traces sum to ``1 - neglected_weight``)."""
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        out = {q: np.repeat(rho[None], t.size, axis=0) for q, rho in self._stationary.items()}
-        for q, (w, evo) in zip(self._ladders, self.parts, strict=True):
-            block = w * evo.reduced_battery_matrices(t)
-            if q in out:
-                out[q] = out[q] + block
-            else:
-                out[q] = block
-        return dict(sorted(out.items()))
-
-    def reduced_battery_matrices(self, t) -> np.ndarray:
-        r""":math:`\rho_B(t) = \sum_r w_r\rho_B^{(r)}(t)`, shape ``(len(t), dim, dim)``.
-
-        ``dim`` = :attr:`battery_dim`: the symmetric levels (``basis="symmetric"``) or the
-        ``qutip.piqs`` Dicke basis (``basis="piqs"``, block diagonal over :math:`j_B`).
-        """
-        t = np.atleast_1d(np.asarray(t, dtype=float))
-        blocks = self.reduced_battery_blocks(t)
-        if self.basis == "piqs":
-            return embed_ladders(self.model.n_battery, blocks)
-        nb1 = self.model.n_battery + 1
-        return blocks.get(0, np.zeros((t.size, nb1, nb1), dtype=complex))
-
-    def reduced_battery_state(self, t):
-        r""":math:`\rho_B(t)` as ``Qobj`` (dims ``[[dim], [dim]]``, :attr:`battery_dim`); a list
-        for an array ``t``."""
-        dim = self.battery_dim
-        states = [qutip.Qobj(r, dims=[[dim], [dim]]) for r in self.reduced_battery_matrices(t)]
-        return states[0] if np.ndim(t) == 0 else states
 
     # -- certification data (sums and maxima of the parts' bounds) ---------------------------
     def derivative_bound(self, order: int) -> float:
@@ -310,6 +201,156 @@ class MixtureEvolution:
     def occupied_sectors(self) -> list:
         """The occupied sectors of every part."""
         return [sec for _, evo in self.parts for sec in evo.occupied_sectors]
+
+
+class MixtureEvolution(WeightedEvolution):
+    r"""Exact evolution of :math:`\sum_r w_r\rho^{(r)}` over several central-spin models.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+        The model the mixture stands for: :math:`N_B` = ``model.n_battery`` physical battery
+        spins, its ``B`` (and ``h, A, delta``) every part's; the certified maxima rescale with
+        its parameters.
+    parts : sequence of (float, SectorEvolution)
+        Weights :math:`w_r > 0` and the exact evolutions of the parts. Every part has the
+        field ``B`` of ``model`` and a battery of :math:`N_B - 2q` spins, ``q >= 0`` (the
+        ladder :math:`j_B = N_B/2 - q`).
+    stationary : sequence of (float, ndarray), optional
+        Parts that do not evolve: weight and the normalised battery state of each, a
+        ``(2j_B+1, 2j_B+1)`` matrix in ``jmat`` order whose size names its ladder.
+    neglected_weight : float, default 0
+        Weight of parts left out (not renormalised: the weights of ``parts`` and
+        ``stationary`` sum to ``1 - neglected_weight``).
+    power_error_bound : float, default 0
+        Bound on :math:`|P_B|` of the neglected parts for all t, times their weight.
+    basis : {"symmetric", "piqs"}, optional
+        The basis of :math:`\rho_B` (module notes). Default: ``"symmetric"`` when every part is
+        on the full battery ladder, else ``"piqs"``. A state that may span several ladders
+        passes ``"piqs"``, so its basis does not depend on which weights underflow.
+
+    Attributes
+    ----------
+    stationary : tuple of (float, ndarray)
+        The stationary parts as given.
+    stationary_weight : float
+        Their total weight.
+    basis : str
+        ``"symmetric"`` or ``"piqs"``.
+    battery_dim : int
+        Size of :math:`\rho_B`: :math:`N_B + 1` or ``qutip.piqs.num_dicke_states(N_B)``.
+    energy_error_bound : float
+        :math:`\varepsilon|B|N_B`: bound on the :math:`\Delta E_B` of the neglected parts at
+        every time (:math:`|\Delta E_B| \le |B|N_B` for any state).
+    power_error_bound : float
+        The same for :math:`P_B`.
+
+    Raises
+    ------
+    ValueError
+        If a weight is not > 0, a part has another ``B`` or a battery not on a ladder of
+        :math:`N_B` spins, a stationary block has no ladder's size, or ``basis`` is unknown or
+        ``"symmetric"`` with a part off the full ladder.
+    """
+
+    def __init__(
+        self,
+        model,
+        parts: Sequence[tuple[float, SectorEvolution]],
+        *,
+        stationary: Sequence[tuple[float, np.ndarray]] = (),
+        neglected_weight: float = 0.0,
+        power_error_bound: float = 0.0,
+        basis: Literal["symmetric", "piqs"] | None = None,
+    ):
+        self.model = model
+        nb = model.n_battery
+        parts = tuple((float(w), evo) for w, evo in parts)
+        self._ladders = []
+        for w, evo in parts:
+            if not w > 0:
+                raise ValueError(f"weights of the parts must be > 0, got {w!r}")
+            q = (nb - evo.model.n_battery) / 2
+            if evo.model.B != model.B or not (q >= 0 and q.is_integer()):
+                raise ValueError(
+                    f"every part must have the field B = {model.B!r} of model and N_B - 2q "
+                    f"battery spins (q = 0..{nb // 2}), got B = {evo.model.B!r}, "
+                    f"n_battery = {evo.model.n_battery}"
+                )
+            self._ladders.append(int(q))
+        self._stationary: dict[int, np.ndarray] = {}
+        self.stationary = tuple((float(w), np.asarray(rho)) for w, rho in stationary)
+        self.stationary_weight = 0.0
+        for weight, rho in self.stationary:
+            rho = np.asarray(rho, dtype=complex)
+            q = (nb + 1 - rho.shape[0]) / 2 if rho.ndim == 2 else -1.0
+            if rho.ndim != 2 or rho.shape[0] != rho.shape[1] or not (q >= 0 and q.is_integer()):
+                raise ValueError(
+                    f"a stationary battery block must be a square matrix of size N_B + 1 - 2q "
+                    f"(N_B = {nb}, q = 0..{nb // 2}), got shape {rho.shape}"
+                )
+            q = int(q)
+            self._stationary[q] = self._stationary.get(q, 0) + float(weight) * rho
+            self.stationary_weight += float(weight)
+        ladders = set(self._ladders) | set(self._stationary)
+        if basis is None:
+            basis = "symmetric" if ladders <= {0} else "piqs"
+        if basis not in ("symmetric", "piqs"):
+            raise ValueError(f"basis must be 'symmetric' or 'piqs', got {basis!r}")
+        if basis == "symmetric" and not ladders <= {0}:
+            raise ValueError(
+                "basis='symmetric' needs every part on the full battery ladder j_B = N_B/2; "
+                f"got ladders q = {sorted(ladders)}"
+            )
+        self.basis = basis
+        self.battery_dim = nb + 1 if basis == "symmetric" else battery_dims(nb)
+        stationary_energy = math.fsum(
+            float(np.real(np.diagonal(rho)) @ self._levels(q))
+            for q, rho in self._stationary.items()
+        )
+        super().__init__(model, parts, stationary_energy=stationary_energy)
+        self.neglected_weight = float(neglected_weight)
+        self.energy_error_bound = self.neglected_weight * abs(model.B) * model.n_battery
+        self.power_error_bound = float(power_error_bound)
+
+    def _levels(self, q: int) -> np.ndarray:
+        r""":math:`B m_z` of ladder ``q``, ``jmat`` order (:math:`m_z = j, \dots, -j`)."""
+        j = self.model.n_battery / 2 - q
+        return self.model.B * (j - np.arange(self.model.n_battery - 2 * q + 1))
+
+    def reduced_battery_blocks(self, t) -> dict[int, np.ndarray]:
+        r"""The ladder blocks of :math:`\rho_B(t)`: ``{q: (len(t), 2j+1, 2j+1)}``,
+        :math:`j = N_B/2 - q`, each :math:`\sum_{r\in q} w_r\rho_B^{(r)}(t)` in ``jmat`` order
+        (the PIQS normalisation: the blocks' traces sum to ``1 - neglected_weight``)."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        out = {q: np.repeat(rho[None], t.size, axis=0) for q, rho in self._stationary.items()}
+        for q, (w, evo) in zip(self._ladders, self.parts, strict=True):
+            block = w * evo.reduced_battery_matrices(t)
+            if q in out:
+                out[q] = out[q] + block
+            else:
+                out[q] = block
+        return dict(sorted(out.items()))
+
+    def reduced_battery_matrices(self, t) -> np.ndarray:
+        r""":math:`\rho_B(t) = \sum_r w_r\rho_B^{(r)}(t)`, shape ``(len(t), dim, dim)``.
+
+        ``dim`` = :attr:`battery_dim`: the symmetric levels (``basis="symmetric"``) or the
+        ``qutip.piqs`` Dicke basis (``basis="piqs"``, block diagonal over :math:`j_B`).
+        """
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        blocks = self.reduced_battery_blocks(t)
+        if self.basis == "piqs":
+            return embed_ladders(self.model.n_battery, blocks)
+        nb1 = self.model.n_battery + 1
+        return blocks.get(0, np.zeros((t.size, nb1, nb1), dtype=complex))
+
+    def reduced_battery_state(self, t):
+        r""":math:`\rho_B(t)` as ``Qobj`` (dims ``[[dim], [dim]]``, :attr:`battery_dim`); a list
+        for an array ``t``."""
+        dim = self.battery_dim
+        states = [qutip.Qobj(r, dims=[[dim], [dim]]) for r in self.reduced_battery_matrices(t)]
+        return states[0] if np.ndim(t) == 0 else states
 
     def rescaled(self, exponent: int) -> MixtureEvolution:
         """The same mixture under :math:`2^k H` (see :meth:`SectorEvolution.rescaled`)."""

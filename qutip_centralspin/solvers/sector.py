@@ -195,7 +195,7 @@ class _Component(NamedTuple):
 
     sector: Sector
     coeff: np.ndarray  # eigenbasis amplitudes V^T C_K, shape (d, r)
-    z: np.ndarray  # B (m - N_B/2) on the sector's Dicke levels
+    z: np.ndarray  # H_B on the sector's basis (SectorBasis.battery_energies)
     weight: float  # population of the sector
     terms: SpectralTerms  # the spectral form of its E_B(t)
 
@@ -257,7 +257,7 @@ class SectorEvolution:
                 rho = np.zeros((dim, dim), dtype=complex)
                 for comp in self._components:
                     sec = comp.sector
-                    idx = self.engine.full_index(sec.m, sec.n)
+                    idx = self.engine.sector_indices(sec)
                     block = sec.vectors @ comp.coeff
                     rho[np.ix_(idx, idx)] = block @ block.conj().T
                 self._full = rho
@@ -265,7 +265,7 @@ class SectorEvolution:
                 vec = np.zeros(self.engine.shape, dtype=complex)
                 for comp in self._components:
                     sec = comp.sector
-                    vec[self.engine.full_index(sec.m, sec.n)] = sec.vectors @ comp.coeff[:, 0]
+                    vec[self.engine.sector_indices(sec)] = sec.vectors @ comp.coeff[:, 0]
                 self._full = vec
         return self._full
 
@@ -273,9 +273,10 @@ class SectorEvolution:
         """Per occupied sector a :class:`_Component`; E_B(0); and
         ``(sum_K w_K max z_K, sum_K w_K max|z_K|, max_K spread of the levels)``.
 
-        E_B(0) = sum_K z_K . diag(C_K C_K^dagger): the rows of the blocks are Dicke levels.
+        E_B(0) = sum_K z_K . diag(C_K C_K^dagger): the rows of the blocks are the sector's
+        basis states, z_K the diagonal of H_B on them (SectorBasis.battery_energies).
         """
-        mod, eng = self.model, self.engine
+        eng = self.engine
         comps, energy = [], 0.0
         top = scale = spread = 0.0  # for energy_ceiling, energy_scale, max_frequency
         for k in sorted(blocks):
@@ -289,12 +290,11 @@ class SectorEvolution:
             if weight <= EMPTY_SECTOR_WEIGHT:
                 continue
             coeff = sec.vectors.T @ block  # eigenbasis amplitudes, (d, r)
-            z = mod.B * (sec.m - mod.n_battery / 2)  # linear in m: extremes at the ends
+            z = eng.battery_energies(sec)
             comps.append(_Component(sec, coeff, z, weight, SpectralTerms(sec, coeff, z, weight)))
             energy += float(z @ populations)
-            z_first, z_last = float(z[0]), float(z[-1])
-            top += weight * max(z_first, z_last)
-            scale += weight * max(abs(z_first), abs(z_last))
+            top += weight * float(z.max())
+            scale += weight * float(np.abs(z).max())
             spread = max(spread, float(sec.energies[-1] - sec.energies[0]))
         return comps, energy, (top, scale, spread)
 
@@ -393,7 +393,9 @@ class SectorEvolution:
         )
 
     def energy_scale(self) -> float:
-        """:math:`\\sum_K w_K \\max_m |B(m - N_B/2)|`: the size of :math:`E_B` for round-off."""
+        """:math:`\\sum_K w_K \\max |z_K|` (:math:`z_K` the diagonal of :math:`H_B` on sector
+        :math:`K`, :math:`B(m - N_B/2)` for one battery field): the size of :math:`E_B` for
+        round-off."""
         return self._summary[1]
 
     def max_frequency(self) -> float:
@@ -403,7 +405,8 @@ class SectorEvolution:
     def energy_ceiling(self) -> float:
         """Rigorous upper bound on :math:`\\Delta E_B(t)`: each sector keeps its population.
 
-        :math:`\\Delta E_B \\le \\sum_K w_K \\max_{m \\in K} B(m - N_B/2) - E_B(0)`.
+        :math:`\\Delta E_B \\le \\sum_K w_K \\max z_K - E_B(0)`, :math:`z_K` the diagonal of
+        :math:`H_B` on sector :math:`K` (:math:`B(m - N_B/2)` for one battery field).
         """
         return self._summary[0] - self.initial_energy
 
@@ -415,7 +418,7 @@ class SectorEvolution:
         for k in range(mod.n_battery + mod.n_charger + 1):
             sec = eng.sector(k)
             u = (sec.vectors * np.exp(-1j * sec.energies * t)) @ sec.vectors.T
-            idx = eng.full_index(sec.m, sec.n)
+            idx = eng.sector_indices(sec)
             rows.append(np.repeat(idx, idx.size))
             cols.append(np.tile(idx, idx.size))
             vals.append(u.ravel())
@@ -440,7 +443,7 @@ class SectorEvolution:
             return out
         vectors = np.zeros((self.model.shape, times.size), dtype=complex)
         for sec, coeff, *_ in self._components:
-            idx = self.engine.full_index(sec.m, sec.n)
+            idx = self.engine.sector_indices(sec)
             phases = np.exp(-1j * np.outer(sec.energies, times))
             vectors[idx] = sec.vectors @ (phases * coeff[:, :1])
         dims = self.model.ket_dims
@@ -518,7 +521,7 @@ class SectorEvolution:
             for column in columns:
                 psi = np.zeros((tt.size, dim), dtype=complex)
                 for sec, c0 in column:
-                    idx = self.engine.full_index(sec.m, sec.n)
+                    idx = self.engine.sector_indices(sec)
                     phases = np.exp(-1j * np.outer(tt, sec.energies))
                     psi[:, idx] = (phases * c0[None, :]) @ sec.vectors.T
                 mat = psi.reshape(tt.size, nb1, dim // nb1)
@@ -566,7 +569,6 @@ class SectorEvolution:
         p, w = np.linalg.eigh((sub + sub.conj().T) / 2)
         keep = p > p.max() * 1e-14
         factor = w[:, keep] * np.sqrt(p[keep])
-        m_occ, _ = eng.labels_of(support[occ])
         columns = []
         for col in factor.T:
             column = []
@@ -574,7 +576,7 @@ class SectorEvolution:
                 sec = eng.sector(k)
                 mine = exc == k
                 block = np.zeros(sec.size, dtype=complex)
-                block[np.searchsorted(sec.m, m_occ[mine])] = col[mine]
+                block[eng.positions(sec, support[occ][mine])] = col[mine]
                 if np.any(block):
                     column.append((sec, sec.vectors.T @ block))
             columns.append(column)

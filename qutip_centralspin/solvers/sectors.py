@@ -130,6 +130,24 @@ class SectorBasis:
         m, c = self.labels_of(index)
         return m + c
 
+    # -- a sector's basis in the QuTiP vector (a basis with other labels overrides these) ---
+    def sector_indices(self, sector: Sector) -> np.ndarray:
+        """QuTiP vector indices of the sector's basis states, in the sector's order."""
+        return self.full_index(sector.m, sector.n)
+
+    def positions(self, sector: Sector, index) -> np.ndarray:
+        """Positions in ``sector``'s basis of the QuTiP vector indices ``index`` (all in it)."""
+        m, _ = self.labels_of(index)
+        return np.searchsorted(sector.m, m)
+
+    def battery_energies(self, sector: Sector) -> np.ndarray:
+        r"""The diagonal of :math:`H_B` on the sector's basis: :math:`B(m - N_B/2)` here.
+
+        :math:`H_B` is diagonal in every sector basis; a basis whose battery energy is not
+        linear in the battery excitation (several battery fields) supplies its own.
+        """
+        return self.model.B * (sector.m - self.model.n_battery / 2)
+
     # -- states from their nonzero entries (never the full space) --------------------------
     def ket_blocks(self, index: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
         r"""Sector blocks ``{k: C_k}`` (one column) of the ket with ``values`` at ``index``
@@ -146,9 +164,8 @@ class SectorBasis:
         for k in occupied.tolist():
             sec = self.sector(k)
             mine = exc == k
-            m, _ = self.labels_of(index[mine])
             block = np.zeros((sec.size, 1), dtype=values.dtype)
-            block[np.searchsorted(sec.m, m), 0] = values[mine]
+            block[self.positions(sec, index[mine]), 0] = values[mine]
             blocks[sec.k] = block
         return blocks
 
@@ -184,9 +201,8 @@ class SectorBasis:
                 rho = rho.real  # a real density matrix: real factors
             p, w = np.linalg.eigh((rho + rho.conj().T) / 2)
             keep = p > p.max() * 1e-14
-            m, _ = self.labels_of(support[mine])
             block = np.zeros((sec.size, int(keep.sum())), dtype=w.dtype)
-            block[np.searchsorted(sec.m, m)] = w[:, keep] * np.sqrt(p[keep])
+            block[self.positions(sec, support[mine])] = w[:, keep] * np.sqrt(p[keep])
             blocks[sec.k] = block
         return blocks
 

@@ -9,7 +9,8 @@ On a sector with eigenpairs :math:`(\lambda_a, v_a)` a state :math:`\rho_{KK} = 
     M_{ab} = \rho_{ab} Z_{ab}, \quad \rho = cc^\dagger, \quad
     Z = V^T \mathrm{diag}(z) V, \quad \omega_{ab} = \lambda_a - \lambda_b,
 
-with :math:`z_m = B(m - N_B/2)` the battery energy of the Dicke level :math:`m`. Every quantity
+with :math:`z_m` the battery energy of the basis state :math:`m` (:math:`B(m - N_B/2)` for
+the Dicke level :math:`m` of one battery group). Every quantity
 the certified maxima need is a sum over these pairs: the derivative bounds
 :math:`M_k = \sum|M_{ab}||\omega_{ab}|^k`, the time average, the oscillation amplitude and the
 derivatives :math:`E_B^{(k)}(t)` at a point. :class:`SpectralTerms` evaluates them in blocks of
@@ -80,7 +81,8 @@ class SpectralTerms:
         Eigenbasis amplitudes :math:`c = V^T C` of the state's block :math:`C`
         (:math:`\rho_{KK} = CC^\dagger`).
     z : ndarray, shape (d,)
-        Battery energy :math:`B(m - N_B/2)` of each Dicke level of the sector.
+        Battery energy of each basis state of the sector (the diagonal of :math:`H_B`:
+        :math:`B(m - N_B/2)` on the Dicke level :math:`m`).
     weight : float
         The sector's population :math:`\lVert C\rVert^2`.
     """

@@ -1,0 +1,126 @@
+"""Certified P_max of the multi-group (inhomogeneous) central spin battery, timed.
+
+    python benchmarks/bench_groups.py            # best of 5 runs per case
+    python benchmarks/bench_groups.py --quick    # one run per case
+
+Targets: N_B = 10 battery spins with two charger groups of 100 spins each, all excited,
+P_max in < 1 s; with three charger groups of 50, in < 10 s; a 100-sample disorder average of
+P_max at N_B = 4, N = 60 (box couplings binned into 3 groups) in < 60 s. Each run is from scratch: build and
+diagonalise the occupied excitation sector, then the *certified global* P_max (bracket <= 1e-10
+relative) of ``qutip_centralspin.groups.max_power_groups``.
+
+A check rides along: with equal couplings and fields the charger groups, all excited, are one
+fully polarised charger of N = sum N_b spins, so P_max must equal that of
+``CentralSpinModel(N_B, N)`` from |0, N> (the one-group engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+# One BLAS thread (as bench_sector.py): small dense products on a busy 2-core machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import qutip  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from qutip_centralspin import CentralSpinModel, max_power  # noqa: E402
+from qutip_centralspin.disorder import binned_model, box_profile  # noqa: E402
+from qutip_centralspin.groups import GroupEngine, GroupModel, max_power_groups  # noqa: E402
+
+B10 = [(10, 1.0)]
+CASES = [
+    # (label, battery groups, charger groups [(N_b, h_b)], couplings A_ab, delta, target s)
+    ("N_B=10, 2 x 100, A = (1, 0.5)", B10, [(100, 1.0)] * 2, [[1.0, 0.5]], 0.0, 1.0),
+    ("N_B=10, 2 x 100, A = (1, -0.7), h = (1, 1.3)", B10, [(100, 1.0), (100, 1.3)],
+     [[1.0, -0.7]], 0.0, 1.0),
+    ("N_B=10, 3 x 50, A = (1, 0.6, 0.3)", B10, [(50, 1.0)] * 3, [[1.0, 0.6, 0.3]], 0.0, 10.0),
+    ("N_B=10, 3 x 50, A = (1.2, -0.4, 0.8), delta = 0.2", B10, [(50, 1.0), (50, 0.5), (50, 1.5)],
+     [[1.2, -0.4, 0.8]], 0.2, 10.0),
+    # reach (no target): more groups, larger sectors
+    ("N_B=10, 4 x 50, A = (1, 0.7, 0.4, 0.2)", B10, [(50, 1.0)] * 4, [[1.0, 0.7, 0.4, 0.2]],
+     0.0, None),
+    ("N_B=5+5 (B = 1, 0.8), 3 x 50, A 2 x 3 mixed signs", [(5, 1.0), (5, 0.8)], [(50, 1.0)] * 3,
+     [[1.0, 0.6, -0.3], [0.5, 0.9, 0.2]], 0.0, None),
+]  # fmt: skip
+
+
+def _best_time(fn, repeat: int):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run per case")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else 5
+    print("qutip_centralspin benchmark: certified P_max of the multi-group model")
+    print(
+        f"python {platform.python_version()}, qutip {qutip.__version__}, numpy {np.__version__}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; best of {repeat}"
+    )
+    failed = 0
+    for label, battery, charger, A, delta, target in CASES:
+        model = GroupModel(battery=battery, charger=charger, A=A, delta=delta)
+        state = ((0,) * len(battery), tuple(n for n, _ in charger))
+        seconds, best = _best_time(lambda m=model, s=state: max_power_groups(m, s), repeat)
+        size = GroupEngine(model).sector(sum(state[1])).size
+        if target is None:
+            verdict = "(reach)" if best.converged else "NOT CONVERGED"
+            failed += not best.converged
+        else:
+            ok = seconds < target and best.converged
+            failed += not ok
+            verdict = f"(target < {target:g} s) {'ok' if ok else 'MISSED'}"
+        print(
+            f"{label:52s} sector size {size:4d}: P_max = {best.value:.12g} at tau = "
+            f"{best.time:.6g}, bracket {best.error:.1e}, {seconds:.3f} s {verdict}"
+        )
+
+    # a disorder average: box couplings of width 1 on N = 60 charger spins, binned into 3 groups
+    def average():
+        rng = np.random.default_rng(2026)
+        values = []
+        for _ in range(100):
+            couplings = box_profile(60, 1.0, seed=rng)
+            model = binned_model([(4, 1.0)], couplings, 3)
+            values.append(max_power_groups(model, ((0,), model.charger_sizes)).value)
+        return np.array(values)
+
+    seconds, values = _best_time(average, max(1, repeat // 5))
+    ok = seconds < 60.0
+    failed += not ok
+    print(
+        f"{'disorder: 100 samples, N_B=4, N=60 box w=1 -> 3 groups':52s} mean P_max = "
+        f"{values.mean():.6g} +- {values.std(ddof=1) / np.sqrt(values.size):.2g}, {seconds:.3f} s "
+        f"(target < 60 s) {'ok' if ok else 'MISSED'}"
+    )
+    # the check: equal couplings and fields are one polarised charger of 200 spins
+    model = GroupModel(battery=[(10, 1.0)], charger=[(100, 1.0)] * 2, A=1.0)
+    groups = max_power_groups(model, ((0,), (100, 100)))
+    spin = max_power(CentralSpinModel(10, 200), (0, 200))
+    rel = abs(groups.value - spin.value) / spin.value
+    print(
+        f"check: 2 x 100 with equal A, h = CentralSpinModel(10, 200): {groups.value:.12g} vs "
+        f"{spin.value:.12g} (relative difference {rel:.1e})"
+    )
+    failed += not rel < 1e-9
+    return int(failed > 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
