@@ -330,6 +330,8 @@ def main(argv=None) -> int:
         return _fail(str(exc).splitlines()[0])
     except MemoryError:
         return _fail("out of memory (the problem is larger than the machine allows)")
+    except RuntimeError as exc:  # a numerical method that cannot reach its accuracy
+        return _fail(str(exc).splitlines()[0])
     except OSError as exc:
         return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except KeyboardInterrupt:
@@ -559,8 +561,7 @@ def _tidy(value, model):
     """``value``, or 0.0 where it is zero within :data:`ZERO_TOL` of the battery's range."""
     if value is None or not np.isfinite(value):
         return value
-    scale = abs(model.battery_field) * model.n_battery
-    return 0.0 if abs(value) <= ZERO_TOL * scale else float(value)
+    return 0.0 if abs(value) <= ZERO_TOL * model.battery_spread else float(value)
 
 
 def _model_state(args):

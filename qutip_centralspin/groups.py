@@ -58,6 +58,7 @@ import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import qutip
@@ -66,6 +67,7 @@ from . import _checks
 from .expectation import normalize_e_ops
 from .maxima import CERTIFIED_RTOL, certified_max_energy, certified_max_power
 from .model import CentralSpinModel
+from .models.base import BatteryModel
 from .operators import ladder_down, ladder_up
 from .resources import require
 from .results import ChargingResult, Maximum
@@ -142,7 +144,7 @@ def _coupling(name: str, value, shape: tuple[int, int]) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class GroupModel:
+class GroupModel(BatteryModel):
     r"""Central spin battery with several battery and charger groups (inhomogeneous fields and
     couplings).
 
@@ -178,6 +180,9 @@ class GroupModel:
     >>> model.A
     array([[ 1. , -0.3]])
     """
+
+    kind: ClassVar[str] = "groups"
+    energy_unit: ClassVar[str] = "A"
 
     battery: tuple[tuple[int, float], ...]
     charger: tuple[tuple[int, float], ...]
@@ -242,6 +247,129 @@ class GroupModel:
     def replace(self, **changes) -> GroupModel:
         """Return a copy with some parameters changed (validated again)."""
         return replace(self, **changes)
+
+    # -- the model interface (qutip_centralspin.models.base) -----------------------------------
+    @property
+    def battery_field(self) -> float:
+        """The common field of the battery groups.
+
+        Raises
+        ------
+        ValueError
+            If the battery groups have different fields: :math:`H_B = \\sum_a B_a S_a^z` is
+            then not :math:`BS^z`, and what needs one field (the ergotropy of the package,
+            whose levels are those of :math:`BS^z`) does not apply.
+        """
+        fields = self.battery_fields
+        if not np.all(fields == fields[0]):
+            raise ValueError(
+                f"battery_field: the battery groups have different fields B_a = "
+                f"{fields.tolist()}; H_B = sum_a B_a S_a^z is not B S^z (the ergotropy of a "
+                "multi-group battery is not supported)"
+            )
+        return float(fields[0])
+
+    @property
+    def battery_spread(self) -> float:
+        r""":math:`\sum_a |B_a| N_a`, the spread of :math:`H_B`'s spectrum."""
+        return float(np.abs(self.battery_fields) @ np.array(self.battery_sizes))
+
+    def battery_operator(self, dims: list[int]) -> qutip.Qobj:
+        """:math:`H_B = \\sum_a B_a S_a^z` on the full product space."""
+        if list(dims) != self.dims[0]:
+            raise ValueError(
+                f"the battery energy of a GroupModel needs a full-space state of dims "
+                f"{self.dims[0]}, got {dims}"
+            )
+        return battery_hamiltonian(self)
+
+    def parameters(self) -> dict:
+        """Every parameter (and ``"charger": "groups"``), e.g. for JSON."""
+        return {
+            "charger": self.kind,
+            "n_battery": self.n_battery,
+            "n_charger": self.n_charger,
+            "battery": [list(g) for g in self.battery],
+            "charger_groups": [list(g) for g in self.charger],
+            "A": self.A.tolist(),
+            "delta": self.delta.tolist(),
+        }
+
+    def symbols(self) -> dict[str, str]:
+        r""":math:`N_B`, :math:`N` and the numbers of groups for figure titles."""
+        return {
+            "N_B": f"{self.n_battery}",
+            "N": f"{self.n_charger}",
+            "G": f"{len(self.battery)}+{len(self.charger)}",
+        }
+
+    def label_state(self, m, c) -> qutip.Qobj:
+        """:func:`dicke_state`: ``m`` and ``c`` one excitation label per group."""
+        return dicke_state(self, m, c)
+
+    def as_state(self, state, name: str = "psi0"):
+        """A ``Qobj``, ``(m, n)`` labels (one per group, :class:`Gibbs` allowed) or a
+        ``{(m, n): amplitude}`` superposition."""
+        if isinstance(state, tuple) and len(state) == 2 and not _has_gibbs(state):
+            return _labels(self, *state)
+        if isinstance(state, tuple | dict):
+            return state
+        if isinstance(state, qutip.Qobj) and (state.isket or state.isoper):
+            return state
+        raise TypeError(
+            f"{name} must be a ket or density-matrix Qobj or (m, n) labels (one per group), "
+            f"got {type(state).__name__}"
+        )
+
+    def empty_charger(self):
+        """The charger groups' ground state: :math:`n_b = 0` where :math:`h_b \\ge 0`."""
+        return tuple(0 if h >= 0 else n for n, h in self.charger)
+
+    def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
+        """:math:`H` on the product space (``charger_levels`` must be ``None``)."""
+        if charger_levels is not None:
+            raise ValueError(
+                f"charger_levels of a GroupModel must be None, got {charger_levels!r}"
+            )
+        return hamiltonian(self)
+
+    def is_full_space(self, dims: list[int]) -> bool:
+        """Whether ``dims`` are the product space's."""
+        return list(dims) == self.dims[0]
+
+    def hamiltonian_on(self, dims: list[int]) -> qutip.Qobj:
+        """:meth:`hamiltonian` (the product space has one size)."""
+        return self.hamiltonian()
+
+    def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
+        r""":math:`E_C = \sum_b h_b J_b^z` and the flipped charger spins."""
+        if list(dims) != self.dims[0]:
+            raise ValueError(
+                f"charger observables need a full-space state of dims {self.dims[0]}, got {dims}"
+            )
+        ops = group_operators(self)[len(self.battery) :]
+        e_c = sum(h * z for (_, h), (z, _, _) in zip(self.charger, ops, strict=True))
+        n_c = sum(z + n / 2 for (n, _), (z, _, _) in zip(self.charger, ops, strict=True))
+        return {"E_C": e_c, "n_C": n_c}
+
+    def closed_evolution(self, state, *, times=None):
+        """The group engine's evolution (one engine per ladder with Gibbs groups)."""
+        return _evolution(self, state), {"method": "group-sector diagonalisation (LAPACK syevd)"}
+
+    def open_solver(self, processes):
+        """Refused: the open block solver is built for one battery and one charger ladder.
+
+        Raises
+        ------
+        ValueError
+            Always (a product of (j_g, m_g) ladders over groups is not implemented).
+        """
+        raise ValueError(
+            "processes and coupling protocols are not supported for a GroupModel: the exact "
+            "open block solver works on one battery and one charger (j, m) ladder, not on a "
+            "product over groups. Supported: closed charging of groups, or open charging of "
+            "CentralSpinModel (one group each)"
+        )
 
 
 def from_central_spin(model: CentralSpinModel) -> GroupModel:

@@ -27,7 +27,6 @@ import numpy as np
 import qutip
 
 from . import _checks
-from .basis import battery_sz
 from .model import CentralSpinModel
 from .models.base import BatteryModel, check_battery_model
 from .processes import as_processes, battery_energy_dissipation
@@ -68,8 +67,8 @@ def energy_rate(model: BatteryModel, state: qutip.Qobj, *, c_ops=None, processes
     if isinstance(c_ops, qutip.Qobj):
         c_ops = [c_ops]
     dims = state.dims[0]
-    h_b = model.battery_field * battery_sz(model.n_battery, dims)
-    H = model.hamiltonian(charger_levels=dims[1])
+    h_b = model.battery_operator(dims)
+    H = model.hamiltonian_on(dims)
     G = 1j * (H * h_b - h_b * H)
     for c in c_ops or []:
         cdc = c.dag() * c
@@ -122,8 +121,7 @@ class BatteryEnergy:
         key = tuple(state.dims[0])
         op = self._ops.get(key)
         if op is None:
-            field = self.model.battery_field
-            op = self._ops[key] = field * battery_sz(self.model.n_battery, state.dims[0])
+            op = self._ops[key] = self.model.battery_operator(state.dims[0])
         return float(np.real(qutip.expect(op, state)))
 
     def __call__(self, t, state) -> float:
@@ -227,7 +225,7 @@ class BatteryPower(DeltaBatteryEnergy):
 
     def _rate(self, state) -> float | None:
         """:math:`\\langle G\\rangle`, :math:`G = i[H, H_B] + \\mathcal D^\\dagger(H_B)`."""
-        if len(state.dims[0]) != 2:
+        if not self.model.is_full_space(state.dims[0]):
             return None  # a reduced battery state does not fix dE_B/dt
         return energy_rate(self.model, state, c_ops=self._c_ops, processes=self._processes)
 
@@ -284,12 +282,14 @@ class ChargerEnergy:
         key = tuple(state.dims[0])
         op = self._ops.get(key)
         if op is None:
-            if len(key) != 2:
+            try:
+                ops = self.model.charger_operators(list(key))
+            except ValueError as err:
                 raise ValueError(
-                    f"{type(self).__name__} needs the full state (battery and charger), got "
-                    f"dims {state.dims}: on the open paths e_ops see the battery's reduced state"
-                )
-            op = self._ops[key] = self.model.charger_operators(list(key))[self.observable]
+                    f"{type(self).__name__} needs the full state (battery and charger): {err} "
+                    "(on the open paths e_ops see the battery's reduced state)"
+                ) from None
+            op = self._ops[key] = ops[self.observable]
         return float(np.real(qutip.expect(op, state)))
 
     def __repr__(self):

@@ -164,7 +164,7 @@ def _certify(model, psi0, processes, horizon, rtol, options, power: bool) -> Max
     solver = _solver(model, processes)
     psi0 = _initial(model, psi0)
     dense, m3, n_terms = solver.energy_derivatives(psi0, horizon, order=2, options=options)
-    scale = abs(model.battery_field) * model.n_battery / 2
+    scale = model.battery_spread / 2
     noise = 64.0 * n_terms * np.finfo(float).eps * max(scale, 1e-300)
     search = _Search(dense, m3, noise, horizon, power)
     reason = ""

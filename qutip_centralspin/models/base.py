@@ -56,7 +56,26 @@ class BatteryModel(abc.ABC):
     @property
     @abc.abstractmethod
     def battery_field(self) -> float:
-        r""":math:`B` of :math:`H_B = B S^z` (energy units of the model)."""
+        r""":math:`B` of :math:`H_B = B S^z` (energy units of the model).
+
+        Raises
+        ------
+        ValueError
+            If the battery's Hamiltonian is not :math:`BS^z` (battery groups in different
+            fields): then the code that needs one field (ergotropy) does not apply.
+        """
+
+    @property
+    def battery_spread(self) -> float:
+        r"""The spread of :math:`H_B`'s spectrum, :math:`|B|N_B` (the battery's energy range)."""
+        return abs(self.battery_field) * self.n_battery
+
+    def battery_operator(self, dims: list[int]) -> qutip.Qobj:
+        r""":math:`H_B` for a state of ket dims ``dims``: the full space (battery first), the
+        symmetric battery levels ``[N_B + 1]`` or the ``qutip.piqs`` Dicke basis."""
+        from ..basis import battery_sz
+
+        return self.battery_field * battery_sz(self.n_battery, dims)
 
     @abc.abstractmethod
     def parameters(self) -> dict[str, Any]:
@@ -106,6 +125,15 @@ class BatteryModel(abc.ABC):
     @abc.abstractmethod
     def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
         """The full Hamiltonian; ``charger_levels`` truncates a bosonic charger."""
+
+    def is_full_space(self, dims: list[int]) -> bool:
+        """Whether ket dims ``dims`` are those of a full-space state (battery first, then one
+        charger factor), not of a reduced battery state."""
+        return len(dims) == 2 and dims[0] == self.n_battery + 1
+
+    def hamiltonian_on(self, dims: list[int]) -> qutip.Qobj:
+        """:meth:`hamiltonian` on the space of a full-space state of ket dims ``dims``."""
+        return self.hamiltonian(charger_levels=dims[-1])
 
     @abc.abstractmethod
     def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:

@@ -246,7 +246,11 @@ def _propagate(gen, v0, times, F, options, final, dense=False):
             if isinstance(done, _Rejected):  # the recurrence grew: a shorter segment
                 seg = _shorter(done, gen.scale, t_end - t0)
                 if seg < 1e-12 * max(float(times[-1]), 1.0):
-                    raise RuntimeError("Chebyshev propagation did not converge")
+                    raise RuntimeError(
+                        "Chebyshev propagation did not converge: the generator's scale (energies and "
+                        "rates) times the time step is beyond double precision; rescale the model's "
+                        "parameters and times"
+                    )
                 continue
             values, v, moments = done
             if dense:
