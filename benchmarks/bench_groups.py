@@ -7,7 +7,7 @@ Targets: N_B = 10 battery spins with two charger groups of 100 spins each, all e
 P_max in < 1 s; with three charger groups of 50, in < 10 s; a 100-sample disorder average of
 P_max at N_B = 4, N = 60 (box couplings binned into 3 groups) in < 60 s. Each run is from scratch: build and
 diagonalise the occupied excitation sector, then the *certified global* P_max (bracket <= 1e-10
-relative) of ``qutip_centralspin.groups.max_power_groups``.
+relative) of ``qutip_centralspin.max_power``.
 
 A check rides along: with equal couplings and fields the charger groups, all excited, are one
 fully polarised charger of N = sum N_b spins, so P_max must equal that of
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from qutip_centralspin import CentralSpinModel, max_power  # noqa: E402
 from qutip_centralspin.disorder import binned_model, box_profile  # noqa: E402
-from qutip_centralspin.groups import GroupEngine, GroupModel, max_power_groups  # noqa: E402
+from qutip_centralspin.groups import GroupEngine, GroupModel  # noqa: E402
 
 B10 = [(10, 1.0)]
 CASES = [
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     for label, battery, charger, A, delta, target in CASES:
         model = GroupModel(battery=battery, charger=charger, A=A, delta=delta)
         state = ((0,) * len(battery), tuple(n for n, _ in charger))
-        seconds, best = _best_time(lambda m=model, s=state: max_power_groups(m, s), repeat)
+        seconds, best = _best_time(lambda m=model, s=state: max_power(m, s), repeat)
         size = GroupEngine(model).sector(sum(state[1])).size
         if target is None:
             verdict = "(reach)" if best.converged else "NOT CONVERGED"
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         for _ in range(100):
             couplings = box_profile(60, 1.0, seed=rng)
             model = binned_model([(4, 1.0)], couplings, 3)
-            values.append(max_power_groups(model, ((0,), model.charger_sizes)).value)
+            values.append(max_power(model, ((0,), model.charger_sizes)).value)
         return np.array(values)
 
     seconds, values = _best_time(average, max(1, repeat // 5))
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     )
     # the check: equal couplings and fields are one polarised charger of 200 spins
     model = GroupModel(battery=[(10, 1.0)], charger=[(100, 1.0)] * 2, A=1.0)
-    groups = max_power_groups(model, ((0,), (100, 100)))
+    groups = max_power(model, ((0,), (100, 100)))
     spin = max_power(CentralSpinModel(10, 200), (0, 200))
     rel = abs(groups.value - spin.value) / spin.value
     print(

@@ -26,7 +26,8 @@ from typing import Literal
 import numpy as np
 
 from . import _checks
-from .groups import GroupModel, max_power_groups
+from .groups import GroupModel
+from .maxima import max_power
 from .results import Maximum
 
 __all__ = [
@@ -213,7 +214,7 @@ def binning_convergence(
     for g in range(1, max_groups + 1):
         model = binned_model(battery, couplings, g, h=h, delta=delta, rule=rule)
         state = ((0,) * len(model.battery), model.charger_sizes)
-        best = max_power_groups(model, state)
+        best = max_power(model, state)
         if maxima:
             changes.append(abs(best.value - maxima[-1].value) / (abs(best.value) or 1.0))
         groups.append(g)

@@ -65,12 +65,11 @@ import qutip
 
 from . import _checks
 from .expectation import normalize_e_ops
-from .maxima import CERTIFIED_RTOL, certified_max_energy, certified_max_power
 from .model import CentralSpinModel
 from .models.base import BatteryModel
 from .operators import ladder_down, ladder_up
 from .resources import require
-from .results import ChargingResult, Maximum
+from .results import ChargingResult
 from .solvers.exact import OPTIONS, exact_result
 from .solvers.mixture import WeightedEvolution
 from .solvers.sector import SectorEvolution
@@ -91,8 +90,6 @@ __all__ = [
     "Gibbs",
     "mixture_evolution",
     "charge_groups",
-    "max_power_groups",
-    "max_energy_groups",
 ]
 
 _FLOAT = 8
@@ -742,6 +739,11 @@ class GroupEngine(SectorBasis):
             * ``(m, n)``: the product Dicke state, ``m`` and ``n`` one label per group;
             * ``{(m, n): amplitude, ...}``: a superposition (normalised here).
         """
+        if _has_gibbs(state):
+            raise ValueError(
+                "engine must be None for a state with Gibbs groups (one engine per ladder, "
+                "mixture_evolution)"
+            )
         if isinstance(state, tuple):
             state = {state: 1.0}
         if isinstance(state, dict):
@@ -1056,63 +1058,3 @@ def charge_groups(
         start=start,
         groups=len(model.battery) + len(model.charger),
     )
-
-
-def max_power_groups(
-    model: GroupModel,
-    state,
-    *,
-    rtol: float = CERTIFIED_RTOL,
-    engine: GroupEngine | None = None,
-) -> Maximum:
-    r"""Certified :math:`P_{max} = \sup_{t > 0}\Delta E_B(t)/t` of a :class:`GroupModel`.
-
-    The branch and bound of :func:`qutip_centralspin.maxima.certified_max_power` on the exact
-    group engine: ``value <= P_max <= upper_bound``, proven over all :math:`t > 0`
-    (:class:`~qutip_centralspin.results.Maximum`).
-
-    Parameters
-    ----------
-    model : GroupModel
-    state : Qobj, tuple or dict
-        As :meth:`GroupEngine.evolve`, or labels ``(m, n)`` with :class:`Gibbs` groups
-        (:func:`mixture_evolution`).
-    rtol : float, default 1e-10
-        Relative width of the certified bracket.
-    engine : GroupEngine, optional
-        Reuse the diagonalised sectors of an engine built for ``model``.
-
-    Examples
-    --------
-    >>> from qutip_centralspin.groups import GroupModel, max_power_groups
-    >>> model = GroupModel(battery=[(2, 1.0)], charger=[(6, 1.0), (6, 1.0)], A=[[1.0, 0.5]])
-    >>> best = max_power_groups(model, ((0,), (6, 6)))
-    >>> best.converged, bool(best.upper_bound - best.value <= 1e-9 * best.value)
-    (True, True)
-    """
-    rtol = _checks.positive_real("rtol", rtol)
-    return certified_max_power(_evolution(model, state, engine), rtol=rtol)
-
-
-def max_energy_groups(
-    model: GroupModel,
-    state,
-    *,
-    window: float | None = None,
-    rtol: float = CERTIFIED_RTOL,
-    engine: GroupEngine | None = None,
-) -> Maximum:
-    r"""Certified :math:`E_{max} = \sup_t \Delta E_B(t)` of a :class:`GroupModel` (over
-    ``[0, window]``; by default the window of :func:`qutip_centralspin.maxima.max_energy`).
-
-    Examples
-    --------
-    >>> from qutip_centralspin.groups import GroupModel, max_energy_groups
-    >>> model = GroupModel(battery=[(1, 1.0)], charger=[(1, 1.0)])
-    >>> round(max_energy_groups(model, ((0,), (1,))).value, 8)
-    1.0
-    """
-    rtol = _checks.positive_real("rtol", rtol)
-    if window is not None:
-        window = _checks.positive_real("window", window)
-    return certified_max_energy(_evolution(model, state, engine), window=window, rtol=rtol)

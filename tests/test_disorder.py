@@ -13,7 +13,7 @@ from qutip_centralspin.disorder import (
     box_profile,
     hyperfine_profile,
 )
-from qutip_centralspin.groups import charge_groups, max_power_groups
+from qutip_centralspin.groups import charge_groups
 
 
 def test_distinct_values_are_binned_exactly():
@@ -85,7 +85,7 @@ def test_convergence_stops_at_the_tolerance():
 def test_zero_width_box_is_the_box_model():
     model = binned_model([(4, 1.0)], box_profile(60, 0.0, A0=0.7), 3, h=1.1)
     assert model.charger_sizes == (20, 20, 20)
-    best = max_power_groups(model, ((0,), model.charger_sizes))
+    best = max_power(model, ((0,), model.charger_sizes))
     want = max_power(CentralSpinModel(4, 60, h=1.1, A=0.7), (0, 60))
     assert best.value == pytest.approx(want.value, rel=1e-9)
 

@@ -23,8 +23,6 @@ from qutip_centralspin.groups import (
     charge_groups,
     from_central_spin,
     hamiltonian,
-    max_energy_groups,
-    max_power_groups,
 )
 from qutip_centralspin.groups import dicke_state as group_dicke
 from qutip_centralspin.maxima import max_energy
@@ -269,11 +267,11 @@ def test_one_group_is_the_central_spin_model(params, m0, n0):
         atol=EXACT_ATOL,
     )
     p_spin = max_power(spin, dicke_state(spin, m0, n0))
-    p_group = max_power_groups(model, ((m0,), (n0,)))
+    p_group = max_power(model, ((m0,), (n0,)))
     assert p_group.converged and p_spin.converged
     assert p_group.value == pytest.approx(p_spin.value, rel=10 * CERTIFIED_RTOL)
     e_spin = max_energy(spin, dicke_state(spin, m0, n0))
-    e_group = max_energy_groups(model, ((m0,), (n0,)))
+    e_group = max_energy(model, ((m0,), (n0,)))
     assert e_group.value == pytest.approx(e_spin.value, rel=10 * CERTIFIED_RTOL)
 
 
@@ -299,7 +297,7 @@ def test_equal_groups_polarised_are_one_group(battery, charger):
     want = charge(spin, dicke_state(spin, 0, spin.n_charger), tlist)
     scale = spin.n_battery * abs(B)
     np.testing.assert_allclose(got.delta_energy, want.delta_energy, atol=EXACT_RTOL * scale)
-    p_group = max_power_groups(model, state)
+    p_group = max_power(model, state)
     p_spin = max_power(spin, (0, spin.n_charger))
     assert p_group.converged
     assert p_group.value == pytest.approx(p_spin.value, rel=10 * CERTIFIED_RTOL)
@@ -316,7 +314,7 @@ def test_equal_groups_polarised_are_one_group(battery, charger):
 )
 def test_certified_pmax_bounds_the_qubit_grid(battery, charger, m, n):
     model = _random_model(31, battery, charger, charging=True)
-    best = max_power_groups(model, (m, n))
+    best = max_power(model, (m, n))
     assert best.converged
     assert best.upper_bound - best.value <= CERTIFIED_RTOL * abs(best.value) + 1e-12
     qubits = Qubits(model)
@@ -447,7 +445,7 @@ def test_gibbs_groups_match_qubits(battery, charger, m, n):
     got = charge_groups(model, (m, n), tlist)
     np.testing.assert_allclose(got.delta_energy, energy - energy[0], atol=ODE_ATOL)
     assert got.initial_energy == pytest.approx(energy[0], abs=ODE_ATOL)
-    best = max_power_groups(model, (m, n))
+    best = max_power(model, (m, n))
     assert best.converged
     grid = np.linspace(0.0, 3 * best.time, 300)
     curve = qutip.mesolve(
@@ -466,7 +464,7 @@ def test_one_thermal_group_is_the_physical_thermal_charger():
     got = charge_groups(model, ((0,), (Gibbs(1.7),)), tlist)
     np.testing.assert_allclose(got.delta_energy, want.delta_energy, atol=EXACT_RTOL * 2)
     p_spin = max_power(spin, physical_thermal_charger(spin, T=1.7))
-    assert max_power_groups(model, ((0,), (Gibbs(1.7),))).value == pytest.approx(
+    assert max_power(model, ((0,), (Gibbs(1.7),))).value == pytest.approx(
         p_spin.value, rel=10 * CERTIFIED_RTOL
     )
 
@@ -483,12 +481,10 @@ def test_engine_is_reused_and_checked():
     model = _random_model(61, (2,), (3, 2), charging=True)
     engine = GroupEngine(model)
     state = ((0,), (3, 2))
-    assert (
-        max_power_groups(model, state, engine=engine).value == max_power_groups(model, state).value
-    )
+    assert max_power(model, state, engine=engine).value == max_power(model, state).value
     assert engine.sector(5).size > 0  # the engine kept its sector
     other = GroupEngine(model.replace(delta=0.3))
     with pytest.raises(ValueError, match=r"engine must be a GroupEngine built for this model"):
         charge_groups(model, state, [0.0, 1.0], engine=other)
     with pytest.raises(ValueError, match=r"engine must be None for a state with Gibbs groups"):
-        max_power_groups(model, ((0,), (Gibbs(1.0), 2)), engine=engine)
+        max_power(model, ((0,), (Gibbs(1.0), 2)), engine=engine)
