@@ -106,7 +106,6 @@ from .maxima import (
 )
 from .models.base import check_battery_model
 from .results import Maximum
-from .solvers.mixture import MixtureEvolution
 
 Battery = Literal["dicke", "qubits"]
 #: The battery picture every ergotropy function uses unless told otherwise.
@@ -827,7 +826,7 @@ def _passive_margin(blocks: dict, n_battery: int, B: float, battery: str) -> np.
 
 def _is_j_resolved(evo) -> bool:
     r"""Whether :math:`\rho_B(t)` of ``evo`` spans several battery ladders (PIQS basis)."""
-    return isinstance(evo, MixtureEvolution) and evo.basis == "piqs"
+    return getattr(evo, "basis", None) == "piqs"  # a MixtureEvolution in the PIQS basis
 
 
 # -- j-resolved (PIQS) block states -------------------------------------------------------
