@@ -10,8 +10,9 @@ and rate, from the paper's start :math:`|0, N\\rangle`, it prints one markdown r
   (``tau``: ``+-`` one grid step);
 * the run times of the exact solver (sector engine or block solver) and of the TWA.
 
-Then the TWA alone at :math:`N_B = N = 10^6` (local dephasing and decay 0.1) with
-``qutip.serial_map`` and ``qutip.parallel_map``.
+Then the cavity charger from :math:`k = N_B` photons, and the TWA alone at
+:math:`N_B = N = 10^6` (local dephasing and decay 0.1) with ``qutip.serial_map`` and
+``qutip.parallel_map``.
 
 Run: ``PYTHONPATH=$PWD python benchmarks/bench_twa.py`` (``--help`` for the options; the full
 sweep takes minutes, ``--sizes 4 8 16`` seconds).
@@ -21,11 +22,14 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import qutip
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, pumping
+from qutip_centralspin.cavity import CavityModel
+from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 from qutip_centralspin.solvers.twa import twa_charge
 
 KINDS = {"dephasing": dephasing, "decay": decay, "pumping": pumping}
@@ -41,22 +45,33 @@ def first_peak(values) -> int | None:
     return None
 
 
-def window(model) -> float:
+def window(model, label=None) -> float:
     """End of the time grid: 1.4 times the closed model's first maximum of Delta E_B."""
-    n = model.n_charger
-    guess = np.linspace(0, 20 / np.sqrt(model.n_battery * n), 801)
-    closed = charge(model, dicke_state(model, 0, n), guess)
+    if label is None:
+        n = model.n_charger
+        guess = np.linspace(0, 20 / np.sqrt(model.n_battery * n), 801)
+        closed = charge(model, dicke_state(model, 0, n), guess)
+    else:
+        guess = np.linspace(0, 20 / np.sqrt(model.n_battery * max(label[1], 1)), 801)
+        closed = charge(model, label, guess)
     peak = first_peak(closed.delta_energy)
     return 1.4 * guess[peak if peak is not None else -1]
 
 
-def compare(model, tlist, processes, ntraj, seed):
-    n = model.n_charger
+def compare(model, tlist, processes, ntraj, seed, label=None):
+    if label is None:
+        label = (0, model.n_charger)
+        psi0 = dicke_state(model, *label)
+    else:
+        psi0 = label
     start = time.perf_counter()
-    exact = charge(model, dicke_state(model, 0, n), tlist, processes=processes)
+    exact = charge(model, psi0, tlist, processes=processes)
     t_exact = time.perf_counter() - start
     start = time.perf_counter()
-    twa = twa_charge(model, (0, n), tlist, processes, ntraj=ntraj, seed=seed)
+    with warnings.catch_warnings():
+        # the window reaches 1.4x the closed first charge: only t <= t_1 is compared
+        warnings.filterwarnings("ignore", "tlist runs to", UserWarning)
+        twa = twa_charge(model, label, tlist, processes, ntraj=ntraj, seed=seed)
     t_twa = time.perf_counter() - start
     se = twa.stats["standard error"]
     peak = first_peak(exact.delta_energy)
@@ -101,8 +116,10 @@ def sweep(args):
             for target in args.targets
             for rate in args.rates
         ]
+        if args.combined:
+            cases.append(("dephasing+decay", "battery", 0.1))
         for kind, target, rate in cases:
-            procs = [] if target is None else [KINDS[kind](rate, target)]
+            procs = [] if target is None else [KINDS[k](rate, target) for k in kind.split("+")]
             row, t_exact, t_twa = compare(model, tlist, procs, args.ntraj, args.seed)
             name = "closed" if target is None else f"{kind} {target}"
             rate_s = "" if target is None else f"{rate:g}"
@@ -116,6 +133,29 @@ def sweep(args):
                 f"| {nb} | {n} | {name} | {rate_s} | {cells} | {t_exact:.2f} | {t_twa:.2f} |",
                 flush=True,
             )
+
+
+def cavity_sweep(args):
+    """Tavis-Cummings charger (omega = B = g = 1) from N_B photons, against the exact cavity
+    engine / block solver."""
+    print("\nCavity charger, omega = B = g = 1, start |m = 0, k = N_B photons>\n")
+    print("| N_B | k | processes | dE err | P_max | tau | E_1 | exact s | TWA s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for nb in args.cavity_sizes:
+        model = CavityModel(nb, omega=1.0, g=1.0)
+        label = (0, nb)
+        tlist = np.linspace(0, window(model, label), args.points)
+        for name, procs in (
+            ("closed", []),
+            ("loss 0.1", [cavity_loss(0.1)]),
+            ("loss 1", [cavity_loss(1.0)]),
+            ("local dephasing + decay 0.1", [dephasing(0.1), decay(0.1)]),
+        ):
+            row, t_exact, t_twa = compare(model, tlist, procs, args.ntraj, args.seed, label)
+            cells = " | ".join(
+                [fmt(row["dE"], sign="")] + [fmt(row[k]) for k in ("P", "tau", "E1")]
+            )
+            print(f"| {nb} | {nb} | {name} | {cells} | {t_exact:.2f} | {t_twa:.2f} |", flush=True)
 
 
 def timing(args):
@@ -162,11 +202,19 @@ def main():
     parser.add_argument("--points", type=int, default=121)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--big-ntraj", type=int, default=1000)
+    parser.add_argument("--cavity-sizes", type=int, nargs="*", default=[8, 16, 32, 64])
+    parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument(
+        "--combined", action="store_true", help="add local dephasing + decay 0.1 on the battery"
+    )
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
     if args.unbalanced is None:
         args.unbalanced = [[2, 64], [4, 64]]
-    sweep(args)
+    if not args.skip_sweep:
+        sweep(args)
+    if args.cavity_sizes:
+        cavity_sweep(args)
     if not args.skip_timing:
         timing(args)
 
