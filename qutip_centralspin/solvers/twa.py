@@ -44,13 +44,13 @@ A group :math:`\mathbf X = \sum_{i=1}^{N_t}\mathbf x_i` (:math:`\mathbf x_i =
 The adjoint dissipator of one spin is *linear* in its components,
 :math:`\mathcal D_i^\dagger(x_i^a) = \gamma(M x_i + c)_a`, with
 
-=========  =================================  =======================
-kind       :math:`M`                          :math:`c`
-=========  =================================  =======================
-dephasing  :math:`\mathrm{diag}(-2,-2,0)`     :math:`0`
-decay      :math:`\mathrm{diag}(-1/2,-1/2,-1)`  :math:`(0, 0, -1/2)`
-pumping    :math:`\mathrm{diag}(-1/2,-1/2,-1)`  :math:`(0, 0, +1/2)`
-=========  =================================  =======================
+=========  ======================================  =======================
+kind       :math:`M`                               :math:`c`
+=========  ======================================  =======================
+dephasing  :math:`\mathrm{diag}(-2, -2, 0)`         :math:`0`
+decay      :math:`\mathrm{diag}(-1/2, -1/2, -1)`    :math:`(0, 0, -1/2)`
+pumping    :math:`\mathrm{diag}(-1/2, -1/2, -1)`    :math:`(0, 0, +1/2)`
+=========  ======================================  =======================
 
 so the collective means obey :math:`\dot{\langle\mathbf X\rangle} = \gamma(M\langle\mathbf
 X\rangle + N_t c)` exactly: this is the drift. For the symmetrised second moments split
