@@ -73,6 +73,23 @@ def test_first_charge_n16(processes):
 
 
 @pytest.mark.parametrize(
+    ("size", "process", "end", "bias"),
+    [
+        pytest.param(16, dephasing(10.0, "charger"), 0.36, BIAS_16, id="dephasing-charger-16"),
+        pytest.param(8, decay(3.0, "charger"), 0.44, BIAS_8, id="decay-charger-8"),
+    ],
+)
+def test_strong_dissipation(size, process, end, bias):
+    """gamma t_1 ~ 1-3, where the noise terms matter. Measured with 2000 trajectories without
+    them: Delta E_B off by 14 % and 16 % of E_1; with them 0.9 % and 3.7 %."""
+    model = CentralSpinModel(size, size)
+    tlist = np.linspace(0, end, 37)
+    exact = charge(model, dicke_state(model, 0, size), tlist, processes=[process])
+    twa = twa_charge(model, (0, size), tlist, [process], ntraj=1000, seed=8)
+    assert_first_charge(exact, twa, bias)
+
+
+@pytest.mark.parametrize(
     "process",
     [
         pytest.param(proc(1.0, target), id=f"{proc.__name__}-{target}")
