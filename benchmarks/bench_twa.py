@@ -1,6 +1,7 @@
 """Truncated Wigner estimate against the exact solvers on the first charge, and its cost at 10^6.
 
-For every size, process kind (local dephasing, decay, pumping on the battery or the charger)
+For every size, process kind (local, or ``--scope collective``, dephasing, decay, pumping on
+the battery or the charger)
 and rate, from the paper's start :math:`|0, N\\rangle`, it prints one markdown row:
 
 * ``dE err``: :math:`\\max_{t\\le t_1}|\\Delta E_B^{TWA} - \\Delta E_B^{exact}| / E_1`, with
@@ -126,9 +127,14 @@ def sweep(args):
         if args.combined:
             cases.append(("dephasing+decay", "battery", 0.1))
         for kind, target, rate in cases:
-            procs = [] if target is None else [KINDS[k](rate, target) for k in kind.split("+")]
+            procs = (
+                []
+                if target is None
+                else [KINDS[k](rate, target, args.scope) for k in kind.split("+")]
+            )
             row, t_exact, t_twa = compare(model, tlist, procs, args.ntraj, args.seed)
-            name = "closed" if target is None else f"{kind} {target}"
+            scope = "collective " if args.scope == "collective" else ""
+            name = "closed" if target is None else f"{scope}{kind} {target}"
             rate_s = "" if target is None else f"{rate:g}"
             if row is None:
                 cells = "no first maximum in the window | | |"
@@ -205,6 +211,7 @@ def main():
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--targets", nargs="*", default=["battery", "charger"])
     parser.add_argument("--rates", type=float, nargs="*", default=[0.01, 0.1, 1.0])
+    parser.add_argument("--scope", default="local", choices=["local", "collective"])
     parser.add_argument("--ntraj", type=int, default=2000)
     parser.add_argument("--points", type=int, default=121)
     parser.add_argument("--seed", type=int, default=2026)

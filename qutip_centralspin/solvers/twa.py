@@ -102,8 +102,23 @@ Cavity charger
 Collective processes
 --------------------
 Collective dephasing :math:`L = \sqrt\gamma X_z` is a random rotation about :math:`z` by an
-angle :math:`d\phi = \sqrt\gamma\,dW` (Stratonovich), applied exactly each step. Collective
-decay and pumping (:math:`\sqrt\gamma X^\mp`) are not implemented (``ValueError``).
+angle :math:`d\phi = \sqrt\gamma\,dW` (Stratonovich), applied exactly each step.
+
+Collective decay :math:`L = \sqrt\gamma X^-`: the adjoint dissipator gives the drift from the
+symmetrised first moments, :math:`\mathcal D^\dagger(X_z) = -\gamma X^+X^- =
+-\gamma(X_x^2 + X_y^2 + X_z)` and :math:`\mathcal D^\dagger(X^+) = \gamma X^+X_z =
+\gamma(\{X^+, X_z\}/2 - X^+/2)`, i.e.
+:math:`A = \gamma(X_zX_x - X_x/2,\ X_zX_y - X_y/2,\ -(X_x^2 + X_y^2) - X_z)`; the diffusion
+from the identity :math:`\mathcal D^\dagger(PQ) = \mathcal D^\dagger(P)Q + P\mathcal
+D^\dagger(Q) + \gamma[X^+, P][Q, X^-]`, whose symbol for :math:`P, Q \in \{X_a\}` at leading
+order is :math:`D = \gamma\,{\rm Re}(uu^\dagger)`, :math:`u = ([X^+, X_a])_a = (X_z, iX_z,
+-X^+)`: :math:`D = \gamma(ww^T + w'w'^T)`, :math:`w = (X_z, 0, -X_x)`,
+:math:`w' = (0, X_z, -X_y)`, positive semi-definite (two real noises, no clipping). Collective
+pumping :math:`\sqrt\gamma X^+` is its mirror image under the rotation by :math:`\pi` about
+:math:`x` (:math:`X^- \leftrightarrow X^+`): :math:`A = \gamma(-X_zX_x - X_x/2,\ -X_zX_y -
+X_y/2,\ X_x^2 + X_y^2 - X_z)`, :math:`w = (-X_z, 0, X_x)`, :math:`w' = (0, X_z, -X_y)`. Unlike
+the local terms these are a truncation (the third-order terms of the Wigner evolution are
+dropped), the TWA of superradiance.
 
 Integration and statistics
 --------------------------
@@ -186,44 +201,74 @@ class SpinCoherentLabel:
 
 @dataclass(frozen=True)
 class _Group:
-    """Dissipation of one group: local rates and collective dephasing."""
+    """Dissipation of one group: local rates, collective dephasing, decay and pumping."""
 
     size: int
     dephasing: float = 0.0
     decay: float = 0.0
     pumping: float = 0.0
     collective_dephasing: float = 0.0
+    collective_decay: float = 0.0
+    collective_pumping: float = 0.0
 
     @property
-    def noisy(self) -> bool:
+    def local(self) -> bool:
         return self.dephasing + self.decay + self.pumping > 0
 
     @property
+    def noisy(self) -> bool:
+        return self.local or self.collective_decay + self.collective_pumping > 0
+
+    @property
     def total_rate(self) -> float:
-        return self.dephasing + self.decay + self.pumping + self.collective_dephasing
+        return (
+            self.dephasing
+            + self.decay
+            + self.pumping
+            + self.collective_dephasing
+            + self.size * (self.collective_decay + self.collective_pumping)
+        )
 
     def drift(self, x: np.ndarray) -> np.ndarray:
-        """Local drift gamma (M X + N_t c) on a (3, ntraj) array."""
+        """Drift on a (3, ntraj) array: local gamma (M X + N_t c), collective decay/pumping."""
         down, up = self.decay, self.pumping
         transverse = -(2 * self.dephasing + 0.5 * (down + up))
         out = np.empty_like(x)
         out[0] = transverse * x[0]
         out[1] = transverse * x[1]
         out[2] = -(down + up) * x[2] + 0.5 * self.size * (up - down)
+        cdown, cup = self.collective_decay, self.collective_pumping
+        if cdown or cup:
+            square = x[0] ** 2 + x[1] ** 2
+            gain = (cdown - cup) * x[2] - 0.5 * (cdown + cup)
+            out[0] += gain * x[0]
+            out[1] += gain * x[1]
+            out[2] += (cup - cdown) * square - (cdown + cup) * x[2]
         return out
 
-    def noise(self, x: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        """G xi with G the Cholesky factor of the diffusion D(X) (module notes)."""
-        down, up, n = self.decay, self.pumping, self.size
-        a = n * (self.dephasing + 0.25 * (down + up))
-        k = 0.5 * (down - up)
-        b = 0.5 * n * (down + up) + (down - up) * x[2]
-        root = math.sqrt(a)
-        gz = np.sqrt(np.maximum(b - k * k * (x[0] ** 2 + x[1] ** 2) / a, 0.0))
-        out = np.empty_like(x)
-        out[0] = root * xi[0]
-        out[1] = root * xi[1]
-        out[2] = (k / root) * (x[0] * xi[0] + x[1] * xi[1]) + gz * xi[2]
+    def noise(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """G xi with G G^T the diffusion D(X) (module notes); draws its own normals."""
+        out = np.zeros_like(x)
+        if self.local:
+            xi = rng.standard_normal(x.shape)
+            down, up, n = self.decay, self.pumping, self.size
+            a = n * (self.dephasing + 0.25 * (down + up))
+            k = 0.5 * (down - up)
+            b = 0.5 * n * (down + up) + (down - up) * x[2]
+            root = math.sqrt(a)
+            gz = np.sqrt(np.maximum(b - k * k * (x[0] ** 2 + x[1] ** 2) / a, 0.0))
+            out[0] = root * xi[0]
+            out[1] = root * xi[1]
+            out[2] = (k / root) * (x[0] * xi[0] + x[1] * xi[1]) + gz * xi[2]
+        for rate, sign in ((self.collective_decay, 1.0), (self.collective_pumping, -1.0)):
+            if rate:
+                # D = rate (w w^T + w' w'^T), w = (X_z, 0, -X_x), w' = (0, X_z, -X_y); pumping:
+                # X_z -> -X_z
+                xi = math.sqrt(rate) * rng.standard_normal((2, x.shape[1]))
+                z = sign * x[2]
+                out[0] += z * xi[0]
+                out[1] += z * xi[1]
+                out[2] -= sign * (x[0] * xi[0] + x[1] * xi[1])
         return out
 
 
@@ -245,8 +290,8 @@ class _Mode:
     def drift(self, x: np.ndarray) -> np.ndarray:
         return -0.5 * self.loss * x
 
-    def noise(self, x: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        return 0.5 * math.sqrt(self.loss) * xi
+    def noise(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return 0.5 * math.sqrt(self.loss) * rng.standard_normal(x.shape)
 
 
 def _groups(model, processes) -> tuple[_Group, _Group | _Mode]:
@@ -264,12 +309,7 @@ def _groups(model, processes) -> tuple[_Group, _Group | _Mode]:
             name = "loss" if p.kind == "decay" else "collective_dephasing"
             rates["charger"][name] = p.rate
             continue
-        if not p.is_local and p.kind != "dephasing":
-            raise ValueError(
-                "processes for the TWA must be local (dephasing, decay, pumping) or collective "
-                f"dephasing, got collective {p.kind} on the {p.target}; use the exact solvers"
-            )
-        name = p.kind if p.is_local else "collective_dephasing"
+        name = p.kind if p.is_local else f"collective_{p.kind}"
         rates[p.target][name] = rates[p.target].get(name, 0.0) + p.rate
     battery = _Group(model.n_battery, **rates["battery"])
     if cavity:
@@ -371,7 +411,7 @@ def _step(model, battery, charger, s, c, dt, rng):
     root = math.sqrt(dt)
     for group, x, dx in ((battery, s, ds), (charger, c, dc)):
         if group.noisy:
-            dx += root * group.noise(x, rng.standard_normal(x.shape))
+            dx += root * group.noise(x, rng)
     s += ds
     c += dc
     for group, x in ((battery, s), (charger, c)):
@@ -470,7 +510,7 @@ def twa_charge(
     tlist : array_like
         Increasing times; ``tlist[0]`` is the time of ``state``.
     processes : Process or list of Process
-        Local dephasing, decay, pumping on either group, and collective dephasing; on a
+        Local or collective dephasing, decay, pumping on either group; on a
         cavity charger, cavity loss (``cavity_loss(kappa)``) and photon dephasing
         (collective dephasing of the charger).
     ntraj : int, default 1000
@@ -563,8 +603,12 @@ def twa_charge(
     energy_error = abs(model.B) * np.sqrt(variance / ntraj)
     sz0 = (label.m if isinstance(label, SpinCoherentLabel) else label[0]) - model.n_battery / 2
     initial_energy = model.B * sz0
-    rate = -(battery.decay + battery.pumping) * sz0 + 0.5 * model.n_battery * (
-        battery.pumping - battery.decay
+    j = model.n_battery / 2
+    rate = (
+        -(battery.decay + battery.pumping) * sz0
+        + j * (battery.pumping - battery.decay)
+        - battery.collective_decay * (j + sz0) * (j - sz0 + 1)
+        + battery.collective_pumping * (j - sz0) * (j + sz0 + 1)
     )
     elapsed = times - times[0]
     power_error = np.zeros_like(energy_error)
