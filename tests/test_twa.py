@@ -173,6 +173,23 @@ def test_uncoupled_mean_is_exact(process, flipped, closed_form):
     assert twa.initial_rate == pytest.approx(exact.initial_rate, abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    "process",
+    [
+        pytest.param(decay(0.4, scope="collective"), id="collective-decay"),
+        pytest.param(pumping(0.4, scope="collective"), id="collective-pumping"),
+        pytest.param(decay(0.4), id="local-decay"),
+    ],
+)
+def test_initial_rate_is_exact(process):
+    """dE_B/dt at t0 from the Dicke battery's exact moments, as the exact block solver's."""
+    model = CentralSpinModel(6, 4)
+    tlist = np.linspace(0, 0.1, 3)
+    twa = twa_charge(model, (3, 2), tlist, [process], ntraj=10, seed=1)
+    exact = charge(model, dicke_state(model, 3, 2), tlist, processes=[process])
+    assert twa.initial_rate == pytest.approx(exact.initial_rate, rel=1e-12)
+
+
 def test_error_bar_matches_spread():
     """The standard error of one run against the spread of eight independent runs."""
     model = CentralSpinModel(8, 8)

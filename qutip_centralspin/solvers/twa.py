@@ -140,9 +140,13 @@ Accuracy
 --------
 Measured against the exact solvers (``benchmarks/bench_twa.py``, table in
 ``benchmarks/README.md``), from :math:`|0, N\rangle`: TWA is validated for the *first* charge
-(up to the first maximum of :math:`\Delta E_B`); its error falls with :math:`N` (P_max -5 % at
-:math:`N_B = N = 4`, -2.4 % at 8, about -1 % at 16, within 0.5 % at 64, at every process and
-rate measured) and over several charging periods grows to ~10 %. From the empty battery and
+(up to the first maximum of :math:`\Delta E_B`); its error falls with :math:`N`, about
+equally for every process kind, target, scope and rate measured (0.01-10): P_max -5 % at
+:math:`N_B = N = 4`, -2.4 % at 8, -1.1 % at 16, -0.4 % at 32, -0.2 % at 48, -0.1 % at 64
+(closed; the first maximum :math:`E_1` about twice that); with :math:`N_B \ll N` the battery's
+size sets it (:math:`N_B = 4`, :math:`N = 64`: -1.1 %, :math:`E_1` -2.9 %). Past the first
+charge the error grows to 6-22 % of :math:`E_1` (:func:`twa_charge` warns). From the empty
+battery and
 the cavity vacuum, where nothing happens exactly, the vacuum fluctuations of the Wigner samples
 charge the battery spuriously (a known TWA artefact).
 """
