@@ -124,8 +124,10 @@ Integration and statistics
 --------------------------
 Each step of length :math:`\le` ``dt`` (default :math:`0.05/\omega`, :math:`\omega` the
 largest precession frequency plus the total rate; the steps land on ``tlist``) applies the
-deterministic drift by classical Runge-Kutta 4, then the local noise (Euler-Maruyama at the
-step's start, Itô), then the collective dephasing rotation: weak order 1 in the noise. The
+deterministic drift by classical Runge-Kutta 4, then the noise (Euler-Maruyama at the step's
+start, Itô), then the dephasing rotations: weak order 1 in the noise. Measured, ``dt/4``
+against the default: closed, P_max changed by 1e-8 relative (N_B = N = 4); with strong local or
+collective processes by less than one standard error (at most 0.6 %, 4000 trajectories). The
 trajectories run in batches of ``batch_size``, each batch from its own child of one
 ``numpy.random.SeedSequence`` (results do not depend on the ``map``), vectorised over the
 batch with numpy; the batches go through a QuTiP map function (``qutip.serial_map`` by default,
@@ -168,7 +170,7 @@ from ..operators import check_model
 from ..processes import as_processes
 from ..results import ChargingResult
 
-__all__ = ["twa_charge", "SpinCoherentLabel", "OPTIONS"]
+__all__ = ["twa_charge", "SpinCoherentLabel", "OPTIONS", "FIRST_CHARGE_MARGIN"]
 
 #: Options of :func:`twa_charge`: the largest time step ``dt``, the trajectories per map task
 #: ``batch_size`` (default 250), ``num_cpus`` for the parallel maps, and QuTiP's progress bar.
