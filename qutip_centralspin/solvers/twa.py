@@ -407,7 +407,7 @@ def _rotate_z(x: np.ndarray, angle: np.ndarray) -> None:
 
 
 def _step(model, battery, charger, s, c, dt, rng):
-    """One step: RK4 drift, Euler-Maruyama local noise (Itô), exact collective dephasing."""
+    """One step: RK4 drift, Euler-Maruyama noise (Itô), exact dephasing rotations."""
     k1 = _rhs(model, battery, charger, s, c)
     k2 = _rhs(model, battery, charger, s + 0.5 * dt * k1[0], c + 0.5 * dt * k1[1])
     k3 = _rhs(model, battery, charger, s + 0.5 * dt * k2[0], c + 0.5 * dt * k2[1])
