@@ -29,9 +29,13 @@ from .solvers.switched import charge_switched
 from .states import check_state
 from .thermal import ThermalMixture
 
-__all__ = ["charge", "Solver"]
+__all__ = ["charge", "Solver", "Method"]
 
 Solver = Literal["auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce"]
+Method = Literal["exact", "twa", "auto"]
+METHODS: tuple[str, ...] = ("exact", "twa", "auto")
+#: ``options`` of the TWA path that are not QuTiP's (the rest go to ``twa_charge``).
+TWA_KEYS = ("ntraj", "seed", "map")
 SOLVERS: tuple[str, ...] = ("auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce")
 #: Solvers that take ``processes``.
 PROCESS_SOLVERS = ("auto", "blocks", "mesolve", "piqs", "bruteforce")
@@ -55,6 +59,7 @@ def charge(
     options: dict | None = None,
     processes=None,
     coupling=None,
+    method: Method = "exact",
 ) -> ChargingResult:
     r"""Charge the battery from ``psi0`` and record :math:`\Delta E_B(t)` and :math:`P_B(t)`.
 
@@ -123,6 +128,17 @@ def charge(
         exact generator per segment (``solver="bruteforce"`` for the qubit reference). A
         function or an array on ``tlist``: ``sesolve`` (``mesolve`` with ``c_ops``) on a
         ``QobjEvo``.
+    method : {"exact", "twa", "auto"}, default "exact"
+        ``"exact"``: the solvers above. ``"twa"``: the truncated Wigner approximation
+        (:func:`~qutip_centralspin.solvers.twa.twa_charge`; spin and cavity chargers, a label
+        ``psi0``, no ``e_ops``, ``c_ops`` or ``coupling``): an *estimate* with a standard
+        error in ``stats["standard error"]``, validated on the first charge only (the
+        measured errors are in ``benchmarks/README.md``). Its options go in ``options``:
+        ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` (a QuTiP map function) and those
+        of ``twa_charge`` (``"dt"``, ``"batch_size"``, ``"num_cpus"``, the progress bar).
+        ``"auto"``: exact when the resource estimate of the exact path
+        (:func:`qutip_centralspin.estimates.estimate`) fits the memory limit, TWA beyond;
+        ``stats["method choice"]`` says which and why.
 
     Returns
     -------
@@ -138,6 +154,17 @@ def charge(
     ('exact', 1.0)
     """
     model = check_battery_model(model)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "exact":
+        choice = _choose_method(model, psi0, tlist, method, solver, processes, options)
+        if choice is not None:
+            return _charge_twa(model, psi0, tlist, c_ops, e_ops, solver, options, processes,
+                               coupling, choice)  # fmt: skip
+        result = charge(model, psi0, tlist, c_ops=c_ops, e_ops=e_ops, solver=solver,
+                        options=options, processes=processes, coupling=coupling)  # fmt: skip
+        result.stats["method choice"] = "exact: within the resource estimate's limit"
+        return result
     if not isinstance(model, CentralSpinModel):
         return _charge_model(
             model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling
@@ -200,6 +227,55 @@ def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> Charg
     return evolve_qutip(
         model, psi0, times, c_ops=c_ops, e_ops=e_ops, options=options, method=solver
     )
+
+
+def _choose_method(model, psi0, tlist, method, solver, processes, options) -> str | None:
+    """``None`` for the exact path, else why the TWA runs (``method`` is "twa" or "auto")."""
+    if method == "twa":
+        return "twa: asked for (method='twa')"
+    if not isinstance(model, CentralSpinModel) or not isinstance(psi0, tuple):
+        return None  # the resource estimate covers the spin charger from a label
+    exact_options = {k: v for k, v in (options or {}).items() if k not in TWA_KEYS}
+    est = estimate(
+        model,
+        psi0,
+        _checks.time_list("tlist", tlist),
+        solver=solver,
+        processes=as_processes(processes),
+        options=exact_options,
+    )
+    if est.fits:
+        return None
+    return f"twa: the exact path needs about {est.memory / 2**30:.3g} GiB, over the limit"
+
+
+def _charge_twa(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling, choice):
+    """``charge`` on the truncated Wigner path (an estimate with error bars)."""
+    from .solvers.twa import twa_charge
+
+    for name, value in (("c_ops", c_ops), ("e_ops", e_ops), ("coupling", coupling)):
+        if value:
+            raise ValueError(
+                f"{name} is not supported with method='twa' (classical trajectories give "
+                "Delta E_B and P_B only); use method='exact'"
+            )
+    if solver != "auto":
+        raise ValueError(f"solver must be 'auto' with method='twa', got {solver!r}")
+    options = dict(options or {})
+    twa_options = {k: options.pop(k) for k in TWA_KEYS if k in options}
+    options.pop("max_memory", None)  # the exact path's limit (it chose this path)
+    result = twa_charge(
+        model,
+        psi0,
+        tlist,
+        as_processes(processes),
+        ntraj=twa_options.get("ntraj", 1000),
+        seed=twa_options.get("seed"),
+        map=twa_options.get("map"),
+        options=options or None,
+    )
+    result.stats["method choice"] = choice
+    return result
 
 
 def _charge_model(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling):

@@ -192,6 +192,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of the time grid (default: 3x the closed-system tau)",
     )
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
+    chg.add_argument(
+        "--method",
+        choices=("exact", "twa", "auto"),
+        default="exact",
+        help="exact (default), twa (truncated Wigner estimate with error bars, first charge "
+        "only) or auto (exact within the memory limit, twa beyond); twa and auto need --t-max",
+    )
+    chg.add_argument(
+        "--ntraj",
+        type=int,
+        default=None,
+        help="TWA trajectories (default 1000; --method twa/auto)",
+    )
+    chg.add_argument("--seed", type=int, default=None, help="TWA seed (--method twa/auto)")
     _add_state_args(chg)
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
     _add_process_args(chg)
@@ -804,6 +818,13 @@ def _cmd_charge(args) -> int:
         _writable_file(args.plot, "--plot")
     processes = _processes(args, model)
     options = _options(args)
+    if args.method == "exact" and {"ntraj", "seed"} & args.given:
+        raise ValueError("--ntraj and --seed apply to --method twa or auto")
+    if args.method != "exact":
+        if args.t_max is None:
+            raise ValueError(f"--method {args.method} needs --t-max (the first charge's window)")
+        options = dict(options or {})
+        options.update({"ntraj": args.ntraj or 1000, "seed": args.seed})
     t_max = args.t_max
     if t_max is None:
         tau = max_power(model, state).time
@@ -813,7 +834,9 @@ def _cmd_charge(args) -> int:
         raise ValueError(f"--t-max must be > 0, got {t_max}")
     tlist = np.linspace(0, t_max, args.points)
     # the bar prints on stderr (charge sees to it); stdout carries the results
-    res = charge(model, state, tlist, processes=processes or None, options=options)
+    res = charge(
+        model, state, tlist, processes=processes or None, options=options, method=args.method
+    )
     header = (
         f"{_describe(model)}  battery |m0={args.m0}>, charger {spec}  solver={res.solver}  "
         f"grid: {args.points} points on [0, {t_max:.6g}]  processes: {_process_names(processes)}"
@@ -826,6 +849,17 @@ def _cmd_charge(args) -> int:
         "processes": _process_records(processes),
         "cavity_loss": args.cavity_loss,
     }
+    if res.solver == "twa":
+        error = res.stats["standard error"]
+        extra.update(
+            {
+                "method": "twa",
+                "method_choice": res.stats.get("method choice"),
+                "ntraj": res.stats.get("ntraj"),
+                "delta_e_stderr": error["delta_energy"].tolist(),
+            }
+        )
+        header += f"  TWA estimate ({res.stats.get('ntraj')} trajectories, first charge only)"
     if "photon cutoff" in res.stats:
         extra["photon_cutoff"] = res.stats["photon cutoff"]
         header += f"  photon cutoff {res.stats['photon cutoff']}"

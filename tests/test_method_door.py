@@ -1,0 +1,79 @@
+"""``charge(..., method=)``: the exact solvers, the truncated Wigner estimate, or the choice
+between them by the resource estimate (one door, said in ``stats``)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import qutip_centralspin as qcs
+from qutip_centralspin.cli import main
+
+TLIST = 0.3 + np.linspace(0.0, 0.15, 11)  # the first charge of N_B = N = 32 (t0 > 0)
+
+
+def test_twa_door_tracks_the_exact_first_charge_at_n32():
+    """TWA against the exact block solver (local dephasing and decay 0.1): the first charge
+    within 2 % of its maximum plus three standard errors (measured: 0.4-0.8 % at N = 32)."""
+    model = qcs.CentralSpinModel(32, 32)
+    procs = [qcs.dephasing(0.1), qcs.decay(0.1)]
+    exact = qcs.charge(model, (0, 32), TLIST, processes=procs)
+    twa = qcs.charge(
+        model, (0, 32), TLIST, processes=procs, method="twa", options={"ntraj": 400, "seed": 7}
+    )
+    assert twa.solver == "twa" and "estimate" in twa.stats["method"]
+    err = twa.stats["standard error"]["delta_energy"]
+    scale = exact.delta_energy.max()
+    assert scale > 20.0 and np.argmax(exact.delta_energy) >= 9  # the first charge, rising
+    assert np.all(np.abs(twa.delta_energy - exact.delta_energy) <= 0.02 * scale + 3 * err)
+
+
+def test_auto_runs_exact_where_it_fits_and_twa_beyond():
+    model = qcs.CentralSpinModel(6, 6)
+    procs = [qcs.dephasing(0.1)]
+    auto = qcs.charge(model, (0, 6), TLIST, processes=procs, method="auto")
+    exact = qcs.charge(model, (0, 6), TLIST, processes=procs)
+    assert auto.solver == exact.solver == "blocks"
+    assert auto.stats["method choice"].startswith("exact")
+    np.testing.assert_array_equal(auto.delta_energy, exact.delta_energy)
+    tight = qcs.charge(
+        model, (0, 6), TLIST, processes=procs, method="auto",
+        options={"max_memory": 1000, "ntraj": 50, "seed": 1},
+    )  # fmt: skip
+    assert tight.solver == "twa" and "over the limit" in tight.stats["method choice"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param(
+            {"method": "fast"}, r"method must be one of \('exact', 'twa', 'auto'\)", id="unknown"
+        ),  # fmt: skip
+        pytest.param(
+            {"method": "twa", "e_ops": [lambda t, s: 0.0]}, "e_ops is not supported", id="e_ops"
+        ),  # fmt: skip
+        pytest.param({"method": "twa", "solver": "blocks"}, "solver must be 'auto'", id="solver"),
+    ],
+)
+def test_method_errors_name_the_argument(kwargs, match):
+    model = qcs.CentralSpinModel(3, 3)
+    with pytest.raises(ValueError, match=match):
+        qcs.charge(model, (0, 3), TLIST, **kwargs)
+
+
+def test_twa_needs_a_label():
+    model = qcs.CentralSpinModel(3, 3)
+    with pytest.raises(ValueError, match="Dicke label"):
+        qcs.charge(model, qcs.dicke_state(model, 0, 3), TLIST, method="twa")
+
+
+def test_cli_method_twa(capsys):
+    argv = ["charge", "--nb", "20", "--n", "20", "--decay", "0.1", "--json", "--points", "5"]
+    assert main([*argv, "--method", "twa", "--t-max", "0.3", "--ntraj", "50", "--seed", "2"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["solver"] == "twa" and len(record["delta_e_stderr"]) == 5
+    assert record["processes"][0]["kind"] == "decay"
+    assert main([*argv, "--method", "twa"]) == 2
+    assert "needs --t-max" in capsys.readouterr().err
+    assert main([*argv, "--ntraj", "10"]) == 2
+    assert "apply to --method twa or auto" in capsys.readouterr().err
