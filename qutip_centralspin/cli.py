@@ -828,8 +828,7 @@ def _cmd_charge(args) -> int:
     t_max = args.t_max
     if t_max is None:
         tau = max_power(model, state).time
-        scale = max(abs(model.battery_field), 1e-12)
-        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0 / scale
+        t_max = 3 * tau if np.isfinite(tau) and tau > 0 else 10.0  # no gain: any window
     elif not t_max > 0:
         raise ValueError(f"--t-max must be > 0, got {t_max}")
     tlist = np.linspace(0, t_max, args.points)
