@@ -95,7 +95,8 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import NamedTuple
+from dataclasses import replace
+from typing import Literal, NamedTuple
 
 import numpy as np
 import qutip
@@ -110,6 +111,9 @@ from .thermal import ThermalMixture
 
 __all__ = ["max_power", "max_energy"]
 
+#: What :func:`max_energy` maximises: the window's maximum, or the first local maximum.
+Peak = Literal["window", "first"]
+PEAKS = ("window", "first")
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
 #: A window-doubling agreement threshold (a heuristic, used by the tests only, never a proof).
@@ -244,7 +248,13 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
 
 
 def max_energy(
-    model, psi0, *, window: float | None = None, rtol: float = CERTIFIED_RTOL, engine=None
+    model,
+    psi0,
+    *,
+    window: float | None = None,
+    rtol: float = CERTIFIED_RTOL,
+    engine=None,
+    peak: Peak = "window",
 ) -> Maximum:
     r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)` over a time window.
 
@@ -277,22 +287,45 @@ def max_energy(
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
     rtol = _checks.positive_real("rtol", rtol)
+    peak = _check_peak(peak)
     evo = _evolution(model, psi0, engine)
     if window is not None:
         window = _checks.positive_real("window", window)
-    return certified_max_energy(evo, window=window, rtol=rtol)
+    return certified_max_energy(evo, window=window, rtol=rtol, peak=peak)
+
+
+def _check_peak(peak) -> str:
+    if peak not in PEAKS:
+        raise ValueError(f"peak must be one of {', '.join(map(repr, PEAKS))}; got {peak!r}")
+    return peak
 
 
 def certified_max_energy(
-    evo: SectorEvolution, *, window: float | None = None, rtol: float = CERTIFIED_RTOL
+    evo: SectorEvolution,
+    *,
+    window: float | None = None,
+    rtol: float = CERTIFIED_RTOL,
+    peak: Peak = "window",
 ) -> Maximum:
     """:func:`max_energy` for an already prepared :class:`SectorEvolution`."""
+    peak = _check_peak(peak)
     scaled, shift = _rescaled(evo)
     if window is not None and shift:
         window = math.ldexp(window, shift)  # H / 2^k runs 2^k times slower
-    result = _max_energy(scaled, window, rtol)
+    if peak == "first":
+        result = _first_energy_peak(scaled, window, rtol)
+    else:
+        result = _max_energy(scaled, window, rtol)
     result = _scale_back(result, shift, power=False) if shift else result
-    return _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+    result = _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+    if peak == "first" and result.converged and result.time_bracket is None and result.time > 0:
+        # parts of the state were left out: their motion can move or add a local maximum
+        result = replace(
+            result,
+            converged=False,
+            reason="the first peak of a mixture with left-out parts is not located",
+        )
+    return result
 
 
 def _with_neglected(result: Maximum, error: float, evo) -> Maximum:
@@ -904,6 +937,7 @@ class _Scan(NamedTuple):
     end: float
     status: str  # "done", "no gain" or "budget"
     samples: tuple | None = None  # a short scan: (t, P) as sampled, intervals not built yet
+    power_best: float = -math.inf  # E scan: max (Delta E_B - round-off)/t over the samples
 
 
 def _scan_power(evo, bounds: _Bounds, dt: float, interval_bounds) -> _Scan:
@@ -1267,13 +1301,16 @@ def _scan_energy(evo, window: float, count: int, interval_bounds, noise) -> _Sca
     kept, kept_size, next_prune = [], 0, _PRUNE_EVERY
     t_prev, e_prev = 0.0, 0.0
     samples = {}  # neighbours of the best sample: index -> (t, value)
+    power_best = -math.inf
     start = 1
     while start <= count:
         stop = min(start + _MAX_CHUNK, count + 1)
         k = np.arange(start, stop)
         t = window * (k / count)
         e = evo.delta_energy(t)
-        i = int(np.argmax(e - noise(t)))
+        lower = e - noise(t)
+        power_best = max(power_best, float(np.max(lower / t)))
+        i = int(np.argmax(lower))
         if e[i] > best:
             best, t_best, k_best = float(e[i]), float(t[i]), int(k[i])
             samples = {int(k[i]): (best, t_best)}
@@ -1299,7 +1336,9 @@ def _scan_energy(evo, window: float, count: int, interval_bounds, noise) -> _Sca
     if all(j in samples for j in (k_best - 1, k_best, k_best + 1)) and 0 < k_best < count:
         trio = [samples[j] for j in (k_best - 1, k_best, k_best + 1)]
         neighbours = (tuple(x[1] for x in trio), tuple(x[0] for x in trio))
-    return _Scan((a, b, fa, fb), up, best, t_best, neighbours, window, "done")
+    return _Scan(
+        (a, b, fa, fb), up, best, t_best, neighbours, window, "done", power_best=power_best
+    )
 
 
 def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
@@ -1330,6 +1369,58 @@ def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
         if not extend or scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
             break
         window *= 2
+    window = scan.end
+    if not extend or not scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
+        return _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    reason = ""
+    # P_B(t) = Delta E_B(t)/t <= D*/t: no time past D*/P_seen has the power P_max, so a window
+    # reaching there holds the time tau of P_max, and E_max >= Delta E_B(tau) = P_max tau
+    needed = bounds.gain_bound / scan.power_best
+    if needed > window:
+        count = int(math.ceil(needed / dt))
+        if count > MAX_SCAN_POINTS:
+            reason = (
+                f"the default window stops at {window:.6g}, before D*/P = {needed:.6g}: the "
+                "time of P_max may lie beyond it (a longer window needs more than "
+                f"{MAX_SCAN_POINTS} samples)"
+            )
+        else:
+            window = needed
+            scan = _scan_energy(evo, window, count, interval_bounds, bounds.energy_noise)
+    result = _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    # a default window never ends on a rising edge: doubled while the maximum sits at its end
+    for _ in range(MAX_WINDOW_DOUBLINGS):
+        if not _rising_at_end(evo, bounds, result):
+            break
+        count = int(math.ceil(2 * window / dt))
+        if count > MAX_SCAN_POINTS:
+            break
+        window *= 2
+        scan = _scan_energy(evo, window, count, interval_bounds, bounds.energy_noise)
+        result = _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    if _rising_at_end(evo, bounds, result):
+        reason = (
+            f"Delta E_B still rises at the end of the default window t = {window:.6g}, where "
+            "the maximum sits: a longer window holds a larger value"
+        )
+    if reason and result.converged:
+        result = replace(result, converged=False, time_bracket=None, reason=reason)
+    return result
+
+
+def _rising_at_end(evo, bounds: _Bounds, result: Maximum) -> bool:
+    r"""Whether the window's maximum can sit at its end while :math:`\Delta E_B` rises there
+    (then a longer window holds a larger value)."""
+    if result.horizon == math.inf or not result.value > 0:
+        return False
+    end = result.window[1]
+    e, d1, _, _ = evo.energy_derivatives(end)
+    near = e - evo.initial_energy + bounds.error(end) >= result.value - (result.tolerance or 0.0)
+    return near and d1 > bounds.error(end, 1)
+
+
+def _energy_on_window(evo, bounds: _Bounds, scan: _Scan, dt, interval_bounds, rtol) -> Maximum:
+    """The certified maximum of Delta E_B on the window of a finished scan."""
     window = scan.end
     if not scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
         # no gain above round-off: only a (cheap) bound of the window is left to state
@@ -1416,6 +1507,173 @@ def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
         converged,
         time_bracket=bracket if converged else None,
         horizon=horizon,
+        tolerance=tolerance,
+        reason=reason,
+    )
+
+
+# -- the first local maximum of Delta E_B ------------------------------------------------------------
+#: Evaluations the search for the first peak may spend (then an unconverged result).
+MAX_FIRST_PEAK_EVALUATIONS = 2_000_000
+#: Root refinement of the first peak: at most this many safeguarded Newton steps.
+FIRST_PEAK_STEPS = 100
+
+
+def _derivative_signs(evo, bounds: _Bounds, a: float, b: float) -> str:
+    r"""What the Taylor expansion of :math:`g = \Delta E_B'` at the midpoint proves on
+    ``[a, b]``: ``"rising"`` (:math:`g > 0`), ``"falling"`` (:math:`g < 0`), ``"convex"``
+    (:math:`g' > 0`: :math:`g` increasing), ``"concave"`` (:math:`g' < 0`) or ``""``.
+
+    With :math:`c = (a + b)/2`, :math:`h = (b - a)/2` and :math:`|g'''| = |E_B''''| \le M_4`:
+    :math:`|g(c + s) - g(c)| \le |g'(c)|h + |g''(c)|h^2/2 + M_4h^3/6` and
+    :math:`|g'(c + s) - g'(c)| \le |g''(c)|h + M_4h^2/2`, plus the round-off of each
+    derivative.
+    """
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    _, d1, d2, d3 = evo.energy_derivatives(c)
+    m4 = bounds.m[4]
+    spread = abs(d2) * h + abs(d3) * h * h / 2 + m4 * h**3 / 6 + bounds.error(c, 1)
+    if d1 - spread > 0:
+        return "rising"
+    if d1 + spread < 0:
+        return "falling"
+    turn = abs(d3) * h + m4 * h * h / 2 + bounds.error(c, 2)
+    if d2 - turn > 0:
+        return "convex"
+    if d2 + turn < 0:
+        return "concave"
+    return ""
+
+
+def _first_energy_peak(evo, window: float | None, rtol: float) -> Maximum:
+    """The certified first local maximum of Delta E_B on t > 0 (see :func:`max_energy`)."""
+    bounds = _Bounds(evo)
+    if window is None:
+        base = default_window(evo)
+        if base == 0 and bounds.omega > 0:
+            base = 2 * math.pi / bounds.omega
+        window = math.ldexp(base, MAX_WINDOW_DOUBLINGS)
+    decided = bounds.structural(False, window)
+    if decided is not None:  # no energy to gain: no charging peak, tau = t0 by convention
+        return decided
+    e0 = evo.initial_energy
+    m = bounds.m
+    scale = min(bounds.omega, m[3] / m[2]) if m[2] > 0 else bounds.omega
+    dt = 2 * math.pi / (SAMPLES_PER_SCAN_PERIOD * scale)
+    rate = {}  # g = dE_B/dt at the interval ends, with its round-off
+
+    def slope(t):
+        if t not in rate:
+            rate[t] = (evo.energy_derivatives(t)[1], bounds.error(t, 1))
+        return rate[t]
+
+    def unresolved(reason, t_end):
+        return Maximum(
+            0.0,
+            math.inf,
+            float(bounds.gain_bound),
+            (0.0, float(t_end)),
+            converged=False,
+            horizon=None,
+            tolerance=None,
+            reason=reason,
+        )
+
+    evaluations, k = 0, 0
+    while k * dt < window:
+        stack = [(k * dt, min((k + 1) * dt, window))]
+        k += 1
+        while stack:
+            a, b = stack.pop()
+            evaluations += 1
+            if evaluations > MAX_FIRST_PEAK_EVALUATIONS:
+                return unresolved(
+                    f"the first local maximum is not resolved after {evaluations - 1} "
+                    f"evaluations (searched up to t = {a:.6g})",
+                    a,
+                )
+            kind = _derivative_signs(evo, bounds, a, b)
+            if kind in ("rising", "falling", "convex"):
+                continue  # no local maximum on [a, b]: g keeps its sign, or g increases
+            if kind == "concave":
+                g_a, err_a = slope(a)
+                g_b, err_b = slope(b)
+                if g_a < -err_a or g_b > err_b:
+                    continue  # g decreasing: negative on (a, b] or positive on [a, b)
+                if a == 0 and abs(g_a) <= err_a and g_b < -err_b:
+                    # falling from t0 = 0 (g(0) = 0 to round-off): no maximum after t0 here
+                    continue
+                if g_a > err_a and g_b < -err_b:  # one sign change of g, from + to -
+                    return _certify_first_peak(evo, bounds, a, b, e0, rtol)
+                # g vanishes within round-off at an end (e.g. a peak on a grid point of a
+                # periodic E_B): widen the interval across that end (what it adds on the left
+                # is cleared already, so a root found there is the same one)
+                w = b - a
+                lo = a - w / 2 if a > 0 and abs(g_a) <= err_a else a
+                hi = b + w / 2 if abs(g_b) <= err_b else b
+                if _derivative_signs(evo, bounds, lo, hi) == "concave":
+                    (g_lo, err_lo), (g_hi, err_hi) = slope(lo), slope(hi)
+                    if g_lo > err_lo and g_hi < -err_hi:
+                        return _certify_first_peak(evo, bounds, lo, hi, e0, rtol)
+            if (b - a) <= _MIN_WIDTH_ULPS * _EPS * max(abs(b), _TINY):
+                return unresolved(
+                    "the sign of dE_B/dt is not resolved above round-off near "
+                    f"t = {a:.17g} (a critical point at round-off)",
+                    a,
+                )
+            mid = 0.5 * (a + b)
+            stack.append((mid, b))
+            stack.append((a, mid))
+    return unresolved(
+        f"no local maximum of Delta E_B on (0, {window:.6g}]: pass a longer window", window
+    )
+
+
+def _certify_first_peak(evo, bounds: _Bounds, a, b, e0, rtol) -> Maximum:
+    r"""The maximum on ``[a, b]``, where :math:`g = \Delta E_B'` is proven decreasing with
+    :math:`g(a) > 0 > g(b)`: its unique root :math:`\tau` by safeguarded Newton steps (the
+    sign of :math:`g` kept where it is resolved), bracketed by
+    :math:`|\tau - t| \le (|g(t)| + \epsilon_1)/\min|g'|`, and
+    :math:`\Delta E_B(\tau) \le \Delta E_B(t) + \epsilon_0 + |\tau - t|(|g(t)| + \epsilon_1
+    + M_2|\tau - t|)`."""
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    _, _, d2, d3 = evo.energy_derivatives(c)
+    steep = -d2 - abs(d3) * h - bounds.m[4] * h * h / 2 - bounds.error(c, 2)  # min |g'| > 0
+    lo, hi, t = a, b, c
+    for _ in range(FIRST_PEAK_STEPS):
+        f, g, g1, _ = evo.energy_derivatives(t)
+        err1 = bounds.error(t, 1)
+        if g > err1:
+            lo = t
+        elif g < -err1:
+            hi = t
+        else:
+            break
+        step = t - g / g1 if g1 < 0 else math.nan
+        nxt = step if lo < step < hi else 0.5 * (lo + hi)
+        if nxt == t or hi - lo <= 4 * _EPS * hi:
+            break
+        t = nxt
+    f, g, _, _ = evo.energy_derivatives(t)
+    err1 = bounds.error(t, 1)
+    reach = (abs(g) + err1) / steep
+    left, right = max(lo, t - reach), min(hi, t + reach)
+    value = f - e0
+    dist = max(t - left, right - t)
+    err0 = bounds.error(t)
+    upper = value + err0 + dist * (abs(g) + err1 + bounds.m[2] * dist)
+    tolerance = max(rtol * abs(value), 2 * err0)
+    reason = ""
+    if upper - value > tolerance:
+        reason = f"bracket {upper - value:.3g} wider than the tolerance {tolerance:.3g}"
+    return Maximum(
+        value,
+        t,
+        upper,
+        (0.0, right),
+        converged=not reason,
+        time_bracket=(left, right),
+        horizon=right if value >= 0 else None,
         tolerance=tolerance,
         reason=reason,
     )
