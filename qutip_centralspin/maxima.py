@@ -12,6 +12,11 @@ What is proven
   on the stated window :math:`[0, T_w]`: ``horizon = T_w``. If ``value`` comes within the
   tolerance of the global ceiling, it is the maximum over all :math:`t \ge 0`:
   ``horizon = inf`` and ``upper_bound`` is the ceiling.
+* The first peak (``max_energy(..., peak="first")``): the first local maximum of
+  :math:`\Delta E_B` for :math:`t > 0`, proven first by the sign of :math:`\dot E_B` or of
+  :math:`\ddot E_B` on every interval before it, its time bracketed to round-off.
+* The default ``E_max`` window reaches the time of ``P_max`` (so ``E_max >= P_max tau``) and
+  never ends on a rising edge of :math:`\Delta E_B` (else ``converged=False``).
 * ``converged=True`` means exactly: ``upper_bound - value <= tolerance`` holds over
   ``[0, horizon]``, ``tolerance = max(rtol |value|, round-off floor)``, and ``value`` is resolved
   above round-off (or ``0`` is proven by structure, below). Otherwise ``converged=False`` with a
@@ -256,7 +261,7 @@ def max_energy(
     engine=None,
     peak: Peak = "window",
 ) -> Maximum:
-    r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)` over a time window.
+    r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)`, or the first peak.
 
     Parameters
     ----------
@@ -265,24 +270,55 @@ def max_energy(
     window : float, optional
         :math:`T_w`. Default: :math:`2\pi/g_{min}`, one period of the slowest beat between
         neighbouring levels of the occupied sectors, doubled (at most
-        :data:`MAX_WINDOW_DOUBLINGS` times) while no gain above round-off is found on it.
+        :data:`MAX_WINDOW_DOUBLINGS` times) while no gain above round-off is found on it; then
+        extended to :math:`D^*/P_{seen}` (:math:`P_{seen}` the best power of its samples) so
+        that it holds the time :math:`\tau` of :math:`P_{max}` (no later time can have a
+        larger power, :math:`P_B(t) \le D^*/t`), hence
+        :math:`E_{max} \ge \Delta E_B(\tau) = P_{max}\tau`; and doubled while the maximum sits
+        at its end with :math:`\Delta E_B` still rising (if it still does, ``converged=False``).
+        A window you give is searched as given: the maximum over it may sit at its end.
+        With ``peak="first"``: where the search for the first peak stops (default
+        :math:`2^8 \cdot 2\pi/g_{min}`).
     rtol : float, default 1e-10
         Relative width of the certified bracket (never below the round-off floor).
+    peak : {"window", "first"}, default "window"
+        ``"window"``: the maximum over the window. ``"first"``: the first local maximum of
+        :math:`\Delta E_B(t)` for :math:`t > 0`, the charging time of Ferraro et al.,
+        PRL 120, 117702 (2018): the smallest :math:`\tau > 0` at which :math:`\dot E_B`
+        changes sign from positive to negative (an analytic :math:`\Delta E_B` has isolated
+        critical points: no plateaus unless :math:`E_B` is constant). It is proven first: on
+        every interval before it :math:`\dot E_B > 0`, :math:`\dot E_B < 0` or
+        :math:`\ddot E_B > 0` holds (Taylor bounds of :math:`\dot E_B` at the midpoint with
+        :math:`|E_B^{(4)}| \le M_4`), and on the interval that holds it
+        :math:`\ddot E_B < 0` and :math:`\dot E_B` changes sign once. A start that falls
+        (:math:`\dot E_B(0) = 0` to round-off, :math:`\ddot E_B < 0`) has no peak at
+        :math:`t = 0^+`. The value can be negative (a state that discharges before its first
+        peak). A state that cannot gain energy (stationary, or every occupied sector at its
+        top level: :math:`\Delta E_B \le 0` at all times) has no charging peak:
+        ``value = 0``, ``time = 0`` (:math:`\tau = t_0`), ``time_bracket = None``,
+        ``converged=True``. If the sign of :math:`\dot E_B` cannot be resolved (a constant
+        :math:`E_B` the bounds cannot tell from a moving one) or no peak comes before the end
+        of the search: ``value = 0``, ``time = inf``, ``converged=False`` and the ``reason``.
 
     Returns
     -------
     Maximum
-        ``window`` is :math:`(0, T_w)`. ``converged=True`` means the bracket is proven to the
-        tolerance over ``[0, horizon]``: ``horizon = T_w`` (certified on the window), or
-        ``inf`` when ``value`` reaches the global ceiling :math:`D^*` of
-        :math:`\Delta E_B` (then it is the maximum over all :math:`t \ge 0`). A longer window
-        can hold a larger value unless ``horizon = inf``. ``time_bracket`` holds every time of
-        the window where the maximum can be attained. See :mod:`qutip_centralspin.maxima`.
+        ``peak="window"``: ``window`` is :math:`(0, T_w)`. ``converged=True`` means the
+        bracket is proven to the tolerance over ``[0, horizon]``: ``horizon = T_w``
+        (certified on the window), or ``inf`` when ``value`` reaches the global ceiling
+        :math:`D^*` of :math:`\Delta E_B` (then it is the maximum over all :math:`t \ge 0`).
+        A longer window can hold a larger value unless ``horizon = inf``. ``time_bracket``
+        holds every time of the window where the maximum can be attained.
+        ``peak="first"``: ``value`` is :math:`\Delta E_B(\tau)`, ``upper_bound`` bounds it,
+        ``time_bracket`` holds :math:`\tau` (to round-off) and ``window`` is
+        :math:`(0, \tau_{hi})`; ``horizon`` is :math:`\tau_{hi}` when ``value >= 0`` (no
+        other maximum before it: :math:`\Delta E_B \le` ``upper_bound`` on
+        :math:`[0, \tau_{hi}]`), else ``None``. See :mod:`qutip_centralspin.maxima`.
 
     Raises
     ------
     ValueError
-        As :func:`max_power`.
+        As :func:`max_power`; for an unknown ``peak``.
     RuntimeError
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
