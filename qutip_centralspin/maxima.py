@@ -537,6 +537,13 @@ class _Bounds:
         p1 = (self.error(t, 1) + p0) / t
         return p0, p1, (self.error(t, 2) + 2 * p1) / t
 
+    def power_derivative_bound(self, order: int) -> float:
+        r"""Bound on :math:`|P_B^{(k)}(t)|` for all :math:`t > 0`, ``order`` = k:
+        :math:`M_{k+1}/(k+1)`, from :math:`P_B^{(k)}(t) = \int_0^1 u^k E_B^{(k+1)}(ut)\,du`
+        (attained as :math:`t \to 0` when one frequency dominates: :math:`P_B^{(k)}(0) =
+        E_B^{(k+1)}(0)/(k+1)`)."""
+        return self.m[order + 1] / (order + 1)
+
     def power_cap(self, gain: float) -> float:
         r"""Bound on P_B for all t when :math:`\Delta E_B \le` ``gain``: the largest
         :math:`\min(g/t, \dot E_B(0) + M_2 t/2)`, and :math:`M_1`."""
@@ -625,7 +632,7 @@ def _newton_peak(evo, times, values, rtol: float, bounds: _Bounds | None = None)
     return _taylor_peak(
         evo.power_derivatives,
         bounds.power_errors,
-        evo.derivative_bound(4) / 4,
+        bounds.power_derivative_bound(3),
         (float(times[i - 1]), float(times[i]), float(times[i + 1])),
         (float(values[i - 1]), float(values[i]), float(values[i + 1])),
         rtol,
@@ -911,7 +918,7 @@ def _power_interval_bounds(bounds: _Bounds):
     """Rigorous bounds of P on intervals: the P curvature, the energy route max(Delta E)/a and
     the ceiling D*/a, and near t = 0 (t <= 1/omega_max, where Delta E_B / t loses its digits)
     the expansion P <= P(0) + P'(0) t + M_3 t^2/6; round-off included."""
-    curv_p = bounds.m[3] / 3 / 8
+    curv_p = bounds.power_derivative_bound(2) / 8
     curv_e = bounds.m[2] / 8
     floor, slope_err = bounds.floor, bounds.slope
     rate = bounds.rate0 + bounds.rate_error
@@ -924,7 +931,8 @@ def _power_interval_bounds(bounds: _Bounds):
         if not expansion:
             expansion.extend((bounds.evo.energy_derivatives(0.0)[2] / 2, bounds.error(0.0, 2) / 2))
         slope, slope_error = expansion
-        return rate + np.maximum(slope * a, slope * b) + slope_error * b + bounds.m[3] * b * b / 6
+        curvature = bounds.power_derivative_bound(2)
+        return rate + np.maximum(slope * a, slope * b) + slope_error * b + curvature * b * b / 2
 
     @np.errstate(over="ignore")  # an overflowing bound is +inf: still a valid upper bound
     def interval_bounds(a, b, fa, fb, threshold=-math.inf):
@@ -1266,7 +1274,7 @@ def _settled_quickly(f, interval_bounds, scan: _Scan, peak: _Peak, value: float,
     if last - first < 1 or first < 2 or last > t.size - 3:
         return None
     step = float(t[2] - t[1])
-    margin = step * step * bounds.m[3] / 24
+    margin = step * step * bounds.power_derivative_bound(2) / 8
     t1 = float(t[1])
     left = float(p[:first].max()) + (bounds.floor + bounds.slope * float(t[first - 1])) / t1
     right_err = (bounds.floor + bounds.slope * float(t[-1])) / float(t[last + 1])

@@ -56,7 +56,7 @@ class Spectral:
         hb = vecs.conj().T @ battery_op(model).full() @ vecs
         coef = (r * hb.T).ravel()
         omega = (lam[:, None] - lam[None, :]).ravel()
-        keep = np.abs(coef) > 0
+        keep = np.abs(coef) > 1e-15 * np.abs(coef).sum()  # the rest is below the slack
         self.coef, self.omega = coef[keep], omega[keep]
         self.e0 = float(np.real(self.coef.sum()))
         self.size = float(np.abs(self.coef).sum()) + 1.0
