@@ -28,6 +28,9 @@ from typing import Literal
 from .maxima import CERTIFIED_RTOL, max_energy, max_power
 from .results import Maximum
 
+__all__ = ["ChargingTime", "charging_time"]
+
+#: The definitions of the charging time (module notes).
 Definition = Literal["first_peak", "max_power"]
 DEFINITIONS = ("first_peak", "max_power")
 
