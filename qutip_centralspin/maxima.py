@@ -1576,17 +1576,23 @@ def _derivative_signs(evo, bounds: _Bounds, a: float, b: float) -> str:
     c, h = 0.5 * (a + b), 0.5 * (b - a)
     _, d1, d2, d3 = evo.energy_derivatives(c)
     m4 = bounds.m[4]
-    spread = abs(d2) * h + abs(d3) * h * h / 2 + m4 * h**3 / 6 + bounds.error(c, 1)
+    e1, e2, e3 = bounds.error(c, 1), bounds.error(c, 2), bounds.error(c, 3)
+    spread = (abs(d2) + e2) * h + (abs(d3) + e3) * h * h / 2 + m4 * h**3 / 6 + e1
     if d1 - spread > 0:
         return "rising"
     if d1 + spread < 0:
         return "falling"
-    turn = abs(d3) * h + m4 * h * h / 2 + bounds.error(c, 2)
-    if d2 - turn > 0:
+    if d2 - _turn(bounds, c, h, d3) > 0:
         return "convex"
-    if d2 + turn < 0:
+    if d2 + _turn(bounds, c, h, d3) < 0:
         return "concave"
     return ""
+
+
+def _turn(bounds: _Bounds, c: float, h: float, d3: float) -> float:
+    r"""Bound on :math:`|g'(c + s) - g'(c)|` for :math:`|s| \le h`, round-off of
+    :math:`g'(c)` included (:math:`g = \Delta E_B'`)."""
+    return (abs(d3) + bounds.error(c, 3)) * h + bounds.m[4] * h * h / 2 + bounds.error(c, 2)
 
 
 def _first_energy_peak(evo, window: float | None, rtol: float) -> Maximum:
@@ -1682,7 +1688,7 @@ def _certify_first_peak(evo, bounds: _Bounds, a, b, e0, rtol) -> Maximum:
     + M_2|\tau - t|)`."""
     c, h = 0.5 * (a + b), 0.5 * (b - a)
     _, _, d2, d3 = evo.energy_derivatives(c)
-    steep = -d2 - abs(d3) * h - bounds.m[4] * h * h / 2 - bounds.error(c, 2)  # min |g'| > 0
+    steep = -d2 - _turn(bounds, c, h, d3)  # min |g'| on [a, b] (> 0: proven concave)
     lo, hi, t = a, b, c
     for _ in range(FIRST_PEAK_STEPS):
         f, g, g1, _ = evo.energy_derivatives(t)
