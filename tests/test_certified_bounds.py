@@ -20,6 +20,7 @@ from test_charging_time import Spectral
 
 from qutip_centralspin import CentralSpinModel, dicke_state, maxima
 from qutip_centralspin.solvers import SectorEngine
+from qutip_centralspin.thermal import physical_thermal_charger
 
 GRID = 1001  # dense grid per interval
 #: Gauss-Legendre nodes of the u-integral of P^(k): exact to round-off for omega t <= ~40.
@@ -229,3 +230,65 @@ def test_power_interval_bound_by_the_energy_route_is_reached(spectral_of):
     true = max_on(lambda s: spectral(s) / s, a, b)
     assert up[0] >= true - spectral.slack(b) / a
     assert true - max(fa[0], fb[0]) >= 0.85 * (up[0] - max(fa[0], fb[0]))
+
+
+# --- Gibbs states of physical charger spins: a mixture over ladders j_C ------------------------------
+def mixture_spectral(gibbs, hamiltonian, battery_op):
+    """The weighted spectral forms of the ladders (each on its own model), plus the constant
+    energy of the singlet's still part."""
+    coef, omega = [], []
+    still = 1.0 - gibbs.neglected_weight
+    for lad in gibbs.ladders:
+        if lad.model is None:
+            continue
+        part = Spectral(lad.model, lad.state, hamiltonian, battery_op)
+        coef.append(lad.weight * part.coef)
+        omega.append(part.omega)
+        still -= lad.weight
+    model = gibbs.model
+    coef.append(np.array([still * model.B * (gibbs.m - model.n_battery / 2) + 0j]))
+    omega.append(np.zeros(1))
+    spectral = object.__new__(Spectral)
+    spectral.coef, spectral.omega = np.concatenate(coef), np.concatenate(omega)
+    spectral.e0 = float(np.real(spectral.coef.sum()))
+    spectral.size = float(np.abs(spectral.coef).sum()) + 1.0
+    return spectral
+
+
+@pytest.mark.parametrize(
+    ("model", "T", "m"),
+    [
+        pytest.param(CentralSpinModel(2, 5, B=1.0, h=1.3, A=0.8), 2.0, 0, id="NB2-N5"),
+        pytest.param(CentralSpinModel(3, 4, B=1.0, h=0.7, A=1.1, delta=0.4), 0.8, 1, id="m0=1"),
+        pytest.param(CentralSpinModel(1, 6, B=1.0, h=1.0, A=1.0), 5.0, 0, id="NB1-N6-hot"),
+    ],
+)
+@pytest.mark.parametrize(
+    "span", [(0.0, 0.5), (0.3, 2.0), (7.0, 9.5)], ids=["start", "mid", "late"]
+)
+def test_bounds_hold_for_physical_thermal_chargers(
+    model, T, m, span, independent_hamiltonian, independent_battery_energy_op
+):
+    """MixtureEvolution's M_k (weighted sums over the ladders) and the interval bounds built on
+    them, against the ladders' spectral forms summed independently."""
+    gibbs = physical_thermal_charger(model, T, m=m)
+    spectral = mixture_spectral(gibbs, independent_hamiltonian, independent_battery_energy_op)
+    evo = gibbs.evolution()
+    bounds = maxima._Bounds(evo)
+    omega = evo.max_frequency()
+    a, b = span[0] / omega, span[1] / omega
+    assert evo.battery_energy(np.array([a, b])) == pytest.approx(
+        spectral(np.array([a, b])) + spectral.e0, abs=1e-12
+    )  # the premise: the two routes describe the same state
+    for k in range(5):
+        true = max_energy_derivative(spectral, a, b, k)
+        assert evo.derivative_bound(k) >= true - spectral.slack(b, k), f"M_{k}"
+    for k in range(4):
+        true = max_power_derivative(spectral, a, b, k)
+        assert bounds.power_derivative_bound(k) >= true - spectral.slack(b, k + 1), f"P^({k})"
+    ends = np.array([a]), np.array([b])
+    up_e, _ = maxima._energy_interval_bounds(bounds)(*ends, *(evo.delta_energy(x) for x in ends))
+    assert up_e[0] >= max_on(spectral, a, b) - spectral.slack(b)
+    if a > 0:
+        up_p, _ = maxima._power_interval_bounds(bounds)(*ends, *(evo.power(x) for x in ends))
+        assert up_p[0] >= max_on(lambda t: spectral(t) / t, a, b) - spectral.slack(b) / a
