@@ -1860,3 +1860,166 @@ def certified_window_maximum(
         tolerance=tolerance,
         reason=reason,
     )
+
+
+#: :func:`certified_first_maximum`: unresolved intervals next to t = 0 are not searched up to
+#: this fraction of the grid step (where f' vanishes with t, e.g. a Dicke state's W(t)).
+START_FRACTION = 1e-3
+
+
+def certified_first_maximum(
+    f,
+    window: float,
+    *,
+    curvature: float,
+    lipschitz: float,
+    roundoff,
+    step: float,
+    rtol: float,
+    atol: float = 0.0,
+    budget: int = MAX_WINDOW_EVALUATIONS,
+    extra_bound=None,
+) -> Maximum:
+    r"""The first local maximum of :math:`f` on :math:`(0, T_w]` above a threshold.
+
+    ``f``, ``curvature`` :math:`C`, ``lipschitz`` :math:`L`, ``roundoff``, ``step``,
+    ``extra_bound`` as for :func:`certified_window_maximum`: :math:`f = \max_U g_U` with
+    :math:`g_U'' \ge -C`, so :math:`\varphi(t) = f(t) + Ct^2/2` is convex (kinks included)
+    and its one-sided derivatives increase. On :math:`[a, b]` of width :math:`w`, secants of
+    :math:`\varphi` over :math:`[a - w, a]` and :math:`[b, b + w]` give
+
+    .. math::
+
+        s_{[a-w, a]} - Cb \le f'(t^\pm) \le s_{[b, b+w]} - Ca \qquad (a \le t \le b),
+
+    so :math:`f` is proven increasing or decreasing there, or the interval is bisected (down
+    to :math:`\min(\sqrt{8\epsilon/C}, \theta/2L)`). Intervals whose upper bound (as in
+    :func:`certified_window_maximum`) stays below :math:`\theta = 4\max(` ``atol``, round-off
+    :math:`)` hold no peak that counts: a local maximum with :math:`f \le \theta` (a stretch
+    of :math:`f = 0`, a passive battery) is not one. The first peak :math:`\tau` is where a
+    proven increase meets a proven decrease; between them, the unresolved intervals
+    :math:`[p, q]` (the turning zone) hold :math:`\tau`, and
+    :math:`f(p) \le f(\tau) \le \sup_{[p, q]} f` (no peak between :math:`p` and
+    :math:`\tau`: :math:`f` does not fall there). :math:`t = 0` is never a peak, nor are
+    unresolved intervals that adjoin it up to :data:`START_FRACTION` of ``step`` (where
+    :math:`f'` vanishes with :math:`t`; such a peak would be :math:`t = 0` to the search's
+    resolution). A turning zone that is not between a proven rise and a proven fall (a
+    minimum) must be flat to the tolerance: a local maximum inside it is below the
+    resolution; otherwise the result is not converged.
+
+    Returns
+    -------
+    Maximum
+        ``value`` :math:`= f(p)`, ``time`` :math:`p`, ``upper_bound`` the bound of :math:`f`
+        on :math:`[p, q]`, ``time_bracket`` :math:`(p, q)`, ``window`` :math:`(0, q)`,
+        ``horizon`` :math:`q`. No peak found, or a turn that cannot be told apart:
+        ``value = 0``, ``time = inf``, ``converged=False`` and the ``reason``.
+    """
+    curv, half_l = curvature / 8, lipschitz / 2
+    cache: dict[float, float] = {}
+    spent = [0]
+
+    def value(t: float) -> float:
+        if t not in cache:
+            cache[t] = float(np.asarray(f(np.array([t])), dtype=float)[0])
+            spent[0] += 1
+        return cache[t]
+
+    def error(t: float) -> float:
+        return float(np.asarray(roundoff(np.array([t])), dtype=float).ravel()[0])
+
+    def upper(a: float, b: float) -> float:
+        fa, fb, w = value(a), value(b), b - a
+        up = min(max(fa, fb) + w * w * curv, 0.5 * (fa + fb) + half_l * w)
+        if extra_bound is not None:
+            up = min(up, float(np.asarray(extra_bound(np.array([a]), np.array([b])))[0]))
+        return up + error(b)
+
+    def secant(a: float, b: float, sign: float) -> float:
+        """A lower (``sign = -1``) or upper (``+1``) bound of the secant of phi on [a, b]."""
+        rise = value(b) - value(a) + curvature * (b - a) * (b + a) / 2
+        return (rise + sign * (error(a) + error(b))) / (b - a)
+
+    def classify(a: float, b: float) -> str:
+        w = b - a
+        if upper(a, b) <= 4 * max(atol, error(b)):
+            return "low"
+        if a - w >= 0 and secant(a - w, a, -1.0) - curvature * b > 0:
+            return "up"
+        if b + w <= window and secant(b, b + w, 1.0) - curvature * a < 0:
+            return "down"
+        return ""
+
+    def unresolved(reason: str, end: float) -> Maximum:
+        return Maximum(0.0, math.inf, math.inf, (0.0, float(end)), converged=False, reason=reason)
+
+    count = max(2, int(math.ceil(window / step)))
+    h = window / count
+    zone = None  # (p, q): f rises up to p and is not proven monotone on [p, q]
+    rising = False  # the interval just before is proven increasing
+    start = True  # nothing proven yet since t = 0
+    for k in range(count):
+        stack = [(k * h, min((k + 1) * h, window))]
+        while stack:
+            a, b = stack.pop()
+            if spent[0] > budget:
+                return unresolved(
+                    f"the first peak is not resolved within {budget} evaluations (t = {a:.6g})",
+                    a,
+                )
+            kind = classify(a, b)
+            start = start and not kind
+            if zone is not None and kind:
+                p, q = zone
+                tolerance = max(rtol * abs(value(p)), atol, 2 * error(q))
+                if kind == "down" and rising:  # a proven rise, the zone, a proven fall
+                    return _first_maximum(value(p), upper(p, q), p, q, tolerance)
+                if upper(p, q) - min(value(p), value(q)) > tolerance:
+                    return unresolved(f"f turns more than once near t = {p:.6g}", b)
+                zone = None  # flat to the tolerance: a turn below the resolution, no peak
+            if kind == "down":
+                if rising:  # increasing up to a, decreasing after it: the peak is at a
+                    tolerance = max(rtol * abs(value(a)), atol, 2 * error(a))
+                    return _first_maximum(value(a), value(a) + error(a), a, a, tolerance)
+                continue  # falling from t = 0, after a minimum, or below the threshold
+            if kind:
+                rising = kind == "up"
+                continue
+            w = b - a
+            theta = 4 * max(atol, error(b))
+            smallest = max(
+                min(
+                    math.sqrt(8 * error(b) / max(curvature, _TINY)),
+                    theta / (2 * max(lipschitz, _TINY)),
+                ),
+                64 * _EPS * b,
+            )
+            if w > smallest:
+                mid = 0.5 * (a + b)
+                stack.append((mid, b))
+                stack.append((a, mid))
+                continue
+            if start and b <= START_FRACTION * h:
+                # next to t = 0, where f' vanishes with t (a Dicke state): t = 0 is no peak,
+                # and a peak in [0, b] would sit at t = 0 to the resolution of the search
+                continue
+            zone = (a if zone is None else zone[0], b)  # rising tells a peak from a minimum
+    return unresolved(f"no peak above the threshold on (0, {window:.6g}]", window)
+
+
+def _first_maximum(low, high, p, q, tolerance) -> Maximum:
+    high = max(high, low)
+    reason = ""
+    if high - low > tolerance:
+        reason = f"bracket {high - low:.3g} wider than the tolerance {tolerance:.3g}"
+    return Maximum(
+        low,
+        p,
+        high,
+        (0.0, float(q)),
+        converged=not reason,
+        time_bracket=None if reason else (float(p), float(q)),
+        horizon=float(q),
+        tolerance=tolerance,
+        reason=reason,
+    )
