@@ -14,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 from test_certified_maxima import SWEEP, cases, gibbs_state
+from test_ergotropy import BRUTE_ATOL, full_space_ergotropy
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, dicke_state, max_energy, max_power, maxima
+from qutip_centralspin import ergotropy as erg
 from qutip_centralspin.charging_time import charging_time
 from qutip_centralspin.solvers import SectorEngine
 
@@ -328,3 +330,68 @@ def test_charging_time_definitions_on_the_measured_case(
     first = charging_time(model, label, definition="first_peak")
     fastest = charging_time(model, label, definition="max_power")
     assert fastest.power >= first.power - 1e-12  # P_max is the largest ratio of all times
+
+
+# --- the first peak of the ergotropy ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "state", "battery"),
+    [
+        pytest.param(
+            CentralSpinModel(2, 4, B=1.0, h=1.0, A=1.0, delta=0.3),
+            (0, 2),
+            "dicke",
+            id="passive-start",
+        ),
+        pytest.param(
+            CentralSpinModel(3, 3, B=1.0, h=1.0, A=1.0, delta=0.3),
+            (1, 2),
+            "dicke",
+            id="falls-first",
+        ),
+        pytest.param(
+            CentralSpinModel(2, 3, B=1.0, h=1.0, A=1.0, delta=0.3),
+            {(0, 1): 1.0, (1, 2): 0.5j},
+            "qubits",
+            id="superposition-qubits",
+        ),
+    ],
+)
+def test_first_ergotropy_peak_against_a_full_space_grid(model, state, battery):
+    """The first local maximum of W(t) against W of the full-space evolution on a dense grid:
+    the grid's first local maximum lies in the bracket (to a grid step), none comes before it,
+    and W there is the value."""
+    evo = SectorEngine(model).evolve(state)
+    first = erg.max_ergotropy(evo, battery=battery, peak="first")
+    assert first.converged and first.time_bracket is not None
+    lo, hi = first.time_bracket
+    assert lo <= first.time <= hi and hi - lo < 1e-5 and first.horizon == hi
+    w = full_space_ergotropy(model, qobj_state(model, state), battery)
+    t = np.linspace(0.0, 1.5 * hi, 1501)
+    values = w(t)
+    step = t[1] - t[0]
+    peaks = 1 + np.flatnonzero((values[1:-1] > values[:-2]) & (values[1:-1] >= values[2:]))
+    peaks = peaks[values[peaks] > 1e-6]
+    assert peaks.size and lo - step <= t[peaks[0]] <= hi + step
+    fine = np.linspace(lo - step, hi + step, 401)
+    top = w(fine).max()
+    assert first.value >= top - first.tolerance - BRUTE_ATOL
+    assert top <= first.upper_bound + BRUTE_ATOL
+    assert w(first.time)[0] == pytest.approx(first.value, abs=first.tolerance + BRUTE_ATOL)
+    window = erg.max_ergotropy(evo, battery=battery)
+    assert window.value >= first.value - window.tolerance
+
+
+def test_first_ergotropy_peak_differs_from_the_window_maximum():
+    """m0 = 1 of N_B = 3: W falls from W(0) > 0, comes back to a first peak 0.6867 at t = 0.3104;
+    the window's maximum is 1.8156 at t = 0.8237."""
+    evo = SectorEngine(CentralSpinModel(3, 3, B=1.0, h=1.0, A=1.0, delta=0.3)).evolve((1, 2))
+    first = erg.max_ergotropy(evo, peak="first")
+    window = erg.max_ergotropy(evo)
+    assert first.time == pytest.approx(0.3104, abs=1e-3) and window.time > 0.8
+    assert window.value > first.value + 1.0
+
+
+def test_max_ergotropy_rejects_an_unknown_peak():
+    evo = SectorEngine(CentralSpinModel(1, 2)).evolve((0, 1))
+    with pytest.raises(ValueError, match=r"peak must be one of 'window', 'first'; got 'last'"):
+        erg.max_ergotropy(evo, peak="last")
