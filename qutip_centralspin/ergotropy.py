@@ -98,7 +98,11 @@ import qutip
 from . import _checks
 from .basis import battery_dims
 from .maxima import (
+    MAX_WINDOW_DOUBLINGS,
+    PEAKS,
     ROUNDOFF_ULPS,
+    Peak,
+    certified_first_maximum,
     certified_window_maximum,
     default_window,
     evolution_of,
@@ -623,6 +627,7 @@ def max_ergotropy(
     window: float | None = None,
     samples_per_period: int = ERGOTROPY_SAMPLES_PER_PERIOD,
     rtol: float = ERGOTROPY_RTOL,
+    peak: Peak = "window",
     engine=None,
 ) -> Maximum:
     r"""Certified largest ergotropy :math:`\max_{0\le t\le T_w} W(\rho_B(t))` of a closed run.
@@ -641,7 +646,12 @@ def max_ergotropy(
     """
     evo = evolution_of(model, psi0, engine)
     result = certified_max_ergotropy(
-        evo, battery=battery, window=window, samples_per_period=samples_per_period, rtol=rtol
+        evo,
+        battery=battery,
+        window=window,
+        samples_per_period=samples_per_period,
+        rtol=rtol,
+        peak=peak,
     )
     return with_caveat(model, evo, result)
 
@@ -653,6 +663,7 @@ def certified_max_ergotropy(
     window: float | None = None,
     samples_per_period: int = ERGOTROPY_SAMPLES_PER_PERIOD,
     rtol: float = ERGOTROPY_RTOL,
+    peak: Peak = "window",
 ) -> Maximum:
     r"""Certified largest ergotropy :math:`\max_{0\le t\le T_w} W(\rho_B(t))` and its time.
 
@@ -673,6 +684,13 @@ def certified_max_ergotropy(
         present in :math:`\rho_B(t)` (inter-sector coherences included).
     rtol : float, default 1e-8
         Width of the certified bracket: ``max(rtol |W_max|, rtol |B| N_B, 2 round-off)``.
+    peak : {"window", "first"}, default "window"
+        ``"window"``: the maximum over the window. ``"first"``: the first local maximum of
+        :math:`W(t)`, :math:`t > 0`, above :math:`\theta = 4\max(\mathrm{rtol}|B|N_B,`
+        round-off :math:`)` (a passive stretch, :math:`W = 0`, is not a peak), found within
+        the window (default :math:`2^8` times the one above):
+        :func:`~qutip_centralspin.maxima.certified_first_maximum` proves :math:`W` increasing
+        before it and decreasing after it from the convexity of :math:`W + Ct^2/2` (notes).
 
     Returns
     -------
@@ -712,11 +730,15 @@ def certified_max_ergotropy(
     :math:`|\lambda_a|`; measured errors against 40-digit arithmetic are 5-100 times smaller).
     """
     battery = _battery_kind(battery)
+    if peak not in PEAKS:
+        raise ValueError(f"peak must be one of {', '.join(map(repr, PEAKS))}; got {peak!r}")
     samples_per_period = _checks.positive_int("samples_per_period", samples_per_period)
     rtol = _checks.positive_real("rtol", rtol)
     n_battery, B = _battery_params(evo.model)
     if window is None:
         window = default_window(evo)
+        if peak == "first":
+            window = math.ldexp(window, MAX_WINDOW_DOUBLINGS)
     else:
         window = _checks.positive_real("window", window)
     omega = _reduced_frequency(evo)
@@ -745,7 +767,7 @@ def certified_max_ergotropy(
         return Maximum(w0, 0.0, w0, (0.0, float(window)), True, horizon=math.inf)
     dt = 2 * math.pi / (samples_per_period * omega)
     count = int(math.ceil(window / dt))
-    if count > ERGOTROPY_MAX_POINTS:
+    if count > ERGOTROPY_MAX_POINTS and peak == "window":  # the first peak: searched lazily
         raise ValueError(
             f"window must need at most {ERGOTROPY_MAX_POINTS} grid points at "
             f"{samples_per_period} samples per period; window={window:.3g} needs {count}"
@@ -768,7 +790,8 @@ def certified_max_ergotropy(
             zero = (m_a > slack) & (m_b > slack) & (m_a + m_b - 2 * slack > speed * (b - a))
             return np.where(zero, 0.0, math.inf)
 
-    return certified_window_maximum(
+    search = certified_first_maximum if peak == "first" else certified_window_maximum
+    return search(
         w_of,
         window,
         step=window / count,

@@ -12,6 +12,11 @@ What is proven
   on the stated window :math:`[0, T_w]`: ``horizon = T_w``. If ``value`` comes within the
   tolerance of the global ceiling, it is the maximum over all :math:`t \ge 0`:
   ``horizon = inf`` and ``upper_bound`` is the ceiling.
+* The first peak (``max_energy(..., peak="first")``): the first local maximum of
+  :math:`\Delta E_B` for :math:`t > 0`, proven first by the sign of :math:`\dot E_B` or of
+  :math:`\ddot E_B` on every interval before it, its time bracketed to round-off.
+* The default ``E_max`` window reaches the time of ``P_max`` (so ``E_max >= P_max tau``) and
+  never ends on a rising edge of :math:`\Delta E_B` (else ``converged=False``).
 * ``converged=True`` means exactly: ``upper_bound - value <= tolerance`` holds over
   ``[0, horizon]``, ``tolerance = max(rtol |value|, round-off floor)``, and ``value`` is resolved
   above round-off (or ``0`` is proven by structure, below). Otherwise ``converged=False`` with a
@@ -96,7 +101,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from typing import NamedTuple
+from dataclasses import replace
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -110,6 +116,9 @@ from .thermal import ThermalMixture
 
 __all__ = ["max_power", "max_energy"]
 
+#: What :func:`max_energy` maximises: the window's maximum, or the first local maximum.
+Peak = Literal["window", "first"]
+PEAKS = ("window", "first")
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
 #: A window-doubling agreement threshold (a heuristic, used by the tests only, never a proof).
@@ -259,9 +268,15 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
 
 
 def max_energy(
-    model, psi0, *, window: float | None = None, rtol: float = CERTIFIED_RTOL, engine=None
+    model,
+    psi0,
+    *,
+    window: float | None = None,
+    rtol: float = CERTIFIED_RTOL,
+    engine=None,
+    peak: Peak = "window",
 ) -> Maximum:
-    r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)` over a time window.
+    r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)`, or the first peak.
 
     Parameters
     ----------
@@ -270,44 +285,98 @@ def max_energy(
     window : float, optional
         :math:`T_w`. Default: :math:`2\pi/g_{min}`, one period of the slowest beat between
         neighbouring levels of the occupied sectors, doubled (at most
-        :data:`MAX_WINDOW_DOUBLINGS` times) while no gain above round-off is found on it.
+        :data:`MAX_WINDOW_DOUBLINGS` times) while no gain above round-off is found on it; then
+        extended to :math:`D^*/P_{seen}` (:math:`P_{seen}` the best power of its samples) so
+        that it holds the time :math:`\tau` of :math:`P_{max}` (no later time can have a
+        larger power, :math:`P_B(t) \le D^*/t`), hence
+        :math:`E_{max} \ge \Delta E_B(\tau) = P_{max}\tau`; and doubled while the maximum sits
+        at its end with :math:`\Delta E_B` still rising (if it still does, ``converged=False``).
+        A window you give is searched as given: the maximum over it may sit at its end.
+        With ``peak="first"``: where the search for the first peak stops (default
+        :math:`2^8 \cdot 2\pi/g_{min}`).
     rtol : float, default 1e-10
         Relative width of the certified bracket (never below the round-off floor).
+    peak : {"window", "first"}, default "window"
+        ``"window"``: the maximum over the window. ``"first"``: the first local maximum of
+        :math:`\Delta E_B(t)` for :math:`t > 0`, the charging time of Ferraro et al.,
+        PRL 120, 117702 (2018): the smallest :math:`\tau > 0` at which :math:`\dot E_B`
+        changes sign from positive to negative (an analytic :math:`\Delta E_B` has isolated
+        critical points: no plateaus unless :math:`E_B` is constant). It is proven first: on
+        every interval before it :math:`\dot E_B > 0`, :math:`\dot E_B < 0` or
+        :math:`\ddot E_B > 0` holds (Taylor bounds of :math:`\dot E_B` at the midpoint with
+        :math:`|E_B^{(4)}| \le M_4`), and on the interval that holds it
+        :math:`\ddot E_B < 0` and :math:`\dot E_B` changes sign once. A start that falls
+        (:math:`\dot E_B(0) = 0` to round-off, :math:`\ddot E_B < 0`) has no peak at
+        :math:`t = 0^+`. The value can be negative (a state that discharges before its first
+        peak). A state that cannot gain energy (stationary, or every occupied sector at its
+        top level: :math:`\Delta E_B \le 0` at all times) has no charging peak:
+        ``value = 0``, ``time = 0`` (:math:`\tau = t_0`), ``time_bracket = None``,
+        ``converged=True``. If the sign of :math:`\dot E_B` cannot be resolved (a constant
+        :math:`E_B` the bounds cannot tell from a moving one) or no peak comes before the end
+        of the search: ``value = 0``, ``time = inf``, ``converged=False`` and the ``reason``.
 
     Returns
     -------
     Maximum
-        ``window`` is :math:`(0, T_w)`. ``converged=True`` means the bracket is proven to the
-        tolerance over ``[0, horizon]``: ``horizon = T_w`` (certified on the window), or
-        ``inf`` when ``value`` reaches the global ceiling :math:`D^*` of
-        :math:`\Delta E_B` (then it is the maximum over all :math:`t \ge 0`). A longer window
-        can hold a larger value unless ``horizon = inf``. ``time_bracket`` holds every time of
-        the window where the maximum can be attained. See :mod:`qutip_centralspin.maxima`.
+        ``peak="window"``: ``window`` is :math:`(0, T_w)`. ``converged=True`` means the
+        bracket is proven to the tolerance over ``[0, horizon]``: ``horizon = T_w``
+        (certified on the window), or ``inf`` when ``value`` reaches the global ceiling
+        :math:`D^*` of :math:`\Delta E_B` (then it is the maximum over all :math:`t \ge 0`).
+        A longer window can hold a larger value unless ``horizon = inf``. ``time_bracket``
+        holds every time of the window where the maximum can be attained.
+        ``peak="first"``: ``value`` is :math:`\Delta E_B(\tau)`, ``upper_bound`` bounds it,
+        ``time_bracket`` holds :math:`\tau` (to round-off) and ``window`` is
+        :math:`(0, \tau_{hi})`; ``horizon`` is :math:`\tau_{hi}` when ``value >= 0`` (no
+        other maximum before it: :math:`\Delta E_B \le` ``upper_bound`` on
+        :math:`[0, \tau_{hi}]`), else ``None``. See :mod:`qutip_centralspin.maxima`.
 
     Raises
     ------
     ValueError
-        As :func:`max_power`.
+        As :func:`max_power`; for an unknown ``peak``.
     RuntimeError
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
     rtol = _checks.positive_real("rtol", rtol)
+    peak = _check_peak(peak)
     evo = evolution_of(model, psi0, engine)
     if window is not None:
         window = _checks.positive_real("window", window)
-    return with_caveat(model, evo, certified_max_energy(evo, window=window, rtol=rtol))
+    return with_caveat(model, evo, certified_max_energy(evo, window=window, rtol=rtol, peak=peak))
+
+
+def _check_peak(peak) -> str:
+    if peak not in PEAKS:
+        raise ValueError(f"peak must be one of {', '.join(map(repr, PEAKS))}; got {peak!r}")
+    return peak
 
 
 def certified_max_energy(
-    evo: SectorEvolution, *, window: float | None = None, rtol: float = CERTIFIED_RTOL
+    evo: SectorEvolution,
+    *,
+    window: float | None = None,
+    rtol: float = CERTIFIED_RTOL,
+    peak: Peak = "window",
 ) -> Maximum:
     """:func:`max_energy` for an already prepared :class:`SectorEvolution`."""
+    peak = _check_peak(peak)
     scaled, shift = _rescaled(evo)
     if window is not None and shift:
         window = math.ldexp(window, shift)  # H / 2^k runs 2^k times slower
-    result = _max_energy(scaled, window, rtol)
+    if peak == "first":
+        result = _first_energy_peak(scaled, window, rtol)
+    else:
+        result = _max_energy(scaled, window, rtol)
     result = _scale_back(result, shift, power=False) if shift else result
-    return _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+    result = _with_neglected(result, getattr(evo, "energy_error_bound", 0.0), evo)
+    if peak == "first" and result.converged and result.time_bracket is None and result.time > 0:
+        # parts of the state were left out: their motion can move or add a local maximum
+        result = replace(
+            result,
+            converged=False,
+            reason="the first peak of a mixture with left-out parts is not located",
+        )
+    return result
 
 
 def _with_neglected(result: Maximum, error: float, evo) -> Maximum:
@@ -483,6 +552,13 @@ class _Bounds:
         p1 = (self.error(t, 1) + p0) / t
         return p0, p1, (self.error(t, 2) + 2 * p1) / t
 
+    def power_derivative_bound(self, order: int) -> float:
+        r"""Bound on :math:`|P_B^{(k)}(t)|` for all :math:`t > 0`, ``order`` = k:
+        :math:`M_{k+1}/(k+1)`, from :math:`P_B^{(k)}(t) = \int_0^1 u^k E_B^{(k+1)}(ut)\,du`
+        (attained as :math:`t \to 0` when one frequency dominates: :math:`P_B^{(k)}(0) =
+        E_B^{(k+1)}(0)/(k+1)`)."""
+        return self.m[order + 1] / (order + 1)
+
     def power_cap(self, gain: float) -> float:
         r"""Bound on P_B for all t when :math:`\Delta E_B \le` ``gain``: the largest
         :math:`\min(g/t, \dot E_B(0) + M_2 t/2)`, and :math:`M_1`."""
@@ -571,7 +647,7 @@ def _newton_peak(evo, times, values, rtol: float, bounds: _Bounds | None = None)
     return _taylor_peak(
         evo.power_derivatives,
         bounds.power_errors,
-        evo.derivative_bound(4) / 4,
+        bounds.power_derivative_bound(3),
         (float(times[i - 1]), float(times[i]), float(times[i + 1])),
         (float(values[i - 1]), float(values[i]), float(values[i + 1])),
         rtol,
@@ -857,7 +933,7 @@ def _power_interval_bounds(bounds: _Bounds):
     """Rigorous bounds of P on intervals: the P curvature, the energy route max(Delta E)/a and
     the ceiling D*/a, and near t = 0 (t <= 1/omega_max, where Delta E_B / t loses its digits)
     the expansion P <= P(0) + P'(0) t + M_3 t^2/6; round-off included."""
-    curv_p = bounds.m[3] / 3 / 8
+    curv_p = bounds.power_derivative_bound(2) / 8
     curv_e = bounds.m[2] / 8
     floor, slope_err = bounds.floor, bounds.slope
     rate = bounds.rate0 + bounds.rate_error
@@ -870,7 +946,8 @@ def _power_interval_bounds(bounds: _Bounds):
         if not expansion:
             expansion.extend((bounds.evo.energy_derivatives(0.0)[2] / 2, bounds.error(0.0, 2) / 2))
         slope, slope_error = expansion
-        return rate + np.maximum(slope * a, slope * b) + slope_error * b + bounds.m[3] * b * b / 6
+        curvature = bounds.power_derivative_bound(2)
+        return rate + np.maximum(slope * a, slope * b) + slope_error * b + curvature * b * b / 2
 
     @np.errstate(over="ignore")  # an overflowing bound is +inf: still a valid upper bound
     def interval_bounds(a, b, fa, fb, threshold=-math.inf):
@@ -919,6 +996,7 @@ class _Scan(NamedTuple):
     end: float
     status: str  # "done", "no gain" or "budget"
     samples: tuple | None = None  # a short scan: (t, P) as sampled, intervals not built yet
+    power_best: float = -math.inf  # E scan: max (Delta E_B - round-off)/t over the samples
 
 
 def _scan_power(evo, bounds: _Bounds, dt: float, interval_bounds) -> _Scan:
@@ -1211,7 +1289,7 @@ def _settled_quickly(f, interval_bounds, scan: _Scan, peak: _Peak, value: float,
     if last - first < 1 or first < 2 or last > t.size - 3:
         return None
     step = float(t[2] - t[1])
-    margin = step * step * bounds.m[3] / 24
+    margin = step * step * bounds.power_derivative_bound(2) / 8
     t1 = float(t[1])
     left = float(p[:first].max()) + (bounds.floor + bounds.slope * float(t[first - 1])) / t1
     right_err = (bounds.floor + bounds.slope * float(t[-1])) / float(t[last + 1])
@@ -1282,13 +1360,16 @@ def _scan_energy(evo, window: float, count: int, interval_bounds, noise) -> _Sca
     kept, kept_size, next_prune = [], 0, _PRUNE_EVERY
     t_prev, e_prev = 0.0, 0.0
     samples = {}  # neighbours of the best sample: index -> (t, value)
+    power_best = -math.inf
     start = 1
     while start <= count:
         stop = min(start + _MAX_CHUNK, count + 1)
         k = np.arange(start, stop)
         t = window * (k / count)
         e = evo.delta_energy(t)
-        i = int(np.argmax(e - noise(t)))
+        lower = e - noise(t)
+        power_best = max(power_best, float(np.max(lower / t)))
+        i = int(np.argmax(lower))
         if e[i] > best:
             best, t_best, k_best = float(e[i]), float(t[i]), int(k[i])
             samples = {int(k[i]): (best, t_best)}
@@ -1314,7 +1395,9 @@ def _scan_energy(evo, window: float, count: int, interval_bounds, noise) -> _Sca
     if all(j in samples for j in (k_best - 1, k_best, k_best + 1)) and 0 < k_best < count:
         trio = [samples[j] for j in (k_best - 1, k_best, k_best + 1)]
         neighbours = (tuple(x[1] for x in trio), tuple(x[0] for x in trio))
-    return _Scan((a, b, fa, fb), up, best, t_best, neighbours, window, "done")
+    return _Scan(
+        (a, b, fa, fb), up, best, t_best, neighbours, window, "done", power_best=power_best
+    )
 
 
 def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
@@ -1345,6 +1428,58 @@ def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
         if not extend or scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
             break
         window *= 2
+    window = scan.end
+    if not extend or not scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
+        return _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    reason = ""
+    # P_B(t) = Delta E_B(t)/t <= D*/t: no time past D*/P_seen has the power P_max, so a window
+    # reaching there holds the time tau of P_max, and E_max >= Delta E_B(tau) = P_max tau
+    needed = bounds.gain_bound / scan.power_best
+    if needed > window:
+        count = int(math.ceil(needed / dt))
+        if count > MAX_SCAN_POINTS:
+            reason = (
+                f"the default window stops at {window:.6g}, before D*/P = {needed:.6g}: the "
+                "time of P_max may lie beyond it (a longer window needs more than "
+                f"{MAX_SCAN_POINTS} samples)"
+            )
+        else:
+            window = needed
+            scan = _scan_energy(evo, window, count, interval_bounds, bounds.energy_noise)
+    result = _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    # a default window never ends on a rising edge: doubled while the maximum sits at its end
+    for _ in range(MAX_WINDOW_DOUBLINGS):
+        if not _rising_at_end(evo, bounds, result):
+            break
+        count = int(math.ceil(2 * window / dt))
+        if count > MAX_SCAN_POINTS:
+            break
+        window *= 2
+        scan = _scan_energy(evo, window, count, interval_bounds, bounds.energy_noise)
+        result = _energy_on_window(evo, bounds, scan, dt, interval_bounds, rtol)
+    if _rising_at_end(evo, bounds, result):
+        reason = (
+            f"Delta E_B still rises at the end of the default window t = {window:.6g}, where "
+            "the maximum sits: a longer window holds a larger value"
+        )
+    if reason and result.converged:
+        result = replace(result, converged=False, time_bracket=None, reason=reason)
+    return result
+
+
+def _rising_at_end(evo, bounds: _Bounds, result: Maximum) -> bool:
+    r"""Whether the window's maximum can sit at its end while :math:`\Delta E_B` rises there
+    (then a longer window holds a larger value)."""
+    if result.horizon == math.inf or not result.value > 0:
+        return False
+    end = result.window[1]
+    e, d1, _, _ = evo.energy_derivatives(end)
+    near = e - evo.initial_energy + bounds.error(end) >= result.value - (result.tolerance or 0.0)
+    return near and d1 > bounds.error(end, 1)
+
+
+def _energy_on_window(evo, bounds: _Bounds, scan: _Scan, dt, interval_bounds, rtol) -> Maximum:
+    """The certified maximum of Delta E_B on the window of a finished scan."""
     window = scan.end
     if not scan.best > RESOLVE_FACTOR * bounds.error(scan.t_best):
         # no gain above round-off: only a (cheap) bound of the window is left to state
@@ -1431,6 +1566,179 @@ def _max_energy(evo, window: float | None, rtol: float) -> Maximum:
         converged,
         time_bracket=bracket if converged else None,
         horizon=horizon,
+        tolerance=tolerance,
+        reason=reason,
+    )
+
+
+# -- the first local maximum of Delta E_B ------------------------------------------------------------
+#: Evaluations the search for the first peak may spend (then an unconverged result).
+MAX_FIRST_PEAK_EVALUATIONS = 2_000_000
+#: Root refinement of the first peak: at most this many safeguarded Newton steps.
+FIRST_PEAK_STEPS = 100
+
+
+def _derivative_signs(evo, bounds: _Bounds, a: float, b: float) -> str:
+    r"""What the Taylor expansion of :math:`g = \Delta E_B'` at the midpoint proves on
+    ``[a, b]``: ``"rising"`` (:math:`g > 0`), ``"falling"`` (:math:`g < 0`), ``"convex"``
+    (:math:`g' > 0`: :math:`g` increasing), ``"concave"`` (:math:`g' < 0`) or ``""``.
+
+    With :math:`c = (a + b)/2`, :math:`h = (b - a)/2` and :math:`|g'''| = |E_B''''| \le M_4`:
+    :math:`|g(c + s) - g(c)| \le |g'(c)|h + |g''(c)|h^2/2 + M_4h^3/6` and
+    :math:`|g'(c + s) - g'(c)| \le |g''(c)|h + M_4h^2/2`, plus the round-off of each
+    derivative.
+    """
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    _, d1, d2, d3 = evo.energy_derivatives(c)
+    m4 = bounds.m[4]
+    e1, e2, e3 = bounds.error(c, 1), bounds.error(c, 2), bounds.error(c, 3)
+    spread = (abs(d2) + e2) * h + (abs(d3) + e3) * h * h / 2 + m4 * h**3 / 6 + e1
+    if d1 - spread > 0:
+        return "rising"
+    if d1 + spread < 0:
+        return "falling"
+    if d2 - _turn(bounds, c, h, d3) > 0:
+        return "convex"
+    if d2 + _turn(bounds, c, h, d3) < 0:
+        return "concave"
+    return ""
+
+
+def _turn(bounds: _Bounds, c: float, h: float, d3: float) -> float:
+    r"""Bound on :math:`|g'(c + s) - g'(c)|` for :math:`|s| \le h`, round-off of
+    :math:`g'(c)` included (:math:`g = \Delta E_B'`)."""
+    return (abs(d3) + bounds.error(c, 3)) * h + bounds.m[4] * h * h / 2 + bounds.error(c, 2)
+
+
+def _first_energy_peak(evo, window: float | None, rtol: float) -> Maximum:
+    """The certified first local maximum of Delta E_B on t > 0 (see :func:`max_energy`)."""
+    bounds = _Bounds(evo)
+    if window is None:
+        base = default_window(evo)
+        if base == 0 and bounds.omega > 0:
+            base = 2 * math.pi / bounds.omega
+        window = math.ldexp(base, MAX_WINDOW_DOUBLINGS)
+    decided = bounds.structural(False, window)
+    if decided is not None:  # no energy to gain: no charging peak, tau = t0 by convention
+        return decided
+    e0 = evo.initial_energy
+    m = bounds.m
+    scale = min(bounds.omega, m[3] / m[2]) if m[2] > 0 else bounds.omega
+    dt = 2 * math.pi / (SAMPLES_PER_SCAN_PERIOD * scale)
+    rate = {}  # g = dE_B/dt at the interval ends, with its round-off
+
+    def slope(t):
+        if t not in rate:
+            rate[t] = (evo.energy_derivatives(t)[1], bounds.error(t, 1))
+        return rate[t]
+
+    def unresolved(reason, t_end):
+        return Maximum(
+            0.0,
+            math.inf,
+            float(bounds.gain_bound),
+            (0.0, float(t_end)),
+            converged=False,
+            horizon=None,
+            tolerance=None,
+            reason=reason,
+        )
+
+    evaluations, k = 0, 0
+    while k * dt < window:
+        stack = [(k * dt, min((k + 1) * dt, window))]
+        k += 1
+        while stack:
+            a, b = stack.pop()
+            evaluations += 1
+            if evaluations > MAX_FIRST_PEAK_EVALUATIONS:
+                return unresolved(
+                    f"the first local maximum is not resolved after {evaluations - 1} "
+                    f"evaluations (searched up to t = {a:.6g})",
+                    a,
+                )
+            kind = _derivative_signs(evo, bounds, a, b)
+            if kind in ("rising", "falling", "convex"):
+                continue  # no local maximum on [a, b]: g keeps its sign, or g increases
+            if kind == "concave":
+                g_a, err_a = slope(a)
+                g_b, err_b = slope(b)
+                if g_a < -err_a or g_b > err_b:
+                    continue  # g decreasing: negative on (a, b] or positive on [a, b)
+                if a == 0 and abs(g_a) <= err_a and g_b < -err_b:
+                    # falling from t0 = 0 (g(0) = 0 to round-off): no maximum after t0 here
+                    continue
+                if g_a > err_a and g_b < -err_b:  # one sign change of g, from + to -
+                    return _certify_first_peak(evo, bounds, a, b, e0, rtol)
+                # g vanishes within round-off at an end (e.g. a peak on a grid point of a
+                # periodic E_B): widen the interval across that end (what it adds on the left
+                # is cleared already, so a root found there is the same one)
+                w = b - a
+                lo = a - w / 2 if a > 0 and abs(g_a) <= err_a else a
+                hi = b + w / 2 if abs(g_b) <= err_b else b
+                if _derivative_signs(evo, bounds, lo, hi) == "concave":
+                    (g_lo, err_lo), (g_hi, err_hi) = slope(lo), slope(hi)
+                    if g_lo > err_lo and g_hi < -err_hi:
+                        return _certify_first_peak(evo, bounds, lo, hi, e0, rtol)
+            if (b - a) <= _MIN_WIDTH_ULPS * _EPS * max(abs(b), _TINY):
+                return unresolved(
+                    "the sign of dE_B/dt is not resolved above round-off near "
+                    f"t = {a:.17g} (a critical point at round-off)",
+                    a,
+                )
+            mid = 0.5 * (a + b)
+            stack.append((mid, b))
+            stack.append((a, mid))
+    return unresolved(
+        f"no local maximum of Delta E_B on (0, {window:.6g}]: pass a longer window", window
+    )
+
+
+def _certify_first_peak(evo, bounds: _Bounds, a, b, e0, rtol) -> Maximum:
+    r"""The maximum on ``[a, b]``, where :math:`g = \Delta E_B'` is proven decreasing with
+    :math:`g(a) > 0 > g(b)`: its unique root :math:`\tau` by safeguarded Newton steps (the
+    sign of :math:`g` kept where it is resolved), bracketed by
+    :math:`|\tau - t| \le (|g(t)| + \epsilon_1)/\min|g'|`, and
+    :math:`\Delta E_B(\tau) \le \Delta E_B(t) + \epsilon_0 + |\tau - t|(|g(t)| + \epsilon_1
+    + M_2|\tau - t|)`."""
+    c, h = 0.5 * (a + b), 0.5 * (b - a)
+    _, _, d2, d3 = evo.energy_derivatives(c)
+    steep = -d2 - _turn(bounds, c, h, d3)  # min |g'| on [a, b] (> 0: proven concave)
+    lo, hi, t = a, b, c
+    for _ in range(FIRST_PEAK_STEPS):
+        f, g, g1, _ = evo.energy_derivatives(t)
+        err1 = bounds.error(t, 1)
+        if g > err1:
+            lo = t
+        elif g < -err1:
+            hi = t
+        else:
+            break
+        step = t - g / g1 if g1 < 0 else math.nan
+        nxt = step if lo < step < hi else 0.5 * (lo + hi)
+        if nxt == t or hi - lo <= 4 * _EPS * hi:
+            break
+        t = nxt
+    f, g, _, _ = evo.energy_derivatives(t)
+    err1 = bounds.error(t, 1)
+    reach = (abs(g) + err1) / steep
+    left, right = max(lo, t - reach), min(hi, t + reach)
+    value = f - e0
+    dist = max(t - left, right - t)
+    err0 = bounds.error(t)
+    upper = value + err0 + dist * (abs(g) + err1 + bounds.m[2] * dist)
+    tolerance = max(rtol * abs(value), 2 * err0)
+    reason = ""
+    if upper - value > tolerance:
+        reason = f"bracket {upper - value:.3g} wider than the tolerance {tolerance:.3g}"
+    return Maximum(
+        value,
+        t,
+        upper,
+        (0.0, right),
+        converged=not reason,
+        time_bracket=(left, right),
+        horizon=right if value >= 0 else None,
         tolerance=tolerance,
         reason=reason,
     )
@@ -1564,6 +1872,169 @@ def certified_window_maximum(
         converged,
         time_bracket=bracket if converged else None,
         horizon=float(window),
+        tolerance=tolerance,
+        reason=reason,
+    )
+
+
+#: :func:`certified_first_maximum`: unresolved intervals next to t = 0 are not searched up to
+#: this fraction of the grid step (where f' vanishes with t, e.g. a Dicke state's W(t)).
+START_FRACTION = 1e-3
+
+
+def certified_first_maximum(
+    f,
+    window: float,
+    *,
+    curvature: float,
+    lipschitz: float,
+    roundoff,
+    step: float,
+    rtol: float,
+    atol: float = 0.0,
+    budget: int = MAX_WINDOW_EVALUATIONS,
+    extra_bound=None,
+) -> Maximum:
+    r"""The first local maximum of :math:`f` on :math:`(0, T_w]` above a threshold.
+
+    ``f``, ``curvature`` :math:`C`, ``lipschitz`` :math:`L`, ``roundoff``, ``step``,
+    ``extra_bound`` as for :func:`certified_window_maximum`: :math:`f = \max_U g_U` with
+    :math:`g_U'' \ge -C`, so :math:`\varphi(t) = f(t) + Ct^2/2` is convex (kinks included)
+    and its one-sided derivatives increase. On :math:`[a, b]` of width :math:`w`, secants of
+    :math:`\varphi` over :math:`[a - w, a]` and :math:`[b, b + w]` give
+
+    .. math::
+
+        s_{[a-w, a]} - Cb \le f'(t^\pm) \le s_{[b, b+w]} - Ca \qquad (a \le t \le b),
+
+    so :math:`f` is proven increasing or decreasing there, or the interval is bisected (down
+    to :math:`\min(\sqrt{8\epsilon/C}, \theta/2L)`). Intervals whose upper bound (as in
+    :func:`certified_window_maximum`) stays below :math:`\theta = 4\max(` ``atol``, round-off
+    :math:`)` hold no peak that counts: a local maximum with :math:`f \le \theta` (a stretch
+    of :math:`f = 0`, a passive battery) is not one. The first peak :math:`\tau` is where a
+    proven increase meets a proven decrease; between them, the unresolved intervals
+    :math:`[p, q]` (the turning zone) hold :math:`\tau`, and
+    :math:`f(p) \le f(\tau) \le \sup_{[p, q]} f` (no peak between :math:`p` and
+    :math:`\tau`: :math:`f` does not fall there). :math:`t = 0` is never a peak, nor are
+    unresolved intervals that adjoin it up to :data:`START_FRACTION` of ``step`` (where
+    :math:`f'` vanishes with :math:`t`; such a peak would be :math:`t = 0` to the search's
+    resolution). A turning zone that is not between a proven rise and a proven fall (a
+    minimum) must be flat to the tolerance: a local maximum inside it is below the
+    resolution; otherwise the result is not converged.
+
+    Returns
+    -------
+    Maximum
+        ``value`` :math:`= f(p)`, ``time`` :math:`p`, ``upper_bound`` the bound of :math:`f`
+        on :math:`[p, q]`, ``time_bracket`` :math:`(p, q)`, ``window`` :math:`(0, q)`,
+        ``horizon`` :math:`q`. No peak found, or a turn that cannot be told apart:
+        ``value = 0``, ``time = inf``, ``converged=False`` and the ``reason``.
+    """
+    curv, half_l = curvature / 8, lipschitz / 2
+    cache: dict[float, float] = {}
+    spent = [0]
+
+    def value(t: float) -> float:
+        if t not in cache:
+            cache[t] = float(np.asarray(f(np.array([t])), dtype=float)[0])
+            spent[0] += 1
+        return cache[t]
+
+    def error(t: float) -> float:
+        return float(np.asarray(roundoff(np.array([t])), dtype=float).ravel()[0])
+
+    def upper(a: float, b: float) -> float:
+        fa, fb, w = value(a), value(b), b - a
+        up = min(max(fa, fb) + w * w * curv, 0.5 * (fa + fb) + half_l * w)
+        if extra_bound is not None:
+            up = min(up, float(np.asarray(extra_bound(np.array([a]), np.array([b])))[0]))
+        return up + error(b)
+
+    def secant(a: float, b: float, sign: float) -> float:
+        """A lower (``sign = -1``) or upper (``+1``) bound of the secant of phi on [a, b]."""
+        rise = value(b) - value(a) + curvature * (b - a) * (b + a) / 2
+        return (rise + sign * (error(a) + error(b))) / (b - a)
+
+    def classify(a: float, b: float) -> str:
+        w = b - a
+        if upper(a, b) <= 4 * max(atol, error(b)):
+            return "low"
+        if a - w >= 0 and secant(a - w, a, -1.0) - curvature * b > 0:
+            return "up"
+        if b + w <= window and secant(b, b + w, 1.0) - curvature * a < 0:
+            return "down"
+        return ""
+
+    def unresolved(reason: str, end: float) -> Maximum:
+        return Maximum(0.0, math.inf, math.inf, (0.0, float(end)), converged=False, reason=reason)
+
+    count = max(2, int(math.ceil(window / step)))
+    h = window / count
+    zone = None  # (p, q): f rises up to p and is not proven monotone on [p, q]
+    rising = False  # the interval just before is proven increasing
+    start = True  # nothing proven yet since t = 0
+    for k in range(count):
+        stack = [(k * h, min((k + 1) * h, window))]
+        while stack:
+            a, b = stack.pop()
+            if spent[0] > budget:
+                return unresolved(
+                    f"the first peak is not resolved within {budget} evaluations (t = {a:.6g})",
+                    a,
+                )
+            kind = classify(a, b)
+            start = start and not kind
+            if zone is not None and kind:
+                p, q = zone
+                tolerance = max(rtol * abs(value(p)), atol, 2 * error(q))
+                if kind == "down" and rising:  # a proven rise, the zone, a proven fall
+                    return _first_maximum(value(p), upper(p, q), p, q, tolerance)
+                if upper(p, q) - min(value(p), value(q)) > tolerance:
+                    return unresolved(f"f turns more than once near t = {p:.6g}", b)
+                zone = None  # flat to the tolerance: a turn below the resolution, no peak
+            if kind == "down":
+                if rising:  # increasing up to a, decreasing after it: the peak is at a
+                    tolerance = max(rtol * abs(value(a)), atol, 2 * error(a))
+                    return _first_maximum(value(a), value(a) + error(a), a, a, tolerance)
+                continue  # falling from t = 0, after a minimum, or below the threshold
+            if kind:
+                rising = kind == "up"
+                continue
+            w = b - a
+            theta = 4 * max(atol, error(b))
+            smallest = max(
+                min(
+                    math.sqrt(8 * error(b) / max(curvature, _TINY)),
+                    theta / (2 * max(lipschitz, _TINY)),
+                ),
+                64 * _EPS * b,
+            )
+            if w > smallest:
+                mid = 0.5 * (a + b)
+                stack.append((mid, b))
+                stack.append((a, mid))
+                continue
+            if start and b <= START_FRACTION * h:
+                # next to t = 0, where f' vanishes with t (a Dicke state): t = 0 is no peak,
+                # and a peak in [0, b] would sit at t = 0 to the resolution of the search
+                continue
+            zone = (a if zone is None else zone[0], b)  # rising tells a peak from a minimum
+    return unresolved(f"no peak above the threshold on (0, {window:.6g}]", window)
+
+
+def _first_maximum(low, high, p, q, tolerance) -> Maximum:
+    high = max(high, low)
+    reason = ""
+    if high - low > tolerance:
+        reason = f"bracket {high - low:.3g} wider than the tolerance {tolerance:.3g}"
+    return Maximum(
+        low,
+        p,
+        high,
+        (0.0, float(q)),
+        converged=not reason,
+        time_bracket=None if reason else (float(p), float(q)),
+        horizon=float(q),
         tolerance=tolerance,
         reason=reason,
     )

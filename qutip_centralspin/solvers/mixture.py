@@ -142,8 +142,10 @@ class WeightedEvolution:
 
     # -- certification data (sums and maxima of the parts' bounds) ---------------------------
     def derivative_bound(self, order: int) -> float:
-        """:math:`\\sum_r w_r M_k^{(r)} \\ge |d^k E_B/dt^k|` for all t."""
-        return self._sum(evo.derivative_bound(order) for _, evo in self.parts)
+        """:math:`\\sum_r w_r M_k^{(r)} \\ge |d^k E_B/dt^k|` for all t (for ``k = 0`` plus
+        :math:`|E_B|` of the stationary parts, which :math:`E_B` includes)."""
+        moving = self._sum(evo.derivative_bound(order) for _, evo in self.parts)
+        return moving + abs(self._stationary_energy) if order == 0 else moving
 
     def truncation_bound(self, order: int) -> float:
         """:math:`\\sum_r w_r` (truncation bound of part r): what the parts' spectral forms
