@@ -122,6 +122,19 @@ def _add_cavity_args(p) -> None:
     )
 
 
+def _add_battery_arg(parser) -> None:
+    from .ergotropy import BATTERY_KINDS, DEFAULT_BATTERY
+
+    parser.add_argument(
+        "--battery",
+        choices=BATTERY_KINDS,
+        default=DEFAULT_BATTERY,
+        help=f"battery picture for the ergotropy (default {DEFAULT_BATTERY}: any unitary on the "
+        "2^N_B qubit levels, the standard ergotropy; dicke: collective unitaries on the N_B+1 "
+        "symmetric levels)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = _Parser(
@@ -191,12 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
     )
-    pmax.add_argument(
-        "--battery",
-        choices=("dicke", "qubits"),
-        default="dicke",
-        help="battery picture for the ergotropy (default dicke: N_B+1 levels)",
-    )
+    _add_battery_arg(pmax)
 
     chg = sub.add_parser("charge", help="charge once and print P_max, tau, E_max on a time grid")
     _add_model_args(chg)
@@ -238,12 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="T",
         help="then reconnect an empty charger for T and report the work delivered",
     )
-    cyc.add_argument(
-        "--battery",
-        choices=("dicke", "qubits"),
-        default="dicke",
-        help="battery picture for the ergotropy (default dicke: N_B+1 levels)",
-    )
+    _add_battery_arg(cyc)
     cyc.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), W(t)")
     for flag, (keyword, what) in _process_flags().items():
         cyc.add_argument(

@@ -62,7 +62,7 @@ from .dicke_charger import (
     charging_window,
     photon_cutoff,
 )
-from .ergotropy import Battery, max_ergotropy
+from .ergotropy import DEFAULT_BATTERY, Battery, max_ergotropy
 from .maxima import CERTIFIED_RTOL, certified_max_energy, certified_max_power
 from .results import Maximum
 from .scaling import PowerLawFit, fit_power_law
@@ -116,7 +116,7 @@ def dicke_maxima(
     tol: float = CUTOFF_TOL,
     rtol: float = CERTIFIED_RTOL,
     ergotropy: bool = True,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
 ) -> DickeMaxima:
     r"""Certified :math:`P_{max}`, :math:`E_{max}` and estimated :math:`W_{max}` with a checked cutoff.
 
@@ -136,7 +136,7 @@ def dicke_maxima(
         Relative width of the certified brackets.
     ergotropy : bool, default True
         Also estimate :math:`W_{max}` of the battery's reduced state (the slowest part).
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         The ergotropy picture (:mod:`qutip_centralspin.ergotropy`).
 
     Examples
@@ -261,7 +261,7 @@ def dicke_advantage(
     tol: float = CUTOFF_TOL,
     rtol: float = CERTIFIED_RTOL,
     ergotropy: bool = False,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
 ) -> DickeAdvantage:
     r"""Collective (one cavity, :math:`N_B` photons) against parallel (one photon per cell) charging.
 

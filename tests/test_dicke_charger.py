@@ -113,7 +113,7 @@ def test_states_reduced_state_and_ergotropy_match_sesolve():
         passive = float(np.sort(np.linalg.eigvalsh(rho_ref))[::-1] @ levels)
         from qutip_centralspin.ergotropy import battery_ergotropy
 
-        assert battery_ergotropy(model, qutip.Qobj(rho)) == pytest.approx(
+        assert battery_ergotropy(model, qutip.Qobj(rho), battery="dicke") == pytest.approx(
             energy - passive, abs=1e-7
         )
 
