@@ -223,7 +223,7 @@ def test_pogosov_power_grows_as_n_three_halves():
     which is the N_C -> infinity limit of the central-spin battery at g = A sqrt(N_C) with
     n = N_B charger excitations (Peng et al.'s upper bound, P_max ~ 0.72 B A sqrt(N) N_B^{3/2}
     in HP). Fitted exponent on [32, 256]: 1.4986. The other reading, the central-spin battery
-    with N_B = N_C = N and the charger full at fixed A, is *not* 3/2 (measured ~1.9 on
+    with N_B = N_C = N and the charger full at fixed A, is *not* 3/2 (measured 1.86 on
     [32, 128], Yang et al.'s N^{0.83}-fold enhancement over N pair cells)."""
     tc = cav.tavis_cummings_scaling([32, 64, 128, 256])
     alpha, _ = tc.exponent((32, 256))
