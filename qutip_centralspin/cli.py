@@ -114,6 +114,12 @@ def _add_cavity_args(p) -> None:
         help="Dicke charger: dimensionless coupling lambda, H_I = 2 omega lambda J^x (a + a^dag)",
     )
     p.add_argument(
+        "--scaling",
+        choices=("fixed", "dicke"),
+        default="fixed",
+        help="Dicke charger: the coupling as given (fixed, default) or lambda / sqrt(N_B) (dicke)",
+    )
+    p.add_argument(
         "--cavity-loss",
         type=_finite,
         default=0.0,
@@ -383,7 +389,9 @@ def _dicke_model_and_state(args):
     if args.cavity_loss:
         raise ValueError("--cavity-loss is for --charger cavity (the Dicke charger is closed)")
     omega = args.omega if args.omega is not None else args.h
-    model = DickeChargerModel(args.nb, omega_c=omega, omega_a=args.B, coupling=args.coupling)
+    model = DickeChargerModel(
+        args.nb, omega_c=omega, omega_a=args.B, coupling=args.coupling, scaling=args.scaling
+    )
     n0 = args.nb if args.n0 is None else args.n0
     if not 0 <= args.m0 <= args.nb:
         raise ValueError(f"--m0 must be in [0, {args.nb}], got {args.m0}")
@@ -869,6 +877,11 @@ def _charge_cavity(args) -> int:
     return 0
 
 
+def _lambda_text(model) -> str:
+    """The Dicke coupling as the header prints it: lambda, or lambda / sqrt(N_B)."""
+    return f"{model.coupling:g}" + (" / sqrt(N_B)" if model.scaling == "dicke" else "")
+
+
 def _pmax_dicke(args) -> int:
     """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose."""
     from .dicke_advantage import dicke_maxima
@@ -885,6 +898,8 @@ def _pmax_dicke(args) -> int:
         "omega_c": model.omega_c,
         "omega_a": model.omega_a,
         "coupling": model.coupling,
+        "scaling": model.scaling,
+        "effective_coupling": model.effective_coupling,
         "m0": state[0],
         "n0": state[1],
         "photon_cutoff": res.cutoff.cutoff,
@@ -900,7 +915,7 @@ def _pmax_dicke(args) -> int:
         return 0
     print(
         f"Dicke charger N_B={model.n_battery} omega_c={model.omega_c:g} "
-        f"omega_a={model.omega_a:g} lambda={model.coupling:g}, |m0={state[0]}> x |k={state[1]}>"
+        f"omega_a={model.omega_a:g} lambda={_lambda_text(model)}, |m0={state[0]}> x |k={state[1]}>"
     )
     status = "converged" if res.cutoff.converged else "NOT converged"
     print(
@@ -937,12 +952,12 @@ def _charge_dicke(args) -> int:
     res = dicke_charge(model, tlist, state=state)
     cutoff = res.stats.get("photon cutoff")
     header = (
-        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
+        f"Dicke charger N_B={model.n_battery} lambda={_lambda_text(model)}, photon cutoff {cutoff}"
         f"  grid: {args.points} points on [0, {t_max:.6g}]"
     )
     return _report_charge(args, res, header, {"charger": "dicke", "photon_cutoff": cutoff})
     print(
-        f"Dicke charger N_B={model.n_battery} lambda={model.coupling:g}, photon cutoff {cutoff}"
+        f"Dicke charger N_B={model.n_battery} lambda={_lambda_text(model)}, photon cutoff {cutoff}"
         f"  grid: {args.points} points on [0, {t_max:.6g}]"
     )
     print(f"P_max = {res.p_max:.10g} at tau = {res.t_pmax:.6g}   (on the grid)")
