@@ -5,11 +5,28 @@ r"""Quantum advantage of collective charging, exact.
     \Gamma(N_B, N) = \frac{P_{max}^{collective}(N_B, N)}{N_B\,P_{max}^{cell}(N)}
 
 The numerator is the battery of :math:`N_B` spins charged collectively by one charger of
-:math:`N` spins. The denominator is :math:`N_B` independent single-spin cells (the
-:math:`N_B = 1` model), each with its *own* :math:`N`-spin charger; identical cells peak at the
-same time, so their summed power peaks at :math:`N_B P_{max}^{cell}`. Both maxima are certified
-global maxima (:func:`qutip_centralspin.max_power`), so :math:`\Gamma` is exact, not only in
-the Holstein-Primakoff (HP) limit. Both batteries start empty (:math:`m = 0`).
+:math:`N` spins. The denominator is :math:`N_B` independent single-spin cells; identical cells
+peak at the same time, so their summed power peaks at :math:`N_B P_{max}^{cell}`. Both maxima
+are certified global maxima (:func:`qutip_centralspin.max_power`), so :math:`\Gamma` is exact,
+not only in the Holstein-Primakoff (HP) limit. Both batteries start empty (:math:`m = 0`).
+
+Parallel references (``reference=``)
+------------------------------------
+What one cell is differs between papers; the result states the one used
+(:attr:`Advantage.definition`).
+
+``"cells"`` (default)
+    One battery spin with its *own* :math:`N`-spin charger (the :math:`N_B = 1` model at the
+    same :math:`N`): the paper's single-spin battery of Eq. (15), :math:`N_B` times. The
+    parallel batteries then use :math:`N_B N` charger spins in all.
+``"split"``
+    One battery spin with :math:`N/N_B` charger spins (the collective charger's spins shared
+    out; needs :math:`N_B \mid N`): both sides use the same :math:`N_B + N` spins.
+``"pairs"``
+    One battery spin with one charger spin (:math:`N_B` two-spin Rabi cells; Yang et al.,
+    arXiv:2411.01175), whose :math:`P_{max} = c^* B A` at resonance. The spin analogue of the
+    Dicke battery's Rabi cell, one spin and one photon (Ferraro et al., PRL 120, 117702
+    (2018); :func:`~qutip_centralspin.dicke_advantage.dicke_advantage`).
 
 Charger states (``charger=``)
 -----------------------------
@@ -31,9 +48,10 @@ Tavis-Cummings battery with :math:`N_B` photons (:func:`advantage_limit`, throug
 below one -- the HP step that treats the battery spins as bosons (Eq. 22) overestimates
 :math:`P^{collective}_{max}`, since at :math:`\tau` most battery spins are flipped. Measured
 (``advantage_limit``): :math:`\Gamma_\infty/\sqrt{N_B}` = 0.865, 0.829, 0.815, 0.809, 0.804
-for :math:`N_B` = 2, 4, 8, 16, 1024. For ``"full"`` (every charger fully polarised) the
-charger acts like a classical drive when :math:`N\gg N_B` and :math:`\Gamma` stays close to 1.
-For :math:`N_B = 1`, :math:`\Gamma = 1` by construction.
+for :math:`N_B` = 2, 4, 8, 16, 1024. For ``"full"`` (every charger fully polarised) and
+``"cells"`` :math:`\Gamma` grows more slowly than :math:`\sqrt{N_B}` but does not stay at 1:
+measured 1.48 at :math:`N_B = 12` (:math:`N = 100`) and 2.13 at :math:`N_B = 40`
+(:math:`N = 1000`). For :math:`N_B = 1`, :math:`\Gamma = 1` with ``"cells"`` by construction.
 
 Sweeps take a QuTiP ``map`` (``qutip.serial_map``, ``parallel_map``, ``loky_pmap``,
 ``mpi_pmap``), a ``checkpoint`` file and a ``progress_bar``, as in
@@ -55,12 +73,15 @@ from .model import CentralSpinModel
 
 __all__ = [
     "ADVANTAGE_CHARGERS",
+    "ADVANTAGE_REFERENCES",
     "Advantage",
     "AdvantageSweep",
     "quantum_advantage",
     "advantage_sweep",
     "hp_advantage",
     "advantage_limit",
+    "cell_charger_size",
+    "gamma_definition",
 ]
 
 #: Charger choices of the advantage (besides every ``charger_state`` spec).
@@ -72,6 +93,58 @@ ADVANTAGE_CHARGERS = (
     "thermal:T",
     "gibbs:T",
 )
+
+
+#: The parallel references of Gamma (module notes) and what each cell is.
+ADVANTAGE_REFERENCES = {
+    "cells": "N_B cells of 1 battery spin, each with its own N-spin charger",
+    "split": "N_B cells of 1 battery spin, each with N/N_B charger spins",
+    "pairs": "N_B cells of 1 battery spin and 1 charger spin",
+}
+
+
+def _check_reference(reference: str) -> str:
+    if reference not in ADVANTAGE_REFERENCES:
+        raise ValueError(
+            f"reference must be one of {tuple(ADVANTAGE_REFERENCES)}, got {reference!r}"
+        )
+    return reference
+
+
+def cell_charger_size(reference: str, n_battery: int, n_charger: int) -> int:
+    r"""Charger spins of one parallel cell: :math:`N` (``"cells"``), :math:`N/N_B`
+    (``"split"``) or 1 (``"pairs"``).
+
+    Raises
+    ------
+    ValueError
+        If ``reference`` is unknown, or ``"split"`` and :math:`N_B` does not divide :math:`N`.
+    """
+    reference = _check_reference(reference)
+    if reference == "pairs":
+        return 1
+    if reference == "split":
+        if n_charger % n_battery:
+            raise ValueError(
+                f"reference 'split' needs n_charger divisible by n_battery, got n_charger = "
+                f"{n_charger}, n_battery = {n_battery}"
+            )
+        return n_charger // n_battery
+    return n_charger
+
+
+def gamma_definition(reference: str, charger: str) -> str:
+    """The definition of Gamma used: collective over which parallel cells, which charger state."""
+    cell = ADVANTAGE_REFERENCES[_check_reference(reference)]
+    states = (
+        "collective charger |n=N_B>, each cell's charger |n=1>"
+        if charger == "n=N_B"
+        else f"every charger {charger!r}"
+    )
+    return (
+        f"Gamma = P_max(collective: N_B battery spins, one N-spin charger) / "
+        f"P_max(parallel: {cell}); {states}"
+    )
 
 
 def hp_advantage(n_battery):
@@ -92,6 +165,8 @@ class Advantage:
         Certified :math:`P_{max}` and :math:`\tau` of the collective battery.
     p_cell, t_cell : float
         Certified :math:`P_{max}` and :math:`\tau` of one single-spin cell.
+    reference : str
+        The parallel reference (``"cells"``, ``"split"``, ``"pairs"``; module notes).
     """
 
     n_battery: int
@@ -101,6 +176,19 @@ class Advantage:
     t_collective: float
     p_cell: float
     t_cell: float
+    reference: str = "cells"
+
+    @property
+    def definition(self) -> str:
+        r"""The definition of :math:`\Gamma` this result uses, in words."""
+        return gamma_definition(self.reference, self.charger)
+
+    def __repr__(self) -> str:
+        return (
+            f"Advantage(n_battery={self.n_battery}, n_charger={self.n_charger}, "
+            f"gamma={self.gamma!r}, reference={self.reference!r}, charger={self.charger!r}, "
+            f"definition={self.definition!r})"
+        )
 
     @property
     def p_parallel(self) -> float:
@@ -125,6 +213,7 @@ def _params(B, h, A, delta) -> dict:
 
 
 def _initial_state(model: CentralSpinModel, charger: str):
+    """The collective battery's initial state; for a cell (``n_battery = 1``) the cell's."""
     if charger == "n=N_B":
         if model.n_battery > model.n_charger:
             raise ValueError(
@@ -147,6 +236,7 @@ def quantum_advantage(
     n_charger: int,
     *,
     charger: str = "n=N_B",
+    reference: str = "cells",
     B: float = 1.0,
     h: float = 1.0,
     A: float = 1.0,
@@ -164,6 +254,10 @@ def quantum_advantage(
         :func:`~qutip_centralspin.chargers.charger_state` spec used for every charger:
         ``"full"`` (:math:`|n = N\rangle`), ``"dicke:K"``, ``"coherent:THETA[:PHI]"``,
         ``"thermal:T"`` (symmetric multiplet), ``"gibbs:T"`` (physical charger spins).
+        A cell's charger gets the same spec on its own size (``"n=N_B"``: :math:`|n=1\rangle`).
+    reference : {"cells", "split", "pairs"}, default "cells"
+        The parallel cell (module notes): one battery spin with its own :math:`N`-spin
+        charger, with :math:`N/N_B` charger spins, or with one charger spin.
     B, h, A, delta : float
         Model parameters (:class:`CentralSpinModel`).
     rtol : float, default 1e-10
@@ -172,6 +266,12 @@ def quantum_advantage(
     Returns
     -------
     Advantage
+        With the definition of :math:`\Gamma` used (:attr:`Advantage.definition`).
+
+    Raises
+    ------
+    ValueError
+        If ``reference`` is unknown, or ``"split"`` with :math:`N_B \nmid N`.
 
     Examples
     --------
@@ -186,9 +286,10 @@ def quantum_advantage(
     n_charger = _checks.positive_int("n_charger", n_charger)
     rtol = _checks.positive_real("rtol", rtol)
     params = _params(B, h, A, delta)
+    n_cell = cell_charger_size(reference, n_battery, n_charger)
     p_col, t_col = _pmax(n_battery, n_charger, charger, params, rtol)
-    p_cell, t_cell = _pmax(1, n_charger, charger, params, rtol)
-    return Advantage(n_battery, n_charger, charger, p_col, t_col, p_cell, t_cell)
+    p_cell, t_cell = _pmax(1, n_cell, charger, params, rtol)
+    return Advantage(n_battery, n_charger, charger, p_col, t_col, p_cell, t_cell, reference)
 
 
 @dataclass(frozen=True)
@@ -200,9 +301,12 @@ class AdvantageSweep:
     n_battery, n_charger : ndarray of int
     charger : str
     p_collective, t_collective : ndarray, shape ``(len(n_battery), len(n_charger))``
-    p_cell, t_cell : ndarray, shape ``(len(n_charger),)``
+    p_cell, t_cell : ndarray, shape ``(len(n_battery), len(n_charger))``
+        The cell of each grid point (with ``"split"`` it depends on both sizes).
     params : dict
         ``B, h, A, delta``.
+    reference : str
+        The parallel reference (module notes).
     """
 
     n_battery: np.ndarray
@@ -213,11 +317,24 @@ class AdvantageSweep:
     p_cell: np.ndarray
     t_cell: np.ndarray
     params: dict
+    reference: str = "cells"
+
+    @property
+    def definition(self) -> str:
+        r"""The definition of :math:`\Gamma` this sweep uses, in words."""
+        return gamma_definition(self.reference, self.charger)
+
+    def __repr__(self) -> str:
+        return (
+            f"AdvantageSweep(n_battery={self.n_battery.tolist()}, "
+            f"n_charger={self.n_charger.tolist()}, reference={self.reference!r}, "
+            f"charger={self.charger!r}, definition={self.definition!r})"
+        )
 
     @property
     def p_parallel(self) -> np.ndarray:
         """:math:`N_B P^{cell}_{max}` on the grid."""
-        return self.n_battery[:, None] * self.p_cell[None, :]
+        return self.n_battery[:, None] * self.p_cell
 
     @property
     def gamma(self) -> np.ndarray:
@@ -243,6 +360,7 @@ def advantage_sweep(
     n_charger,
     *,
     charger: str = "n=N_B",
+    reference: str = "cells",
     B: float = 1.0,
     h: float = 1.0,
     A: float = 1.0,
@@ -261,6 +379,9 @@ def advantage_sweep(
     n_battery, n_charger : iterable of int
     charger : str, default "n=N_B"
         As for :func:`quantum_advantage`.
+    reference : {"cells", "split", "pairs"}, default "cells"
+        As for :func:`quantum_advantage` (``"split"`` needs every :math:`N_B` to divide
+        every :math:`N`).
     B, h, A, delta, rtol : float
         As for :func:`quantum_advantage`.
     map : callable
@@ -287,7 +408,11 @@ def advantage_sweep(
     params = _params(B, h, A, delta)
     # check the spec once, with its own error message, before sending work out
     _initial_state(CentralSpinModel(1, min(chargers), **params), charger)
-    items = [("cell", n) for n in chargers] + [("row", nb) for nb in sizes]
+    cell_sizes = np.array(
+        [[cell_charger_size(reference, nb, n) for n in chargers] for nb in sizes]
+    )
+    cell_list = sorted({int(x) for x in cell_sizes.ravel()})
+    items = [("cell", n) for n in cell_list] + [("row", nb) for nb in sizes]
     done = checkpoint_map(
         _sweep_task,
         items,
@@ -297,6 +422,7 @@ def advantage_sweep(
             "sweep": "advantage_sweep",
             "n_charger": chargers,
             "charger": charger,
+            "reference": reference,
             **{key: float(value) for key, value in params.items()},
             "rtol": rtol,
         },
@@ -305,18 +431,20 @@ def advantage_sweep(
         progress_bar=progress_bar,
         progress_kwargs=progress_kwargs,
     )
-    cells, rows = done[: len(chargers)], done[len(chargers) :]
+    cells, rows = done[: len(cell_list)], done[len(cell_list) :]
     grid = np.array(rows, dtype=float)  # (NB, N, 2)
-    cell = np.array(cells, dtype=float)  # (N, 2)
+    by_size = dict(zip(cell_list, np.array(cells, dtype=float), strict=True))
+    cell = np.array([[by_size[int(x)] for x in row] for row in cell_sizes])  # (NB, N, 2)
     return AdvantageSweep(
         n_battery=np.array(sizes),
         n_charger=np.array(chargers),
         charger=charger,
         p_collective=grid[..., 0],
         t_collective=grid[..., 1],
-        p_cell=cell[:, 0],
-        t_cell=cell[:, 1],
+        p_cell=cell[..., 0],
+        t_cell=cell[..., 1],
         params=params,
+        reference=reference,
     )
 
 

@@ -114,6 +114,12 @@ def _add_cavity_args(p) -> None:
         help="Dicke charger: dimensionless coupling lambda, H_I = 2 omega lambda J^x (a + a^dag)",
     )
     p.add_argument(
+        "--scaling",
+        choices=("fixed", "dicke"),
+        default="fixed",
+        help="Dicke charger: the coupling as given (fixed, default) or lambda / sqrt(N_B) (dicke)",
+    )
+    p.add_argument(
         "--cavity-loss",
         type=_finite,
         default=0.0,
@@ -260,11 +266,11 @@ def _add_state_args(p) -> None:
 
 
 def _add_battery_arg(p) -> None:
-    from .ergotropy import DEFAULT_BATTERY
+    from .ergotropy import BATTERY_KINDS, DEFAULT_BATTERY
 
     p.add_argument(
         "--battery",
-        choices=("dicke", "qubits"),
+        choices=BATTERY_KINDS,
         default=None,
         help="battery picture of the ergotropy: qubits (any unitary on the 2^N_B levels, the "
         "standard ergotropy) or dicke (collective unitaries on the N_B+1 levels); default "
@@ -371,11 +377,15 @@ _FOREIGN_FLAGS = {
     "spins": ("omega", "g", "coupling"),
     "cavity": ("coupling",),
     "dicke": ("n", "g", "A", "delta"),
+    "spins_or_cavity": ("scaling",),
 }
 
 
 def _check_charger_flags(args) -> None:
-    for dest in _FOREIGN_FLAGS[args.charger]:
+    foreign = _FOREIGN_FLAGS[args.charger]
+    if args.charger != "dicke":
+        foreign = (*foreign, *_FOREIGN_FLAGS["spins_or_cavity"])
+    for dest in foreign:
         if dest in getattr(args, "given", ()):
             flag = "--" + dest.replace("_", "-")
             raise ValueError(f"{flag} does not apply to --charger {args.charger}")
@@ -438,7 +448,9 @@ def _dicke_model_and_state(args):
     if args.cavity_loss:
         raise ValueError("--cavity-loss is for --charger cavity (the Dicke charger is closed)")
     omega = args.omega if args.omega is not None else args.h
-    model = DickeChargerModel(args.nb, omega_c=omega, omega_a=args.B, coupling=args.coupling)
+    model = DickeChargerModel(
+        args.nb, omega_c=omega, omega_a=args.B, coupling=args.coupling, scaling=args.scaling
+    )
     n0 = args.nb if args.n0 is None else args.n0
     if not 0 <= args.m0 <= args.nb:
         raise ValueError(f"--m0 must be in [0, {args.nb}], got {args.m0}")
@@ -958,6 +970,11 @@ def _cmd_cycle(args) -> int:
     return 0
 
 
+def _lambda_text(model) -> str:
+    """The Dicke coupling as the header prints it: lambda, or lambda / sqrt(N_B)."""
+    return f"{model.coupling:g}" + (" / sqrt(N_B)" if model.scaling == "dicke" else "")
+
+
 def _pmax_dicke(args, battery: str) -> int:
     """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose,
     with the change from the previous cutoff."""
@@ -977,6 +994,8 @@ def _pmax_dicke(args, battery: str) -> int:
         "omega_c": model.omega_c,
         "omega_a": model.omega_a,
         "coupling": model.coupling,
+        "scaling": model.scaling,
+        "effective_coupling": model.effective_coupling,
         "m0": state[0],
         "n0": state[1],
         "photon_cutoff": res.cutoff.cutoff,
@@ -992,7 +1011,7 @@ def _pmax_dicke(args, battery: str) -> int:
         return 0
     print(
         f"Dicke charger N_B={model.n_battery} omega_c={model.omega_c:g} "
-        f"omega_a={model.omega_a:g} lambda={model.coupling:g}, |m0={state[0]}> x |k={state[1]}>"
+        f"omega_a={model.omega_a:g} lambda={_lambda_text(model)}, |m0={state[0]}> x |k={state[1]}>"
     )
     status = "converged" if res.cutoff.converged else "NOT converged"
     print(

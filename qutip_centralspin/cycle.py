@@ -29,7 +29,7 @@ import qutip
 from . import _checks
 from .basis import battery_dims
 from .charging import charge
-from .ergotropy import Battery, Ergotropy, battery_state
+from .ergotropy import DEFAULT_BATTERY, Battery, Ergotropy, battery_state
 from .models.base import BatteryModel, check_battery_model
 from .observables import ChargerEnergy
 from .processes import as_processes
@@ -155,7 +155,7 @@ def battery_cycle(
     *,
     processes=None,
     points: int = 201,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
     load_time: float | None = None,
     options: dict | None = None,
 ) -> BatteryCycle:
@@ -176,7 +176,7 @@ def battery_cycle(
         Open-system processes, on during the whole cycle (block solver); none: closed.
     points : int, default 201
         Time grid on :math:`[0, \tau + T_s]` (``tau`` is always a grid point).
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         Battery picture of the ergotropy (:mod:`qutip_centralspin.ergotropy`).
     load_time : float, optional
         If given, reconnect the stored battery to an empty charger for this long
@@ -262,7 +262,8 @@ def ergotropic_unitary(model, state: qutip.Qobj) -> qutip.Qobj:
     :math:`U = \sum_k |\varepsilon_k^\uparrow\rangle\langle r_k^\downarrow|`: the eigenvector
     of the :math:`k`-th largest eigenvalue of :math:`\rho_B` goes to the :math:`k`-th lowest
     level of :math:`H_B = BS^z`. Then :math:`\mathrm{tr}[H_B\rho_B] -
-    \mathrm{tr}[H_B U\rho_B U^\dagger] = W(\rho_B)`.
+    \mathrm{tr}[H_B U\rho_B U^\dagger] = W_{dicke}(\rho_B)` (the collective ergotropy, not the
+    default ``"qubits"`` one, which may need unitaries outside the symmetric subspace).
 
     Parameters
     ----------
@@ -350,7 +351,7 @@ def best_switch_off(
     *,
     processes=None,
     points: int = 41,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
 ) -> SwitchOff:
     r"""Scan the charging time :math:`\tau \in (0, \tau_{max}]` for the largest ergotropy
     left after ``storage_time`` with the coupling off, then refine the best point with a

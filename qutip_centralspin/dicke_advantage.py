@@ -57,17 +57,29 @@ import numpy as np
 from . import _checks
 from .dicke_charger import (
     CUTOFF_TOL,
+    CouplingScaling,
     DickeChargerModel,
     PhotonCutoff,
     charging_window,
     photon_cutoff,
 )
-from .ergotropy import Battery, certified_max_ergotropy
+from .ergotropy import DEFAULT_BATTERY, Battery, certified_max_ergotropy
 from .maxima import CERTIFIED_RTOL, certified_max_energy, certified_max_power
 from .results import Maximum
 from .scaling import PowerLawFit, fit_power_law
 
-__all__ = ["DickeMaxima", "dicke_maxima", "DickeAdvantage", "dicke_advantage"]
+__all__ = [
+    "DICKE_REFERENCES",
+    "DickeMaxima",
+    "dicke_maxima",
+    "DickeAdvantage",
+    "dicke_advantage",
+]
+
+#: The parallel references of the Dicke battery's Gamma (named as in
+#: :data:`~qutip_centralspin.advantage.ADVANTAGE_REFERENCES`): ``"pairs"``, N_B Rabi cells of
+#: one spin and one photon each (Ferraro et al.).
+DICKE_REFERENCES = {"pairs": "N_B Rabi cells of 1 spin and 1 photon in its own cavity"}
 
 #: How often the cutoff check is redone on a longer window when tau lies beyond it.
 _WINDOW_RETRIES = 3
@@ -116,7 +128,7 @@ def dicke_maxima(
     tol: float = CUTOFF_TOL,
     rtol: float = CERTIFIED_RTOL,
     ergotropy: bool = True,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
 ) -> DickeMaxima:
     r"""Certified :math:`P_{max}`, :math:`E_{max}` and estimated :math:`W_{max}` with a checked cutoff.
 
@@ -136,7 +148,7 @@ def dicke_maxima(
         Relative width of the certified brackets.
     ergotropy : bool, default True
         Also estimate :math:`W_{max}` of the battery's reduced state (the slowest part).
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         The ergotropy picture (:mod:`qutip_centralspin.ergotropy`).
 
     Examples
@@ -193,11 +205,33 @@ class DickeAdvantage:
         :math:`N_B` spins, one cavity with :math:`N_B` photons, for each ``n_battery``.
     single : DickeMaxima
         One spin, one cavity with one photon: the parallel cell.
+    reference : str
+        ``"pairs"`` (:data:`DICKE_REFERENCES`).
     """
 
     n_battery: np.ndarray
     collective: tuple
     single: DickeMaxima
+    reference: str = "pairs"
+
+    @property
+    def definition(self) -> str:
+        r"""The definition of :math:`\Gamma` used, in words."""
+        model = self.single.model
+        return (
+            "Gamma = P_max(collective: N_B spins in one cavity with N_B photons) / "
+            f"P_max(parallel: {DICKE_REFERENCES[self.reference]}); "
+            f"omega_c = {model.omega_c:g}, omega_a = {model.omega_a:g}, lambda = "
+            f"{model.coupling:g} with scaling {model.scaling!r}; P_max the global maximum of "
+            "Delta E_B(t)/t"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"DickeAdvantage(n_battery={self.n_battery.tolist()}, "
+            f"advantage={np.round(self.advantage, 6).tolist()}, reference={self.reference!r}, "
+            f"definition={self.definition!r})"
+        )
 
     @property
     def p_collective(self) -> np.ndarray:
@@ -263,7 +297,9 @@ def dicke_advantage(
     tol: float = CUTOFF_TOL,
     rtol: float = CERTIFIED_RTOL,
     ergotropy: bool = False,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
+    reference: str = "pairs",
+    scaling: CouplingScaling = "fixed",
 ) -> DickeAdvantage:
     r"""Collective (one cavity, :math:`N_B` photons) against parallel (one photon per cell) charging.
 
@@ -277,6 +313,14 @@ def dicke_advantage(
         Resonance by default, as in Ferraro et al.
     tol, rtol, ergotropy, battery
         As for :func:`dicke_maxima` (``ergotropy`` off by default: it is the slow part).
+    reference : {"pairs"}, default "pairs"
+        The parallel cell: one spin and one photon in its own cavity (Ferraro et al.'s Rabi
+        battery), the Dicke counterpart of ``reference="pairs"`` of
+        :func:`~qutip_centralspin.advantage.quantum_advantage`.
+    scaling : {"fixed", "dicke"}, default "fixed"
+        :class:`~qutip_centralspin.dicke_charger.DickeChargerModel`'s coupling convention
+        (:math:`\lambda` or :math:`\lambda/\sqrt{N_B}`; the cell, :math:`N_B = 1`, has
+        :math:`\lambda` in both). Ferraro et al.'s :math:`\sqrt{N_B}` is at ``"fixed"``.
 
     Examples
     --------
@@ -285,11 +329,13 @@ def dicke_advantage(
     >>> float(res.advantage[0]), round(float(res.advantage[1]), 6)
     (1.0, 1.224269)
     """
+    if reference not in DICKE_REFERENCES:
+        raise ValueError(f"reference must be one of {tuple(DICKE_REFERENCES)}, got {reference!r}")
     sizes = np.array([_checks.positive_int("n_battery", int(n)) for n in n_battery])
-    single_model = DickeChargerModel(1, omega_c, omega_a, coupling)
+    single_model = DickeChargerModel(1, omega_c, omega_a, coupling, scaling)
     kwargs = {"tol": tol, "rtol": rtol, "ergotropy": ergotropy, "battery": battery}
     single = dicke_maxima(single_model, (0, 1), **kwargs)
     collective = tuple(
         dicke_maxima(single_model.replace(n_battery=int(n)), (0, int(n)), **kwargs) for n in sizes
     )
-    return DickeAdvantage(sizes, collective, single)
+    return DickeAdvantage(sizes, collective, single, reference)

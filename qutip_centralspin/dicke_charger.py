@@ -5,8 +5,10 @@ r"""Dicke (Ferraro) charger: :math:`N_B` two-level systems in one cavity, counte
     H = \omega_c a^\dagger a + \omega_a J^z + 2\omega_c\lambda\,J^x (a + a^\dagger),
     \qquad H_B = \omega_a J^z,
 
-the "Dicke quantum battery" of Ferraro, Campisi, Andolina, Pellegrini & Polini, PRL **120**,
-117702 (2018) (arXiv:1707.04930), with :math:`\hbar = 1`, :math:`\mathbf J = \tfrac12\sum_i
+(:math:`\lambda` here is :attr:`DickeChargerModel.effective_coupling`: the coupling as given,
+or :math:`\lambda/\sqrt{N_B}` with ``scaling="dicke"``), the "Dicke quantum battery" of
+Ferraro, Campisi, Andolina, Pellegrini & Polini, PRL **120**, 117702 (2018)
+(arXiv:1707.04930), with :math:`\hbar = 1`, :math:`\mathbf J = \tfrac12\sum_i
 \boldsymbol\sigma_i` (``qutip.jmat``), the coupling :math:`\lambda` switched on at
 :math:`t_0` (a step). Charging starts from the battery in its ground state :math:`|m = 0\rangle`
 (all spins down) and the cavity in the Fock state :math:`|N_B\rangle` (one photon per spin);
@@ -67,7 +69,7 @@ import functools
 import math
 import time
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import qutip
@@ -85,6 +87,7 @@ from .solvers.sectors import Sector, SectorBasis
 from .states import NORM_ATOL, validate_state
 
 __all__ = [
+    "COUPLING_SCALINGS",
     "CUTOFF_TOL",
     "DROPPED_WEIGHT",
     "DickeChargerModel",
@@ -100,6 +103,9 @@ __all__ = [
     "photon_cutoff",
 ]
 
+CouplingScaling = Literal["fixed", "dicke"]
+#: How :class:`DickeChargerModel`'s coupling scales with N_B: lambda, or lambda / sqrt(N_B).
+COUPLING_SCALINGS = ("fixed", "dicke")
 #: Default tolerance of the photon-cutoff convergence check: the energy change relative to the
 #: battery's range, and the population of the two highest Fock levels.
 CUTOFF_TOL = 1e-10
@@ -122,7 +128,11 @@ class DickeChargerModel(BatteryModel):
 
     .. math::
 
-        H = \omega_c a^\dagger a + \omega_a J^z + 2\omega_c\lambda\,J^x(a + a^\dagger)
+        H = \omega_c a^\dagger a + \omega_a J^z + 2\omega_c\lambda_{eff}\,J^x(a + a^\dagger),
+        \qquad
+        \lambda_{eff} = \begin{cases} \lambda & \text{scaling = "fixed"} \\
+                                       \lambda/\sqrt{N_B} & \text{scaling = "dicke"}
+                         \end{cases}
 
     Parameters
     ----------
@@ -134,7 +144,17 @@ class DickeChargerModel(BatteryModel):
         Level splitting of each two-level system, :math:`H_B = \omega_a J^z`.
     coupling : float
         Dimensionless coupling :math:`\lambda` (Ferraro et al.'s :math:`\lambda`; the
-        light-matter energy is :math:`\omega_c\lambda`).
+        light-matter energy is :math:`\omega_c\lambda_{eff}`).
+    scaling : {"fixed", "dicke"}, default "fixed"
+        How the coupling scales with :math:`N_B` (:attr:`effective_coupling`). ``"fixed"``:
+        :math:`\lambda_{eff} = \lambda` at every :math:`N_B`, the convention of Ferraro et al.
+        (PRL 120, 117702 (2018)), whose power advantage :math:`\Gamma \propto \sqrt{N_B}` is
+        at fixed :math:`\lambda`. ``"dicke"``: :math:`\lambda_{eff} = \lambda/\sqrt{N_B}`,
+        the convention of the Dicke model's thermodynamic limit (Hepp-Lieb; the superradiant
+        transition at :math:`\lambda\sqrt{\omega_c/\omega_a} = 1/2`, Emary & Brandes, PRE 67,
+        066203 (2003)) under which the interaction energy per spin stays finite as
+        :math:`N_B \to \infty`; with it the collective speed-up in :math:`\lambda` is scaled
+        away and :math:`\Gamma` no longer grows like :math:`\sqrt{N_B}`.
 
     Notes
     -----
@@ -158,6 +178,7 @@ class DickeChargerModel(BatteryModel):
     omega_c: float
     omega_a: float
     coupling: float
+    scaling: CouplingScaling = "fixed"
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -165,6 +186,16 @@ class DickeChargerModel(BatteryModel):
         set_(self, "omega_c", _checks.positive_real("omega_c", self.omega_c))
         set_(self, "omega_a", _checks.finite_real("omega_a", self.omega_a))
         set_(self, "coupling", _checks.finite_real("coupling", self.coupling))
+        if self.scaling not in COUPLING_SCALINGS:
+            raise ValueError(f"scaling must be one of {COUPLING_SCALINGS}, got {self.scaling!r}")
+
+    @property
+    def effective_coupling(self) -> float:
+        r""":math:`\lambda_{eff}` of :math:`H`: :math:`\lambda` (``"fixed"``) or
+        :math:`\lambda/\sqrt{N_B}` (``"dicke"``); the one place the scaling enters."""
+        if self.scaling == "dicke":
+            return self.coupling / math.sqrt(self.n_battery)
+        return self.coupling
 
     @property
     def B(self) -> float:
@@ -277,14 +308,14 @@ def _check_model(model) -> DickeChargerModel:
 
 
 def charging_window(model: DickeChargerModel) -> float:
-    r"""Default time window :math:`2\pi/(\omega_c\min(|\lambda|, 1))` of the maxima and checks.
+    r"""Default time window :math:`2\pi/(\omega_c\min(|\lambda_{eff}|, 1))` of the maxima and checks.
 
-    Four times the full-charge time :math:`\pi/(2\omega_c\lambda)` of one spin with one
+    Four times the full-charge time :math:`\pi/(2\omega_c\lambda_{eff})` of one spin with one
     photon in the rotating-wave limit (collective charging is faster), and at least one cavity
     period.
     """
     _check_model(model)
-    scale = min(abs(model.coupling), 1.0)
+    scale = min(abs(model.effective_coupling), 1.0)
     if scale == 0:
         return 2 * math.pi / model.omega_c
     return 2 * math.pi / (model.omega_c * scale)
@@ -305,7 +336,10 @@ def dicke_hamiltonian(model: DickeChargerModel, cutoff: int) -> qutip.Qobj:
     H = (
         model.omega_c * qutip.tensor(ib, a.dag() * a)
         + model.omega_a * qutip.tensor(qutip.jmat(j, "z"), ic)
-        + 2 * model.omega_c * model.coupling * qutip.tensor(qutip.jmat(j, "x"), a + a.dag())
+        + 2
+        * model.omega_c
+        * model.effective_coupling
+        * qutip.tensor(qutip.jmat(j, "x"), a + a.dag())
     )
     H.isherm = True
     return H
@@ -408,7 +442,7 @@ class DickeEngine(SectorBasis):
         position = np.full((mod.n_battery + 2, self.cutoff + 2), -1)
         position[m, k] = np.arange(size)
         diag = mod.omega_c * k + mod.omega_a * (m - mod.n_battery / 2)
-        lam = mod.omega_c * mod.coupling
+        lam = mod.omega_c * mod.effective_coupling
         up = ladder_up(mod.n_battery / 2, m - mod.n_battery / 2)  # <m+1|J^+|m>, 0 at m = N_B
         rows, cols, vals = [], [], []
         for dk, amp in ((1, np.sqrt(k + 1.0)), (-1, np.sqrt(k.astype(float)))):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from .ergotropy import Battery, diagonal_ergotropy
+from .ergotropy import DEFAULT_BATTERY, Battery, diagonal_ergotropy
 from .maxima import certified_window_maximum
 from .models.base import check_battery_model
 from .processes import as_processes
@@ -261,7 +261,7 @@ def open_max_ergotropy(
     processes,
     horizon: float,
     *,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
     storage_time: float = 0.0,
     rtol: float = OPEN_RTOL,
     options=None,
@@ -277,7 +277,7 @@ def open_max_ergotropy(
     ----------
     model, psi0, processes, horizon, options :
         As for :func:`open_max_power`.
-    battery : {"dicke", "qubits"}, default "dicke"
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         As for :func:`~qutip_centralspin.ergotropy.max_ergotropy`: collective unitaries only
         (each total spin :math:`j` made passive on its own), or any unitary on the
         :math:`2^{N_B}` levels (:func:`~qutip_centralspin.ergotropy.block_ergotropy`). Local

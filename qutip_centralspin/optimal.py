@@ -104,7 +104,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _checks
 from .charging import charge
-from .ergotropy import BATTERY_KINDS, Battery, Ergotropy, battery_levels
+from .ergotropy import BATTERY_KINDS, DEFAULT_BATTERY, Battery, Ergotropy, battery_levels
 from .model import CentralSpinModel
 from .operators import check_model
 from .processes import as_processes
@@ -203,7 +203,7 @@ class ClosedObjective:
         Ket or density matrix at :math:`t = 0` on the model's dims (any state: superpositions
         and mixtures across excitation sectors included).
     objective : {"ergotropy", "energy"}
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         Battery picture of the ergotropy (:mod:`qutip_centralspin.ergotropy`).
 
     Notes
@@ -228,7 +228,7 @@ class ClosedObjective:
         psi0: qutip.Qobj,
         *,
         objective: Objective = "ergotropy",
-        battery: Battery = "dicke",
+        battery: Battery = DEFAULT_BATTERY,
     ):
         self.model = check_model(model)
         psi0 = check_state(model, psi0, "psi0")
@@ -352,7 +352,7 @@ class OpenObjective:
         takes: Dicke product states and mixtures of them).
     processes : Process or list of Process
     objective : {"ergotropy", "energy"}
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
 
     Notes
     -----
@@ -367,7 +367,7 @@ class OpenObjective:
         processes,
         *,
         objective: Objective = "ergotropy",
-        battery: Battery = "dicke",
+        battery: Battery = DEFAULT_BATTERY,
     ):
         self.model = check_model(model)
         self.psi0 = check_state(model, psi0, "psi0")
@@ -596,7 +596,7 @@ def optimize_charging(
     processes=None,
     boundaries: Boundaries = "fixed",
     bounds: tuple[float, float] = (-1.0, 1.0),
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
     starts: int = 3,
     seed: int = 0,
     maxiter: int = 200,
@@ -622,7 +622,7 @@ def optimize_charging(
         Equal segments :math:`T/M`, or free lengths :math:`T w_i/\sum_j w_j`.
     bounds : (float, float), default (-1, 1)
         :math:`\lambda_{\min} < \lambda_{\max}` within :math:`[-1, 1]`.
-    battery : {"dicke", "qubits"}
+    battery : {"qubits", "dicke"}, default DEFAULT_BATTERY ("qubits")
         Battery picture of the ergotropy.
     starts : int, default 3
         Random starts, besides :math:`\lambda \equiv 1` and the best grid step.

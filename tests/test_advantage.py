@@ -190,3 +190,71 @@ def test_errors():
         adv.advantage_sweep([1], [3], charger="warm")
     with pytest.raises(ValueError, match="delta must be a finite real"):
         adv.quantum_advantage(2, 3, delta=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "reference, n_cell",
+    [
+        pytest.param("cells", 12, id="cells-own-N"),
+        pytest.param("split", 3, id="split-N/N_B"),
+        pytest.param("pairs", 1, id="pairs-1+1"),
+    ],
+)
+def test_parallel_reference_cells_against_eq15(reference, n_cell):
+    """Each reference's cell (one battery spin, n_cell charger spins, |n=1>) against the
+    closed form Eq. (15), P = c* B A sqrt(b_{N,1}) = c* B A sqrt(n_cell) at resonance; the
+    collective side is the same for every reference."""
+    res = adv.quantum_advantage(4, 12, reference=reference, A=0.7)
+    cell = CentralSpinModel(1, n_cell, A=0.7)
+    value, tau = analytic.single_spin_max_power(cell, 1)
+    assert value == pytest.approx(analytic.c_star()[0] * 0.7 * math.sqrt(n_cell), rel=1e-12)
+    assert res.p_cell == pytest.approx(value, rel=CERTIFIED_RTOL)
+    assert res.t_cell == pytest.approx(tau, rel=TAU_RTOL)
+    direct = max_power(CentralSpinModel(4, 12, A=0.7), (0, 4)).value
+    assert res.gamma == pytest.approx(direct / (4 * value), rel=RATIO_RTOL)
+    assert res.reference == reference and adv.ADVANTAGE_REFERENCES[reference] in res.definition
+    assert f"reference={reference!r}" in repr(res) and "definition=" in repr(res)
+
+
+def test_pairs_cell_is_a_two_spin_rabi_problem_brute_force():
+    """reference="pairs", full chargers: the cell is one battery spin and one charger spin,
+    brute-forced here on the 4-dim two-qubit space (H = B s^z + h s^z + A(s+ s- + s- s+))."""
+    B, A = 1.0, 0.8
+    res = adv.quantum_advantage(3, 6, charger="full", reference="pairs", B=B, h=B, A=A)
+    sz, sp = qutip.jmat(0.5, "z"), qutip.jmat(0.5, "+")
+    i2 = qutip.qeye(2)
+    H = (
+        B * qutip.tensor(sz, i2)
+        + B * qutip.tensor(i2, sz)
+        + A * (qutip.tensor(sp, sp.dag()) + qutip.tensor(sp.dag(), sp))
+    )
+    psi0 = qutip.tensor(qutip.basis(2, 1), qutip.basis(2, 0))  # battery down, charger up
+    hb = B * qutip.tensor(sz, i2)
+    times = np.linspace(0.0, 6.0, 6001)  # psi0 at t = 0
+    e = qutip.sesolve(H, psi0, times, e_ops=[hb], options={"atol": 1e-12, "rtol": 1e-10})
+    power = (np.asarray(e.expect[0])[1:] + B / 2) / times[1:]
+    assert res.p_cell == pytest.approx(power.max(), rel=1e-6)
+    assert res.p_cell >= power.max() - 1e-9
+    collective = max_power(CentralSpinModel(3, 6, A=A), (0, 6)).value
+    assert res.gamma == pytest.approx(collective / (3 * res.p_cell), rel=RATIO_RTOL)
+
+
+def test_sweep_reference_matches_pointwise():
+    sweep = adv.advantage_sweep([1, 2, 4], [4, 8], reference="split")
+    assert sweep.p_cell.shape == (3, 2) and sweep.reference == "split"
+    for i, nb in enumerate([1, 2, 4]):
+        for j, n in enumerate([4, 8]):
+            point = adv.quantum_advantage(nb, n, reference="split")
+            assert sweep.gamma[i, j] == pytest.approx(point.gamma, rel=RATIO_RTOL)
+    assert "N/N_B charger spins" in repr(sweep)
+
+
+def test_reference_errors():
+    with pytest.raises(ValueError, match=r"reference must be one of .*got 'halves'"):
+        adv.quantum_advantage(2, 4, reference="halves")
+    with pytest.raises(
+        ValueError, match="divisible by n_battery, got n_charger = 5, n_battery = 2"
+    ):
+        adv.quantum_advantage(2, 5, reference="split")
+    with pytest.raises(ValueError, match="divisible by n_battery"):
+        adv.advantage_sweep([3], [4], reference="split")

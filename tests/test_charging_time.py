@@ -382,11 +382,11 @@ def test_first_ergotropy_peak_against_a_full_space_grid(model, state, battery):
 
 
 def test_first_ergotropy_peak_differs_from_the_window_maximum():
-    """m0 = 1 of N_B = 3: W falls from W(0) > 0, comes back to a first peak 0.6867 at t = 0.3104;
-    the window's maximum is 1.8156 at t = 0.8237."""
+    """m0 = 1 of N_B = 3, collective (Dicke) ergotropy: W falls from W(0) > 0, comes back to a
+    first peak 0.6867 at t = 0.3104; the window's maximum is 1.8156 at t = 0.8237."""
     evo = SectorEngine(CentralSpinModel(3, 3, B=1.0, h=1.0, A=1.0, delta=0.3)).evolve((1, 2))
-    first = erg.certified_max_ergotropy(evo, peak="first")
-    window = erg.certified_max_ergotropy(evo)
+    first = erg.certified_max_ergotropy(evo, battery="dicke", peak="first")
+    window = erg.certified_max_ergotropy(evo, battery="dicke")
     assert first.time == pytest.approx(0.3104, abs=1e-3) and window.time > 0.8
     assert window.value > first.value + 1.0
 

@@ -114,3 +114,20 @@ def test_bad_dicke_arguments_one_line_exit_2(capsys, argv, match):
     code, out, err = run_main(capsys, *argv)
     assert code == 2 and out == ""
     assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_dicke_scaling_flag(capsys):
+    """--scaling dicke runs lambda / sqrt(N_B): the certified P_max of the model built here."""
+    from qutip_centralspin.dicke_advantage import dicke_maxima
+    from qutip_centralspin.dicke_charger import DickeChargerModel
+
+    code = main(
+        ["pmax", "--nb", "4", "--charger", "dicke", "--coupling", "0.4", "--omega", "1",
+         "--scaling", "dicke", "--json"]
+    )  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["scaling"] == "dicke" and out["effective_coupling"] == 0.2
+    model = DickeChargerModel(4, omega_c=1.0, omega_a=1.0, coupling=0.2)  # 0.4 / sqrt(4)
+    assert out["p_max"] == pytest.approx(
+        dicke_maxima(model, ergotropy=False).p_max.value, rel=1e-9
+    )

@@ -68,7 +68,7 @@ def test_local_decay_storage_follows_the_closed_form():
 def test_ergotropic_unitary_reaches_the_passive_state():
     model = CentralSpinModel(3, 4, B=0.9, h=1.1, A=0.7)
     psi0 = (dicke_state(model, 1, 4) + 0.4j * dicke_state(model, 2, 2)).unit()
-    cyc = battery_cycle(model, psi0, tau=0.7, storage_time=0.0, points=5)
+    cyc_dicke = battery_cycle(model, psi0, tau=0.7, storage_time=0.0, points=5, battery="dicke")
     state = qutip.sesolve(hamiltonian(model), psi0, [0.0, 0.7], options=ODE_OPTIONS).states[-1]
     rho_b = battery_state(model, state)
     U = ergotropic_unitary(model, state)
@@ -76,8 +76,9 @@ def test_ergotropic_unitary_reaches_the_passive_state():
     Hb = model.B * qutip.jmat(1.5, "z")
     passive = U * rho_b * U.dag()
     work = qutip.expect(Hb, rho_b) - qutip.expect(Hb, passive)
-    assert work == pytest.approx(battery_ergotropy(model, state), abs=1e-12)
-    assert work == pytest.approx(cyc.stored_ergotropy, abs=1e-8)
+    # the collective (N_B + 1 level) ergotropy: the unitary stays in the symmetric subspace
+    assert work == pytest.approx(battery_ergotropy(model, state, battery="dicke"), abs=1e-12)
+    assert work == pytest.approx(cyc_dicke.stored_ergotropy, abs=1e-8)
     pops = np.real(np.diag(passive.full()))  # jmat order: index 0 is the top level (B > 0)
     np.testing.assert_allclose(passive.full(), np.diag(pops), atol=1e-12)
     assert np.all(np.diff(pops) >= -1e-12)  # populations grow towards the ground level

@@ -113,7 +113,7 @@ def test_states_reduced_state_and_ergotropy_match_sesolve():
         passive = float(np.sort(np.linalg.eigvalsh(rho_ref))[::-1] @ levels)
         from qutip_centralspin.ergotropy import battery_ergotropy
 
-        assert battery_ergotropy(model, qutip.Qobj(rho)) == pytest.approx(
+        assert battery_ergotropy(model, qutip.Qobj(rho), battery="dicke") == pytest.approx(
             energy - passive, abs=1e-7
         )
 
@@ -298,3 +298,52 @@ def test_qobj_state_and_automatic_cutoff():
     assert from_qobj.stats["cutoff converged"] and from_label.stats["cutoff converged"]
     assert from_qobj.stats["photon cutoff"] >= 5
     np.testing.assert_allclose(from_qobj.delta_energy, from_label.delta_energy, atol=1e-9)
+
+
+@pytest.mark.parametrize("n_battery", [1, 2, 4])
+def test_dicke_scaling_divides_the_coupling_by_sqrt_n(n_battery):
+    """scaling="dicke": H built by hand here with lambda / sqrt(N_B) (jmat, destroy), against
+    the model's reference Hamiltonian and the parity-sector engine's Delta E_B (sesolve)."""
+    omega_c, omega_a, lam, cutoff = 1.0, 0.9, 0.4, 40
+    model = dc.DickeChargerModel(n_battery, omega_c, omega_a, lam, scaling="dicke")
+    j = n_battery / 2
+    a = qutip.destroy(cutoff + 1)
+    ib, ic = qutip.qeye(n_battery + 1), qutip.qeye(cutoff + 1)
+    by_hand = (
+        omega_c * qutip.tensor(ib, a.dag() * a)
+        + omega_a * qutip.tensor(qutip.jmat(j, "z"), ic)
+        + 2 * omega_c * lam / math.sqrt(n_battery) * qutip.tensor(qutip.jmat(j, "x"), a + a.dag())
+    )
+    assert model.effective_coupling == pytest.approx(lam / math.sqrt(n_battery), rel=1e-15)
+    assert (dc.dicke_hamiltonian(model, cutoff) - by_hand).norm() < 1e-12
+    psi0 = dc.dicke_fock_state(model, cutoff=cutoff)
+    hb = omega_a * qutip.tensor(qutip.jmat(j, "z"), ic)
+    ref = qutip.sesolve(by_hand, psi0, TIMES, e_ops=[hb], options=dict(ODE_OPTIONS)).expect[0]
+    ours = dc.DickeEngine(model, cutoff).evolve().delta_energy(TIMES)
+    np.testing.assert_allclose(ours, ref - ref[0], atol=ODE_ATOL)
+    fixed = model.replace(scaling="fixed")
+    assert fixed.effective_coupling == lam
+    if n_battery > 1:  # a different Hamiltonian, so a different charge
+        other = dc.DickeEngine(fixed, cutoff).evolve().delta_energy(TIMES)
+        assert np.abs(other - ours).max() > 1e-2
+
+
+def test_dicke_scaling_is_validated_and_frozen():
+    with pytest.raises(ValueError, match=r"scaling must be one of \('fixed', 'dicke'\), got 'hp'"):
+        dc.DickeChargerModel(2, 1.0, 1.0, 0.1, scaling="hp")
+    model = dc.DickeChargerModel(2, 1.0, 1.0, 0.1)
+    assert model.scaling == "fixed"
+    with pytest.raises(AttributeError):
+        model.scaling = "dicke"
+
+
+def test_dicke_advantage_states_its_reference():
+    res = dadv.dicke_advantage([1, 2], coupling=0.3)
+    assert res.reference == "pairs" and "Rabi cells of 1 spin and 1 photon" in res.definition
+    assert "definition=" in repr(res)
+    # the Rabi cell: one spin, one photon, certified directly
+    cell = dc.DickeChargerModel(1, 1.0, 1.0, 0.3)
+    direct = certified_max_power(dc.DickeEngine(cell, 40).evolve((0, 1))).value
+    assert res.single.p_max.value == pytest.approx(direct, rel=1e-9)
+    with pytest.raises(ValueError, match=r"reference must be one of \('pairs',\), got 'cells'"):
+        dadv.dicke_advantage([1], coupling=0.3, reference="cells")

@@ -166,7 +166,9 @@ def test_sorting_pairs_largest_population_with_lowest_energy():
     correct = energy - (0.5 * -1 + 0.3 * 0 + 0.2 * 1)  # largest population on the ground level
     naive = energy - (0.2 * -1 + 0.3 * 0 + 0.5 * 1)  # ascending with ascending
     assert correct == pytest.approx(0.4) and naive == pytest.approx(-0.2)
-    assert erg.battery_ergotropy(model, rho) == pytest.approx(correct, abs=EXACT_ATOL)
+    assert erg.battery_ergotropy(model, rho, battery="dicke") == pytest.approx(
+        correct, abs=EXACT_ATOL
+    )
     assert erg.passive_energy([0.2, 0.5, 0.3], [1.0, 0.0, -1.0]) == pytest.approx(-0.3)
 
 
@@ -180,7 +182,7 @@ def test_dicke_ergotropy_equals_permutation_brute_force(n_battery, rng):
         rho = random_density(n_battery + 1, rng)
         # permutations of the eigenvalues over diagonal levels: min_U over the unitary orbit
         expected = permutation_ergotropy(rho, levels)
-        assert erg.battery_ergotropy(model, battery_qobj(rho)) == pytest.approx(
+        assert erg.battery_ergotropy(model, battery_qobj(rho), battery="dicke") == pytest.approx(
             expected, abs=EXACT_ATOL
         )
 
@@ -205,7 +207,7 @@ def test_qubit_ergotropy_equals_full_2n_diagonalisation(n_battery, rng):
         )
         # Dicke picture: brute force restricted to the symmetric subspace
         expected_dicke = brute_force_ergotropy(rho, v.T @ h_qubits @ v)
-        assert erg.battery_ergotropy(model, battery_qobj(rho)) == pytest.approx(
+        assert erg.battery_ergotropy(model, battery_qobj(rho), battery="dicke") == pytest.approx(
             expected_dicke, abs=BRUTE_ATOL
         )
         # qubits can always extract at least as much; entropy is the same in both pictures
@@ -325,8 +327,8 @@ def test_engine_trace_matches_sesolve_callbacks(random_ket):
         psi0,
         times,
         e_ops={
-            "W": erg.Ergotropy(MODEL),
-            "Wq": erg.Ergotropy(MODEL, battery="qubits"),
+            "W": erg.Ergotropy(MODEL, battery="dicke"),
+            "Wq": erg.Ergotropy(MODEL),
             "S": erg.EntanglementEntropy(MODEL),
         },
         options=dict(ODE_OPTIONS),
@@ -484,11 +486,11 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
         return reduced(t)
 
     evo.reduced_battery_matrices = counted
-    best = erg.certified_max_ergotropy(evo)
+    best = erg.certified_max_ergotropy(evo, battery="dicke")  # collective extraction: W = 0
     assert best.converged and best.value == 0.0 and 0 <= best.upper_bound <= best.tolerance
     assert sum(calls) < 50_000  # (without the margin: the budget, 400_000, and no proof)
     evo.reduced_battery_matrices = reduced
-    trace = erg.ergotropy_trace(evo, np.linspace(*best.window, 2001))
+    trace = erg.ergotropy_trace(evo, np.linspace(*best.window, 2001), battery="dicke")
     assert trace.ergotropy.max() == 0.0
 
 
@@ -548,7 +550,9 @@ def test_piqs_basis_battery_states_in_the_callbacks(rng):
         permutation_ergotropy(b, B * (((b.shape[0] - 1) / 2) - np.arange(b.shape[0])))
         for b in blocks
     )
-    assert erg.battery_ergotropy(model, rho_piqs) == pytest.approx(per_block, abs=EXACT_ATOL)
+    assert erg.battery_ergotropy(model, rho_piqs, battery="dicke") == pytest.approx(
+        per_block, abs=EXACT_ATOL
+    )
     assert erg.entanglement_entropy(model, rho_piqs) == pytest.approx(
         qutip.entropy_vn(qutip.Qobj(rho)), abs=ENTROPY_ATOL
     )

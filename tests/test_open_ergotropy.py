@@ -252,7 +252,7 @@ def test_certified_switch_off_time_against_qubit_mesolve(procs):
     # the stored populations at the grid times: the reference's, and the block solver's own
     # switched path (charge for tau, then a separate lambda = 0 segment) to round-off
     pops = BlockSolver(model, procs).battery_populations(psi0, horizon, storage_time=storage)
-    mine = diagonal_ergotropy(pops(taus), pops.q, pops.k, n_battery=2, B=1.1, battery="dicke")
+    mine = diagonal_ergotropy(pops(taus), pops.q, pops.k, n_battery=2, B=1.1)
     np.testing.assert_allclose(mine, grid, atol=slack)
     for tau, w in zip(taus[::15], mine[::15], strict=True):
         run = charge(

@@ -249,8 +249,8 @@ def test_charge_matches_mesolve_on_qubits(model, T, charger):
     state = physical_thermal_state(model, T, **charger_args(model, charger))
     tlist = np.linspace(0.4, 3.6, 9)
     e_ops = {
-        "W": Ergotropy(model),
-        "Wq": Ergotropy(model, battery="qubits"),
+        "W": Ergotropy(model, battery="dicke"),
+        "Wq": Ergotropy(model),
         "S": EntanglementEntropy(model),
     }
     res = charge(model, state, tlist, e_ops=e_ops, options={"store_states": True})
