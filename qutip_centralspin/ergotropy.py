@@ -119,8 +119,6 @@ from .models.base import check_battery_model
 from .results import Maximum
 
 Battery = Literal["dicke", "qubits"]
-#: The battery picture every ergotropy function uses unless told otherwise.
-DEFAULT_BATTERY: Battery = "dicke"
 
 __all__ = [
     "BATTERY_KINDS",
