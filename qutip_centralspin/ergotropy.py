@@ -634,7 +634,7 @@ def max_ergotropy(
     model,
     psi0,
     *,
-    battery: Battery = "dicke",
+    battery: Battery = DEFAULT_BATTERY,
     window: float | None = None,
     samples_per_period: int = ERGOTROPY_SAMPLES_PER_PERIOD,
     rtol: float = ERGOTROPY_RTOL,
