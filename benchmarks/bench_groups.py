@@ -33,8 +33,9 @@ import qutip  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from qutip_centralspin import CentralSpinModel, max_power  # noqa: E402
-from qutip_centralspin.disorder import binned_model, box_profile  # noqa: E402
-from qutip_centralspin.groups import GroupEngine, GroupModel  # noqa: E402
+from qutip_centralspin.models.groups import GroupModel  # noqa: E402
+from qutip_centralspin.solvers.group_engine import GroupEngine  # noqa: E402
+from qutip_centralspin.studies.disorder import binned_model, box_profile  # noqa: E402
 
 B10 = [(10, 1.0)]
 CASES = [

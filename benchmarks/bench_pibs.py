@@ -149,7 +149,7 @@ def _child_pibs(n: int, tend: float, dt: float, out: str, tol: float) -> None:
 def _solver(n: int, wc: float):
     """The open cavity charger on pibs's model (imports done before the clock starts)."""
     from qutip_centralspin import decay, dephasing
-    from qutip_centralspin.cavity import CavityModel
+    from qutip_centralspin.models.cavity import CavityModel
     from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
 
     model = CavityModel(n, omega=wc, g=OMEGA / np.sqrt(n), B=W0)

@@ -44,9 +44,9 @@ import scipy  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from qutip_centralspin import CentralSpinModel, dicke_state, max_power  # noqa: E402
-from qutip_centralspin.operators import battery_hamiltonian, hamiltonian  # noqa: E402
-from qutip_centralspin.scaling import power_grid  # noqa: E402
+from qutip_centralspin.models.operators import battery_hamiltonian, hamiltonian  # noqa: E402
 from qutip_centralspin.solvers import SectorEngine  # noqa: E402
+from qutip_centralspin.studies.scaling import power_grid  # noqa: E402
 
 #: The accuracy asked of sesolve: relative error of P_max.
 TARGET_RTOL = 1e-6

@@ -29,7 +29,7 @@ import numpy as np
 import qutip
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, pumping
-from qutip_centralspin.cavity import CavityModel
+from qutip_centralspin.models.cavity import CavityModel
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 from qutip_centralspin.solvers.twa import twa_charge
 

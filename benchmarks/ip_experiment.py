@@ -47,7 +47,7 @@ from scipy.special import jv
 from threadpoolctl import threadpool_limits
 
 from qutip_centralspin import CentralSpinModel, dicke_state
-from qutip_centralspin.processes import decay, dephasing
+from qutip_centralspin.models.processes import decay, dephasing
 from qutip_centralspin.solvers.blocks import BlockSolver
 from qutip_centralspin.solvers.chebyshev import bessel_table
 

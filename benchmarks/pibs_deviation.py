@@ -111,7 +111,7 @@ def run_ours(n: int, times: np.ndarray, tight: bool = False) -> dict:
 
     import qutip_centralspin.solvers.chebyshev as cheb
     from qutip_centralspin import decay, dephasing
-    from qutip_centralspin.cavity import CavityModel
+    from qutip_centralspin.models.cavity import CavityModel
     from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
 
     saved = cheb.CHEBYSHEV_TAIL, cheb.MAX_RECURRENCE_GROWTH

@@ -198,7 +198,7 @@ def _exists(target: str, node) -> bool:
         # a module's docstring cites its package's siblings relatively (``.sector``)
         candidates.append(f"{module.rpartition('.')[0]}.{target}")
     # the documented object's own module: a top-level stub (qutip_centralspin.max_energy) cites
-    # the tolerances of the module that defines it (qutip_centralspin.maxima)
+    # the tolerances of the module that defines it (qutip_centralspin.maxima.certified)
     page = node.get("refdoc", "").rpartition("/")[2]
     documented = _lookup(page) if page.startswith("qutip_centralspin") else None
     owner = getattr(documented, "__module__", None)

@@ -16,18 +16,18 @@ from __future__ import annotations
 from typing import Literal
 
 from . import _checks, _progress
-from .estimates import estimate
-from .model import CentralSpinModel
 from .models.base import BatteryModel, check_battery_model
-from .processes import as_processes
-from .protocols import PiecewiseConstant
+from .models.processes import as_processes
+from .models.protocols import PiecewiseConstant
+from .models.spin import CentralSpinModel
+from .models.states import check_state
+from .models.thermal import ThermalMixture
 from .results import ChargingResult
 from .solvers import blocks, references
+from .solvers.estimates import estimate
 from .solvers.exact import charge_closed, charge_exact, charge_mixture
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
-from .states import check_state
-from .thermal import ThermalMixture
 
 __all__ = ["charge", "Solver", "Method"]
 
@@ -68,20 +68,20 @@ def charge(
     model : BatteryModel
         Any battery model (:mod:`qutip_centralspin.models.base`): the spin charger
         :class:`~qutip_centralspin.CentralSpinModel` (every solver below), the Tavis-Cummings
-        charger :class:`~qutip_centralspin.cavity.CavityModel` (its exact engine, or with
+        charger :class:`~qutip_centralspin.models.cavity.CavityModel` (its exact engine, or with
         ``processes``, e.g. :func:`~qutip_centralspin.solvers.cavity_blocks.cavity_loss`,
         and/or a piecewise-constant ``coupling`` the cavity block solver) or the Dicke charger
-        :class:`~qutip_centralspin.dicke_charger.DickeChargerModel` (closed only: its exact
+        :class:`~qutip_centralspin.models.dicke.DickeChargerModel` (closed only: its exact
         parity-sector engine at a checked photon cutoff).
     psi0 : Qobj, tuple or ThermalMixture
         Initial ket or density matrix on the model's space (see
-        :mod:`qutip_centralspin.states`), or the label ``(m, c)`` of the product
+        :mod:`qutip_centralspin.models.states`), or the label ``(m, c)`` of the product
         :math:`|m\rangle_B|c\rangle_C` (:math:`m` flipped battery spins, :math:`c` flipped
         charger spins or photons): the state at ``tlist[0]``. A cavity charger also takes a
-        :class:`~qutip_centralspin.cavity.CavityState`. Or a Gibbs state of physical spins
-        (:class:`~qutip_centralspin.thermal.ThermalMixture`: the charger's,
-        :func:`~qutip_centralspin.thermal.physical_thermal_charger`, or the battery's and the
-        whole system's, :func:`~qutip_centralspin.thermal_battery.physical_thermal_state`):
+        :class:`~qutip_centralspin.models.cavity.CavityState`. Or a Gibbs state of physical spins
+        (:class:`~qutip_centralspin.models.thermal.ThermalMixture`: the charger's,
+        :func:`~qutip_centralspin.models.thermal.physical_thermal_charger`, or the battery's and the
+        whole system's, :func:`~qutip_centralspin.models.thermal_battery.physical_thermal_state`):
         exact closed path only, ``states`` and ``e_ops`` then see the battery's
         :math:`\rho_B(t)` in the ``qutip.piqs`` Dicke basis (as with ``processes``).
     tlist : array_like
@@ -98,7 +98,7 @@ def charge(
         in ``result.e_data`` (and ``result.expect``) under the same keys. Every callback of
         this package works on every path. Closed paths and ``c_ops`` evaluate them on the
         full state; with ``processes`` on the reduced battery state :math:`\rho_B(t)` in the
-        ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.basis`): a ``Qobj`` e_op is then a
+        ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.models.basis`): a ``Qobj`` e_op is then a
         battery operator in that basis, e.g. ``qutip.piqs.jspin(N_B, "z")``.
     solver : {"auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce"}
         ``"auto"``: the exact sector engine without ``c_ops``, ``mesolve`` with them, the block
@@ -115,15 +115,15 @@ def charge(
         the block solver ``num_cpus``. ``max_memory`` (bytes or e.g. ``"8G"``) sets the limit
         of the resource guard (:mod:`qutip_centralspin.resources`): a run whose estimate
         exceeds it raises :class:`~qutip_centralspin.resources.ResourceError` before
-        allocating (:func:`qutip_centralspin.estimates.estimate` gives the estimate).
+        allocating (:func:`qutip_centralspin.solvers.estimates.estimate` gives the estimate).
     processes : Process or list of Process, optional
-        Dissipative processes (:mod:`qutip_centralspin.processes`: dephasing, decay, pumping;
+        Dissipative processes (:mod:`qutip_centralspin.models.processes`: dephasing, decay, pumping;
         local or collective; on the battery or the charger). Cannot be combined with
         ``c_ops``.
     coupling : PiecewiseConstant, callable or array, optional
         The switching function :math:`\lambda(t)` of Eq. (1), :math:`H = H_B + H_C +
-        \lambda(t)H_I` (:mod:`qutip_centralspin.protocols`; default :math:`\lambda = 1`).
-        Closed and piecewise-constant (e.g. :func:`~qutip_centralspin.protocols.step`): the
+        \lambda(t)H_I` (:mod:`qutip_centralspin.models.protocols`; default :math:`\lambda = 1`).
+        Closed and piecewise-constant (e.g. :func:`~qutip_centralspin.models.protocols.step`): the
         exact sector engine, segment by segment; with ``processes`` the block solver, one
         exact generator per segment (``solver="bruteforce"`` for the qubit reference). A
         function or an array on ``tlist``: ``sesolve`` (``mesolve`` with ``c_ops``) on a
@@ -137,7 +137,7 @@ def charge(
         ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` (a QuTiP map function) and those
         of ``twa_charge`` (``"dt"``, ``"batch_size"``, ``"num_cpus"``, the progress bar).
         ``"auto"``: exact when the resource estimate of the exact path
-        (:func:`qutip_centralspin.estimates.estimate`) fits the memory limit, TWA beyond;
+        (:func:`qutip_centralspin.solvers.estimates.estimate`) fits the memory limit, TWA beyond;
         ``stats["method choice"]`` says which and why.
 
     Returns
@@ -217,7 +217,9 @@ def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> Charg
             )
         return _OPEN[solver](model, psi0, times, procs, e_ops=e_ops, options=options)
     if solver in ("blocks", "piqs", "bruteforce"):
-        raise ValueError(f"solver={solver!r} needs processes (see qutip_centralspin.processes)")
+        raise ValueError(
+            f"solver={solver!r} needs processes (see qutip_centralspin.models.processes)"
+        )
     if solver == "auto":
         solver = "mesolve" if c_ops else "exact"
     if solver == "exact":

@@ -2,6 +2,12 @@
 
 The CLI only parses arguments, calls the public API and prints. Bad arguments give a one-line
 error on stderr and exit code 2.
+
+One module because the subcommands share their flags, their model and state parsing and their
+reporting (text, JSON, plots); it only parses, calls the public API and prints.
+
+One module because the subcommands share their flags, their model and state parsing and their
+reporting (text, JSON, plots); it only parses, calls the public API and prints.
 """
 
 from __future__ import annotations
@@ -266,7 +272,7 @@ def _add_state_args(p) -> None:
 
 
 def _add_battery_arg(p) -> None:
-    from .ergotropy import BATTERY_KINDS, DEFAULT_BATTERY
+    from .observables.ergotropy import BATTERY_KINDS, DEFAULT_BATTERY
 
     p.add_argument(
         "--battery",
@@ -309,7 +315,7 @@ _OPERATORS = {  # (kind, scope, target) -> Lindblad operator, sigma^z with eigen
 
 def _process_flags() -> dict:
     """``charge`` flags from :data:`processes.FLAG_PROCESSES`: flag -> (keyword, help)."""
-    from .processes import FLAG_PROCESSES
+    from .models.processes import FLAG_PROCESSES
 
     flags = {}
     for keyword, (kind, target, scope) in FLAG_PROCESSES.items():
@@ -397,7 +403,7 @@ def _fail(message: str, *, prefix: bool = True) -> int:
 
 
 def _model_and_state(args):
-    from .model import CentralSpinModel
+    from .models.spin import CentralSpinModel
 
     if args.n is None:
         raise ValueError("--n (charger spins) is required")
@@ -414,7 +420,7 @@ def _cavity_model_and_state(args, *, need_state: bool = True):
     """The cavity charger of the flags: ``(CavityModel, (m0, photons))``."""
     import math
 
-    from .cavity import CavityModel
+    from .models.cavity import CavityModel
 
     if getattr(args, "cavity_loss", 0.0) < 0:
         raise ValueError(f"--cavity-loss must be >= 0, got {args.cavity_loss}")
@@ -441,7 +447,7 @@ def _cavity_model_and_state(args, *, need_state: bool = True):
 
 def _dicke_model_and_state(args):
     """The Dicke charger of the flags: ``(DickeChargerModel, (m0, photons))``."""
-    from .dicke_charger import DickeChargerModel
+    from .models.dicke import DickeChargerModel
 
     if args.coupling is None:
         raise ValueError("--charger dicke needs --coupling LAMBDA")
@@ -466,7 +472,7 @@ def _cmd_reproduce(args) -> int:
     import qutip
 
     from . import _progress
-    from .reproduce import TABLE_COLUMNS, checkpoint_files, reproduce
+    from .paper.reproduce import TABLE_COLUMNS, checkpoint_files, reproduce
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
@@ -557,9 +563,9 @@ def _log(message: str) -> None:
 def _thermal_battery(model, args):
     """The state of ``--battery-state gibbs:T`` with the charger of ``--n0`` /
     ``--charger-state`` (a Gibbs charger ``gibbs:T`` makes the product Gibbs state)."""
-    from .chargers import CHARGER_GRAMMAR, charger_state
-    from .states import parse_spec
-    from .thermal_battery import BATTERY_GRAMMAR, physical_thermal_state
+    from .models.chargers import CHARGER_GRAMMAR, charger_state
+    from .models.states import parse_spec
+    from .models.thermal_battery import BATTERY_GRAMMAR, physical_thermal_state
 
     if args.m0 != 0:
         raise ValueError(f"--battery-state replaces the battery state --m0, got --m0 {args.m0}")
@@ -592,7 +598,7 @@ def _tidy(value, model):
 
 def _model_state(args):
     """``(model, state, spec)`` of the ``--charger`` flags: the state as a label, a ``Qobj``,
-    a :class:`~qutip_centralspin.cavity.CavityState` or a Gibbs state of physical spins."""
+    a :class:`~qutip_centralspin.models.cavity.CavityState` or a Gibbs state of physical spins."""
     _check_charger_flags(args)
     spec = args.charger_state
     battery_spec = getattr(args, "battery_state", None)
@@ -604,7 +610,7 @@ def _model_state(args):
             return model, _thermal_battery(model, args), spec or f"dicke:{state[1]}"
         if spec is None:
             return model, state, f"dicke:{state[1]}"
-        from .chargers import charger_state
+        from .models.chargers import charger_state
 
         return model, charger_state(model, spec, m=args.m0), spec
     if args.charger == "cavity":
@@ -616,7 +622,7 @@ def _model_state(args):
                 )
             model, state = _cavity_model_and_state(args)
             return model, state, f"fock:{state[1]}"
-        from .cavity import cavity_state
+        from .models.cavity import cavity_state
 
         model, _ = _cavity_model_and_state(args, need_state=False)
         return model, cavity_state(model, spec, m=args.m0, n_charger=args.n), spec
@@ -628,7 +634,7 @@ def _model_state(args):
 
 def _processes(args, model) -> list:
     """The processes of the flags; a flag the model's charger does not have is an error."""
-    from .processes import processes_from_flags
+    from .models.processes import processes_from_flags
 
     rates = {keyword: getattr(args, keyword) for keyword, _ in _process_flags().values()}
     if model.kind != "spins":
@@ -675,7 +681,7 @@ def _options(args):
 
 def _battery(args) -> str:
     """The ``--battery`` picture; given without ``--ergotropy`` it would be ignored: refused."""
-    from .ergotropy import DEFAULT_BATTERY
+    from .observables.ergotropy import DEFAULT_BATTERY
 
     if args.battery is not None and not getattr(args, "ergotropy", True):
         raise ValueError(f"--battery {args.battery} applies to the ergotropy: add --ergotropy")
@@ -688,7 +694,12 @@ def _as_ket(model, state):
 
 
 def _cmd_pmax(args) -> int:
-    from .maxima import certified_max_energy, certified_max_power, evolution_of, with_caveat
+    from .maxima.certified import (
+        certified_max_energy,
+        certified_max_power,
+        evolution_of,
+        with_caveat,
+    )
 
     battery = _battery(args)
     if args.charger == "dicke":
@@ -706,7 +717,7 @@ def _cmd_pmax(args) -> int:
     e = with_caveat(model, evo, certified_max_energy(evo))
     horizon = None
     if processes:  # certified over [0, horizon] on the model's open solver
-        from .open_maxima import open_max_energy, open_max_power
+        from .maxima.open import open_max_energy, open_max_power
 
         if not isinstance(state, tuple):
             raise ValueError(
@@ -733,12 +744,13 @@ def _cmd_pmax(args) -> int:
     if horizon is not None:
         out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
     if args.ergotropy and horizon is not None:  # W of the dissipative run
-        from .open_maxima import open_max_ergotropy
+        from .maxima.open import open_max_ergotropy
 
         w = open_max_ergotropy(model, ket, processes, horizon, battery=battery)
         out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": battery})
     elif args.ergotropy:
-        from .ergotropy import certified_max_ergotropy, ergotropy_trace
+        from .maxima.ergotropy import certified_max_ergotropy
+        from .observables.ergotropy import ergotropy_trace
 
         w = with_caveat(model, evo, certified_max_ergotropy(evo, battery=battery))
         out.update({**_maximum_fields("w_max", "t_wmax", w), "battery": battery})
@@ -821,7 +833,7 @@ def _cmd_charge(args) -> int:
     """``charge``: one run of any charger (closed on its exact engine, open on its block
     solver), reported on the grid."""
     from .charging import charge
-    from .maxima import max_power
+    from .maxima.certified import max_power
 
     model, state, spec = _model_state(args)
     if args.points < 2:
@@ -899,7 +911,7 @@ def _report_charge(args, res, header: str, extra: dict) -> int:
 
 
 def _cmd_cycle(args) -> int:
-    from .cycle import battery_cycle
+    from .studies.cycle import battery_cycle
 
     model, state, spec = _model_state(args)
     battery = _battery(args)
@@ -978,7 +990,7 @@ def _lambda_text(model) -> str:
 def _pmax_dicke(args, battery: str) -> int:
     """``pmax --charger dicke``: certified maxima for the cutoff the convergence check chose,
     with the change from the previous cutoff."""
-    from .dicke_advantage import dicke_maxima
+    from .studies.dicke_advantage import dicke_maxima
 
     model, state, _ = _model_state(args)
     if _processes(args, model):

@@ -5,7 +5,7 @@ r"""``e_ops`` as every solver path understands them: QuTiP's forms, evaluated on
 * a ``Qobj`` :math:`O`: the value is :math:`\mathrm{tr}[O\rho]` (``qutip.expect``);
 * a ``QobjEvo`` :math:`O(t)`: :math:`\mathrm{tr}[O(t)\rho(t)]`;
 * a callable ``f(t, state)`` (QuTiP 5's signature), e.g. the callbacks of
-  :mod:`qutip_centralspin.observables` and :mod:`qutip_centralspin.ergotropy`.
+  :mod:`qutip_centralspin.observables.energy` and :mod:`qutip_centralspin.observables.ergotropy`.
 
 Values are stored under the dict keys, or the list positions (QuTiP's ``e_data``).
 """

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .results import ChargingResult
-from .scaling import PowerLawFit, ScalingSweep
+from .studies.scaling import PowerLawFit, ScalingSweep
 
 __all__ = [
     "plot_charging",
@@ -136,7 +136,7 @@ def plot_charging(
     >>> import numpy as np
     >>> from qutip_centralspin import CentralSpinModel, charge, dicke_state
     >>> from qutip_centralspin.plotting import plot_charging
-    >>> from qutip_centralspin.processes import dephasing
+    >>> from qutip_centralspin.models.processes import dephasing
     >>> model = CentralSpinModel(2, 4)
     >>> psi0 = dicke_state(model, 0, 4)
     >>> tlist = np.linspace(0, 2, 41)
@@ -311,7 +311,7 @@ def plot_cycle(cycle, ax=None, *, label: str | None = None, color=None):
     Parameters
     ----------
     cycle : BatteryCycle
-        From :func:`qutip_centralspin.cycle.battery_cycle`.
+        From :func:`qutip_centralspin.studies.cycle.battery_cycle`.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on (a new figure if ``None``); pass the returned axes to overlay cycles.
     label : str, optional
@@ -327,7 +327,7 @@ def plot_cycle(cycle, ax=None, *, label: str | None = None, color=None):
     Examples
     --------
     >>> from qutip_centralspin import CentralSpinModel, decay, dicke_state
-    >>> from qutip_centralspin.cycle import battery_cycle
+    >>> from qutip_centralspin.studies.cycle import battery_cycle
     >>> from qutip_centralspin.plotting import plot_cycle
     >>> model = CentralSpinModel(2, 4)
     >>> cyc = battery_cycle(model, dicke_state(model, 0, 4), 0.5, 2.0, processes=decay(0.2))

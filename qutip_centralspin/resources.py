@@ -3,7 +3,7 @@ r"""How much a run will need, estimated before anything is allocated, and the li
 Every entry point that allocates in proportion to the problem (``charge`` on each path,
 the Dicke-space operators and states, the sector engine) asks here first and refuses a problem
 whose estimate exceeds the limit with a :class:`ResourceError` that gives the size, the
-estimate and the limit. :func:`qutip_centralspin.estimates.estimate` is public, so a cluster
+estimate and the limit. :func:`qutip_centralspin.solvers.estimates.estimate` is public, so a cluster
 job can be sized before it runs (a dry run).
 
 The limit, in bytes, is the first of

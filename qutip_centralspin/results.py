@@ -12,7 +12,7 @@ charging, which need not be 0). Every solver path measures from it:
     P_B(t_0) = \lim_{t\to t_0} P_B(t) = \dot E_B(t_0).
 
 :func:`average_power` is that rule, written once; the solvers and the ``e_ops`` callbacks of
-:mod:`qutip_centralspin.observables` call it.
+:mod:`qutip_centralspin.observables.energy` call it.
 
 This module depends on no solver: solvers build a :class:`ChargingResult`, ``charge`` returns
 it, and the maxima live beside it (:class:`Maximum`, :func:`grid_maximum`).
@@ -63,7 +63,7 @@ class Maximum:
 
     The certified maxima (:func:`~qutip_centralspin.max_power`,
     :func:`~qutip_centralspin.max_energy`) state a bracket ``[value, upper_bound]`` of the
-    supremum over the times ``[0, horizon]``; see :mod:`qutip_centralspin.maxima` for the method.
+    supremum over the times ``[0, horizon]``; see :mod:`qutip_centralspin.maxima.certified` for the method.
     Round-off is part of the statement: ``upper_bound`` includes an allowance for the rounding
     of every evaluation, and no result is ever certified below that floor.
 
@@ -169,7 +169,7 @@ class ChargingResult:
         The states on ``times`` with ``options={"store_states": True}``, else ``[]`` (as in
         QuTiP). Closed paths and ``c_ops``: the full state. With ``processes``: the reduced
         battery state :math:`\rho_B(t)` in the j-resolved Dicke basis of ``qutip.piqs``
-        (see :mod:`qutip_centralspin.basis`).
+        (see :mod:`qutip_centralspin.models.basis`).
     final_state : Qobj or None
         The state at ``times[-1]`` with ``store_final_state`` or ``store_states``.
     e_data : dict
@@ -188,7 +188,7 @@ class ChargingResult:
         :math:`\dot E_B(t_0)`.
     solver : str
         ``"exact"``, ``"sesolve"``, ``"mesolve"``, ``"blocks"``, ``"piqs"``,
-        ``"bruteforce"`` or ``"dicke"`` (:func:`~qutip_centralspin.dicke_charger.dicke_charge`).
+        ``"bruteforce"`` or ``"dicke"`` (:func:`~qutip_centralspin.solvers.dicke_engine.dicke_charge`).
     """
 
     model: object

@@ -7,8 +7,9 @@ import pytest
 import qutip
 from scipy.optimize import minimize_scalar
 
-from qutip_centralspin import CentralSpinModel, analytic, max_power
-from qutip_centralspin import advantage as adv
+from qutip_centralspin import CentralSpinModel, max_power
+from qutip_centralspin.paper import analytic
+from qutip_centralspin.studies import advantage as adv
 
 CERTIFIED_RTOL = 1e-10  # both P_max are certified to 1e-10 relative: Gamma to ~2e-10
 RATIO_RTOL = 3e-10  # Gamma is a ratio of two certified maxima

@@ -19,19 +19,13 @@ from tolerances import (
     TAU_RTOL,
 )
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    analytic,
-    dicke_state,
-    hamiltonian,
-    max_energy,
-    max_power,
-)
-from qutip_centralspin.operators import (
+from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian, max_energy, max_power
+from qutip_centralspin.models.operators import (
     battery_hamiltonian,
     charger_hamiltonian,
     interaction_hamiltonian,
 )
+from qutip_centralspin.paper import analytic
 from qutip_centralspin.solvers import SectorEngine
 
 RABI_PERIODS = 4  # "several Rabi periods" of the N_B = 1 oscillation

@@ -15,9 +15,9 @@ import qutip
 from tolerances import EXACT_ATOL, ODE_ATOL
 
 from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian
-from qutip_centralspin.observables import BatteryEnergy
+from qutip_centralspin.models.states import battery_dicke, charger_dicke
+from qutip_centralspin.observables.energy import BatteryEnergy
 from qutip_centralspin.solvers import SectorEngine
-from qutip_centralspin.states import battery_dicke, charger_dicke
 
 UP, DOWN = qutip.basis(2, 0), qutip.basis(2, 1)  # sigma_z UP = +UP
 

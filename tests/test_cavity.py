@@ -8,9 +8,12 @@ import pytest
 import qutip
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import CentralSpinModel, analytic
-from qutip_centralspin import cavity as cav
-from qutip_centralspin import ergotropy as erg
+from qutip_centralspin import CentralSpinModel
+from qutip_centralspin.models import cavity as cav
+from qutip_centralspin.observables import ergotropy as erg
+from qutip_centralspin.paper import analytic
+from qutip_centralspin.solvers import cavity_engine
+from qutip_centralspin.studies import cavity_limit
 
 ODE_ATOL = 1e-7  # sesolve/mesolve atol 1e-12, rtol 1e-10 over t <= 3, |E_B| <= 2, D <= 60 levels
 STATE_ATOL = 1e-7  # same ODE settings, 2-norm of the state difference
@@ -44,7 +47,7 @@ def reference_energy(model, evo, times):
     ],
 )
 def test_engine_matches_qutip_reference(state):
-    evo = cav.CavityEngine(MODEL).evolve(state)
+    evo = cavity_engine.CavityEngine(MODEL).evolve(state)
     np.testing.assert_allclose(
         evo.battery_energy(TIMES), reference_energy(MODEL, evo, TIMES), atol=ODE_ATOL
     )
@@ -52,7 +55,7 @@ def test_engine_matches_qutip_reference(state):
 
 def test_states_match_sesolve_and_reduced_battery_state():
     state = cav.cavity_coherent_state(MODEL, 1.1)
-    evo = cav.CavityEngine(MODEL).evolve(state)
+    evo = cavity_engine.CavityEngine(MODEL).evolve(state)
     psi0 = evo.states(0.0)[0]
     h = cav.cavity_hamiltonian(MODEL, evo.n_photons)
     res = qutip.sesolve(h, psi0, TIMES, options=dict(ODE_OPTIONS, store_states=True))
@@ -71,7 +74,7 @@ def test_states_match_sesolve_and_reduced_battery_state():
 
 def test_sector_matrix_is_the_hamiltonian_block():
     """H restricted to |m, K - m> from cavity_hamiltonian equals the tridiagonal sector."""
-    engine = cav.CavityEngine(MODEL)
+    engine = cavity_engine.CavityEngine(MODEL)
     d = 9
     h = cav.cavity_hamiltonian(MODEL, d).full()
     for k in range(d):
@@ -92,11 +95,11 @@ def test_one_spin_one_photon_closed_form(omega):
     detuning = B - omega
     big_omega = math.sqrt(detuning**2 + 4 * g**2)
     k_amp = B * 4 * g**2 / big_omega**2
-    evo = cav.CavityEngine(model).evolve((0, 1))
+    evo = cavity_engine.CavityEngine(model).evolve((0, 1))
     np.testing.assert_allclose(
         evo.delta_energy(TIMES), k_amp * np.sin(big_omega * TIMES / 2) ** 2, atol=EXACT_ATOL
     )
-    best = cav.cavity_max_power(model, (0, 1))
+    best = cavity_limit.cavity_max_power(model, (0, 1))
     cs, xs = analytic.c_star()
     assert best.value == pytest.approx(cs * k_amp * big_omega / 2, rel=CERTIFIED_RTOL)
     assert best.time == pytest.approx(2 * xs / big_omega, rel=1e-4)
@@ -106,7 +109,7 @@ def test_one_spin_one_photon_closed_form(omega):
 def test_one_spin_fock_closed_form(n_photons):
     """Resonant N_B = 1 with k photons: Delta E_B = B sin^2(g sqrt(k) t) (vacuum-Rabi scaling)."""
     model = cav.CavityModel(1, 1.0, 0.5, 1.0)
-    evo = cav.CavityEngine(model).evolve((0, n_photons))
+    evo = cavity_engine.CavityEngine(model).evolve((0, n_photons))
     np.testing.assert_allclose(
         evo.delta_energy(TIMES), np.sin(0.5 * math.sqrt(n_photons) * TIMES) ** 2, atol=EXACT_ATOL
     )
@@ -114,8 +117,12 @@ def test_one_spin_fock_closed_form(n_photons):
 
 def test_truncation_bound_holds_against_a_larger_cut():
     """|Delta E_B(tol=1e-4) - Delta E_B(tol=1e-15)| <= eps B N_B at every time."""
-    coarse = cav.CavityEngine(MODEL).evolve(cav.cavity_coherent_state(MODEL, 2.0, tol=1e-4))
-    fine = cav.CavityEngine(MODEL).evolve(cav.cavity_coherent_state(MODEL, 2.0, tol=1e-15))
+    coarse = cavity_engine.CavityEngine(MODEL).evolve(
+        cav.cavity_coherent_state(MODEL, 2.0, tol=1e-4)
+    )
+    fine = cavity_engine.CavityEngine(MODEL).evolve(
+        cav.cavity_coherent_state(MODEL, 2.0, tol=1e-15)
+    )
     assert 0 < coarse.neglected_weight <= 1e-4 and fine.neglected_weight <= 1e-15
     times = np.linspace(0, 20, 401)
     diff = np.abs(coarse.delta_energy(times) - fine.delta_energy(times))
@@ -144,7 +151,7 @@ def test_spin_charger_converges_to_cavity():
     """g = A sqrt(N) fixed, h = omega: errors fall like 1/N (halve when N doubles)."""
     model = cav.CavityModel(3, 1.0, 1.0, 1.0)
     sizes = [25, 50, 100, 200, 400]
-    conv = cav.spin_cavity_convergence(model, sizes, k=3)
+    conv = cavity_limit.spin_cavity_convergence(model, sizes, k=3)
     assert np.all(np.diff(conv.energy_error) < 0) and np.all(np.diff(conv.p_max_error) < 0)
     ratios = conv.energy_error[:-1] / conv.energy_error[1:]
     np.testing.assert_allclose(ratios, 2.0, rtol=0.05)
@@ -153,33 +160,33 @@ def test_spin_charger_converges_to_cavity():
 
 def test_spin_and_cavity_models_map_onto_each_other():
     spin = CentralSpinModel(2, 50, B=1.2, h=0.9, A=0.3)
-    cavity = cav.cavity_limit_model(spin)
+    cavity = cavity_limit.cavity_limit_model(spin)
     assert (cavity.omega, cavity.g, cavity.B) == pytest.approx((0.9, 0.3 * math.sqrt(50), 1.2))
-    back = cav.spin_charger_model(cavity, 50)
+    back = cavity_limit.spin_charger_model(cavity, 50)
     assert back.A == pytest.approx(0.3) and back.h == 0.9
     with pytest.raises(ValueError, match="delta = 0"):
-        cav.cavity_limit_model(spin.replace(delta=0.1))
+        cavity_limit.cavity_limit_model(spin.replace(delta=0.1))
 
 
 def test_tavis_cummings_scaling_small():
     """N_B = 1: Gamma = 1; parallel = N_B c* B g; collective exponent -> 3/2."""
-    res = cav.tavis_cummings_scaling([1, 2, 4, 8, 16, 32, 64], g=0.5, B=2.0)
+    res = cavity_limit.tavis_cummings_scaling([1, 2, 4, 8, 16, 32, 64], g=0.5, B=2.0)
     cs = analytic.c_star()[0]
     np.testing.assert_allclose(res.p_parallel, res.n_battery * cs * 2.0 * 0.5, rtol=CERTIFIED_RTOL)
     assert res.advantage[0] == pytest.approx(1.0, rel=CERTIFIED_RTOL)
     alpha, _ = res.exponent((8, 64))
     assert alpha == pytest.approx(1.5, abs=FIT_ATOL)
     # P_max is linear in g at resonance
-    res1 = cav.tavis_cummings_scaling([5], g=1.0, B=2.0)
+    res1 = cavity_limit.tavis_cummings_scaling([5], g=1.0, B=2.0)
     assert res1.p_collective[0] == pytest.approx(
-        2 * cav.tavis_cummings_scaling([5], g=0.5, B=2.0).p_collective[0], rel=1e-9
+        2 * cavity_limit.tavis_cummings_scaling([5], g=0.5, B=2.0).p_collective[0], rel=1e-9
     )
 
 
 @pytest.mark.slow
 def test_tavis_cummings_exponent_large():
     """Measured alpha = 1.4998 on N_B in [256, 1024]."""
-    res = cav.tavis_cummings_scaling([256, 512, 1024])
+    res = cavity_limit.tavis_cummings_scaling([256, 512, 1024])
     alpha, beta = res.exponent()
     assert alpha == pytest.approx(1.5, abs=1e-3)
 
@@ -238,7 +245,9 @@ def test_coherent_spec_matches_spin_coherent_mean_excitation():
         pytest.param(
             lambda: cav.cavity_fock_state(MODEL, 2, m=4), "m must be an integer in", id="m"
         ),
-        pytest.param(lambda: cav.CavityEngine(MODEL).evolve(qutip.basis(5, 0)), "dims", id="dims"),
+        pytest.param(
+            lambda: cavity_engine.CavityEngine(MODEL).evolve(qutip.basis(5, 0)), "dims", id="dims"
+        ),
     ],
 )
 def test_errors(call, match):

@@ -11,17 +11,13 @@ import qutip
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import decay, dephasing, pumping
-from qutip_centralspin.cavity import (
-    CavityEngine,
-    CavityModel,
-    cavity_fock_state,
-    cavity_thermal_state,
-)
+from qutip_centralspin.models.cavity import CavityModel, cavity_fock_state, cavity_thermal_state
 from qutip_centralspin.solvers.cavity_blocks import (
     CavityBlockSolver,
     cavity_loss,
     charge_cavity,
 )
+from qutip_centralspin.solvers.cavity_engine import CavityEngine
 
 #: Both exact; the reference ODE (atol 1e-12, rtol 1e-10) over t <= 2 adds ~1e-10.
 BRUTEFORCE_ATOL = 1e-7
@@ -213,7 +209,7 @@ def test_charge_takes_a_cavity_model_on_every_cavity_path():
     """charge(CavityModel, ...): the exact engine, or the block solver with processes; the
     two agree at zero rates, from a tlist that does not start at 0, e_ops included."""
     from qutip_centralspin import charge
-    from qutip_centralspin.ergotropy import Ergotropy
+    from qutip_centralspin.observables.ergotropy import Ergotropy
 
     model = CavityModel(3, omega=0.9, g=0.6, B=1.1)
     times = np.linspace(0.5, 2.5, 9)
@@ -231,7 +227,7 @@ def test_charge_takes_a_cavity_model_on_every_cavity_path():
 
 
 def test_certified_open_maximum_of_the_cavity_charger():
-    from qutip_centralspin.open_maxima import open_max_power
+    from qutip_centralspin.maxima.open import open_max_power
 
     model = CavityModel(2, omega=1.0, g=0.7, B=1.0)
     processes = [cavity_loss(0.3), decay(0.1)]

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from test_certified_maxima import SWEEP, cases
 from test_charging_time import Spectral
 
-from qutip_centralspin import CentralSpinModel, dicke_state, maxima
+from qutip_centralspin import CentralSpinModel, dicke_state
+from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.models.thermal import physical_thermal_charger
 from qutip_centralspin.solvers import SectorEngine
-from qutip_centralspin.thermal import physical_thermal_charger
 
 GRID = 1001  # dense grid per interval
 #: Gauss-Legendre nodes of the u-integral of P^(k): exact to round-off for omega t <= ~40.

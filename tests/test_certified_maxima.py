@@ -22,15 +22,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    dicke_state,
-    hamiltonian,
-    max_energy,
-    max_power,
-    maxima,
-)
-from qutip_centralspin.chargers import thermal_charger
+from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian, max_energy, max_power
+from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.models.chargers import thermal_charger
 from qutip_centralspin.results import Maximum, grid_maximum
 from qutip_centralspin.solvers import SectorEngine
 

@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 
 from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian, max_power
-from qutip_centralspin.operators import battery_hamiltonian
+from qutip_centralspin.models.operators import battery_hamiltonian
 
 #: full-space eigh: phases lambda t with |lambda| ~ 10, t ~ 1.4e3 carry ~1e-12 absolute error
 #: in E_B; P = Delta E_B / t then errs by ~1e-15

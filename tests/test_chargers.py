@@ -6,21 +6,18 @@ import numpy as np
 import pytest
 import qutip
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    analytic,
-    dicke_state,
-    max_power,
-    spin_coherent_charger,
-)
-from qutip_centralspin import chargers as ch
-from qutip_centralspin import ergotropy as erg
+from qutip_centralspin import CentralSpinModel, dicke_state, max_power, spin_coherent_charger
+from qutip_centralspin.maxima import ergotropy as maxima_ergotropy
+from qutip_centralspin.models import chargers as ch
+from qutip_centralspin.observables import ergotropy as erg
+from qutip_centralspin.paper import analytic
 from qutip_centralspin.solvers import SectorEngine, SectorEvolution
+from qutip_centralspin.studies import chargers
 
 EXACT_ATOL = 1e-12  # sums of <= 50 exact-engine terms / qutip expm of 2x2..50x50 blocks
 ODE_ATOL = 1e-7  # mesolve/sesolve with atol 1e-12, rtol 1e-10 over t <= 3, |E_B| <= 2
 CERTIFIED_RTOL = 1e-10  # max_power's certified bracket (relative)
-TIE_RTOL = ch.TIE_RTOL  # what best_dicke_charger calls a tie
+TIE_RTOL = chargers.TIE_RTOL  # what best_dicke_charger calls a tie
 
 MODEL = CentralSpinModel(n_battery=2, n_charger=5, B=1.0, h=0.8, A=1.0, delta=0.1)
 TIMES = np.linspace(0, 3, 13)
@@ -94,7 +91,7 @@ def test_thermal_charger_never_builds_a_full_space_propagator(monkeypatch):
         pops = np.real(np.diagonal(mat))
         return pops @ levels - np.sort(pops)[::-1] @ np.sort(levels)
 
-    best = erg.certified_max_ergotropy(
+    best = maxima_ergotropy.certified_max_ergotropy(
         evo, battery="dicke"
     )  # the N_B + 1 levels, as by hand above
     t = np.linspace(*best.window, 2001)
@@ -160,7 +157,7 @@ def test_coherent_and_dephased_chargers_differ_in_ergotropy():
 def test_best_dicke_charger_is_half_filled_for_one_spin_odd(n_charger):
     """Paper: n = (N+1)/2 for N_B = 1 (resonance), P_max = c* B A sqrt(b_{N,n}) (Eq. 15)."""
     model = CentralSpinModel(1, n_charger)
-    best = ch.best_dicke_charger(model)
+    best = chargers.best_dicke_charger(model)
     n = (n_charger + 1) // 2
     assert best.n == n and best.ties == (n,)
     expected = analytic.c_star()[0] * math.sqrt(n * (n_charger - n + 1))
@@ -170,14 +167,14 @@ def test_best_dicke_charger_is_half_filled_for_one_spin_odd(n_charger):
 @pytest.mark.parametrize("n_charger", [2, 4, 10])
 def test_best_dicke_charger_ties_for_one_spin_even(n_charger):
     """Even N: b_{N,N/2} = b_{N,N/2+1}, a tie (the smaller n is reported)."""
-    best = ch.best_dicke_charger(CentralSpinModel(1, n_charger))
+    best = chargers.best_dicke_charger(CentralSpinModel(1, n_charger))
     assert best.ties == (n_charger // 2, n_charger // 2 + 1) and best.n == n_charger // 2
 
 
 def test_best_dicke_charger_detuned_matches_closed_form():
     """Detuned, Ising N_B = 1: argmax over the closed-form P_max (Eq. 15 with Delta_n)."""
     model = CentralSpinModel(1, 8, B=1.5, h=0.5, A=0.7, delta=0.3)
-    best = ch.best_dicke_charger(model)
+    best = chargers.best_dicke_charger(model)
     closed = [analytic.single_spin_max_power(model, n)[0] for n in range(9)]
     assert best.n == int(np.argmax(closed))
     np.testing.assert_allclose(best.values, closed, rtol=1e-9, atol=EXACT_ATOL)
@@ -186,7 +183,7 @@ def test_best_dicke_charger_detuned_matches_closed_form():
 def test_best_dicke_charger_many_spins_against_max_power():
     # (h = 0.9 with m = 1 has a near-zero P_max at n = 1 whose certificate needs t ~ 5e3: slow)
     model = CentralSpinModel(3, 6, h=1.0, delta=0.2)
-    best = ch.best_dicke_charger(model, m=1)
+    best = chargers.best_dicke_charger(model, m=1)
     direct = [max_power(model, dicke_state(model, 1, n)).value for n in range(7)]
     np.testing.assert_allclose(best.values, direct, rtol=CERTIFIED_RTOL)
     assert best.n == int(np.argmax(direct))
@@ -194,7 +191,7 @@ def test_best_dicke_charger_many_spins_against_max_power():
 
 def test_best_dicke_charger_for_energy_one_spin_all_tie():
     """N_B = 1 at resonance transfers the full B for every n >= 1."""
-    best = ch.best_dicke_charger(CentralSpinModel(1, 5), objective="energy")
+    best = chargers.best_dicke_charger(CentralSpinModel(1, 5), objective="energy")
     assert best.values[0] == 0.0
     np.testing.assert_allclose(best.values[1:], 1.0, rtol=1e-9)
     assert best.ties == (1, 2, 3, 4, 5)
@@ -240,8 +237,8 @@ def test_other_errors():
     with pytest.raises(ValueError, match="T must be a finite real number > 0"):
         ch.thermal_charger(MODEL, -1.0)
     with pytest.raises(ValueError, match="objective must be one of"):
-        ch.best_dicke_charger(MODEL, objective="speed")
+        chargers.best_dicke_charger(MODEL, objective="speed")
     with pytest.raises(ValueError, match="m must be an integer in"):
-        ch.best_dicke_charger(MODEL, m=3)
+        chargers.best_dicke_charger(MODEL, m=3)
     with pytest.raises(ValueError, match="different model"):
-        ch.best_dicke_charger(MODEL, engine=SectorEngine(MODEL.replace(h=1.0)))
+        chargers.best_dicke_charger(MODEL, engine=SectorEngine(MODEL.replace(h=1.0)))

@@ -16,7 +16,7 @@ from qutip_centralspin import (
     dicke_state,
     hamiltonian,
 )
-from qutip_centralspin.operators import collective_operators, excitation_number
+from qutip_centralspin.models.operators import collective_operators, excitation_number
 from qutip_centralspin.solvers import SectorEngine
 
 MODEL = CentralSpinModel(3, 4, B=1.2, h=0.8, A=0.9, delta=0.35)

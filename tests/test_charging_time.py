@@ -17,9 +17,10 @@ from test_certified_maxima import SWEEP, cases, gibbs_state
 from test_ergotropy import BRUTE_ATOL, full_space_ergotropy
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import CentralSpinModel, dicke_state, max_energy, max_power, maxima
-from qutip_centralspin import ergotropy as erg
-from qutip_centralspin.charging_time import charging_time
+from qutip_centralspin import CentralSpinModel, dicke_state, max_energy, max_power
+from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.maxima import ergotropy as maxima_ergotropy
+from qutip_centralspin.maxima.charging_time import charging_time
 from qutip_centralspin.solvers import SectorEngine
 
 #: Round-off allowance of an independent evaluation of Delta E_B or its derivatives, relative
@@ -361,7 +362,7 @@ def test_first_ergotropy_peak_against_a_full_space_grid(model, state, battery):
     the grid's first local maximum lies in the bracket (to a grid step), none comes before it,
     and W there is the value."""
     evo = SectorEngine(model).evolve(state)
-    first = erg.certified_max_ergotropy(evo, battery=battery, peak="first")
+    first = maxima_ergotropy.certified_max_ergotropy(evo, battery=battery, peak="first")
     assert first.converged and first.time_bracket is not None
     lo, hi = first.time_bracket
     assert lo <= first.time <= hi and hi - lo < 1e-5 and first.horizon == hi
@@ -377,7 +378,7 @@ def test_first_ergotropy_peak_against_a_full_space_grid(model, state, battery):
     assert first.value >= top - first.tolerance - BRUTE_ATOL
     assert top <= first.upper_bound + BRUTE_ATOL
     assert w(first.time)[0] == pytest.approx(first.value, abs=first.tolerance + BRUTE_ATOL)
-    window = erg.certified_max_ergotropy(evo, battery=battery)
+    window = maxima_ergotropy.certified_max_ergotropy(evo, battery=battery)
     assert window.value >= first.value - window.tolerance
 
 
@@ -385,8 +386,8 @@ def test_first_ergotropy_peak_differs_from_the_window_maximum():
     """m0 = 1 of N_B = 3, collective (Dicke) ergotropy: W falls from W(0) > 0, comes back to a
     first peak 0.6867 at t = 0.3104; the window's maximum is 1.8156 at t = 0.8237."""
     evo = SectorEngine(CentralSpinModel(3, 3, B=1.0, h=1.0, A=1.0, delta=0.3)).evolve((1, 2))
-    first = erg.certified_max_ergotropy(evo, battery="dicke", peak="first")
-    window = erg.certified_max_ergotropy(evo, battery="dicke")
+    first = maxima_ergotropy.certified_max_ergotropy(evo, battery="dicke", peak="first")
+    window = maxima_ergotropy.certified_max_ergotropy(evo, battery="dicke")
     assert first.time == pytest.approx(0.3104, abs=1e-3) and window.time > 0.8
     assert window.value > first.value + 1.0
 
@@ -394,4 +395,4 @@ def test_first_ergotropy_peak_differs_from_the_window_maximum():
 def test_max_ergotropy_rejects_an_unknown_peak():
     evo = SectorEngine(CentralSpinModel(1, 2)).evolve((0, 1))
     with pytest.raises(ValueError, match=r"peak must be one of 'window', 'first'; got 'last'"):
-        erg.certified_max_ergotropy(evo, peak="last")
+        maxima_ergotropy.certified_max_ergotropy(evo, peak="last")

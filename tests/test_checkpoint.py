@@ -1,4 +1,4 @@
-"""Resumable sweeps (``qutip_centralspin.checkpoint``): a sweep stopped after k tasks, run again
+"""Resumable sweeps (``qutip_centralspin.studies.checkpoint``): a sweep stopped after k tasks, run again
 with its checkpoint file, computes exactly the missing tasks and returns exactly (bit for bit)
 what an uninterrupted sweep returns; crash residue is repaired; another sweep's file is refused.
 
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import qutip
 
-from qutip_centralspin import checkpoint as ckpt_mod
-from qutip_centralspin.advantage import advantage_sweep
-from qutip_centralspin.checkpoint import Checkpoint, IncompleteMapError, checkpoint_map
-from qutip_centralspin.scaling import power_grid, scaling_sweep
+from qutip_centralspin.studies import checkpoint as ckpt_mod
+from qutip_centralspin.studies.advantage import advantage_sweep
+from qutip_centralspin.studies.checkpoint import Checkpoint, IncompleteMapError, checkpoint_map
+from qutip_centralspin.studies.scaling import power_grid, scaling_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ def test_killed_process_resumes(tmp_path):
             f"""
             import os, signal
             import qutip
-            from qutip_centralspin.scaling import power_grid
+            from qutip_centralspin.studies.scaling import power_grid
 
             def map_func(task, values, task_args=None, task_kwargs=None, reduce_func=None, **kw):
                 done = []

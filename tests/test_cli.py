@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from tolerances import CERTIFIED_RTOL, TAU_RTOL
 
-from qutip_centralspin import CentralSpinModel, __version__, max_energy, max_power, paper
-from qutip_centralspin.analytic import c_star
+from qutip_centralspin import CentralSpinModel, __version__, max_energy, max_power
 from qutip_centralspin.cli import main
+from qutip_centralspin.paper import data as paper
+from qutip_centralspin.paper.analytic import c_star
 from qutip_centralspin.solvers import SectorEngine
 
 # --- tolerances of this file (each with the reason for its size) ------------------------------
@@ -308,7 +309,7 @@ OPEN_RTOL = 1e-12  # same block solver, same grid: only JSON float round trip di
 )
 def test_charge_process_flag_runs_that_process(capsys, flag, kind, target, scope):
     from qutip_centralspin import charge, dicke_state
-    from qutip_centralspin.processes import Process
+    from qutip_centralspin.models.processes import Process
 
     argv = ["charge", "--nb", "2", "--n", "3", "--t-max", "1.0", "--points", "21", flag, "0.3"]
     code, out, err = run_main(capsys, *argv, "--json")

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from qutip_centralspin import charge, decay
-from qutip_centralspin.cavity import CavityModel, cavity_max_power
 from qutip_centralspin.cli import main
-from qutip_centralspin.open_maxima import open_max_power
+from qutip_centralspin.maxima.open import open_max_power
+from qutip_centralspin.models.cavity import CavityModel
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
+from qutip_centralspin.studies.cavity_limit import cavity_max_power
 
 
 def run_main(capsys, *argv):
@@ -77,8 +78,9 @@ def test_bad_cavity_arguments_one_line_exit_2(capsys, argv, match):
 
 
 def test_pmax_and_charge_of_the_dicke_charger_equal_the_api(capsys):
-    from qutip_centralspin.dicke_advantage import dicke_maxima
-    from qutip_centralspin.dicke_charger import DickeChargerModel, dicke_charge
+    from qutip_centralspin.models.dicke import DickeChargerModel
+    from qutip_centralspin.solvers.dicke_engine import dicke_charge
+    from qutip_centralspin.studies.dicke_advantage import dicke_maxima
 
     code, out, err = run_main(
         capsys, "pmax", "--nb", "2", "--charger", "dicke", "--coupling", "0.4", "--omega", "1",
@@ -118,8 +120,8 @@ def test_bad_dicke_arguments_one_line_exit_2(capsys, argv, match):
 
 def test_dicke_scaling_flag(capsys):
     """--scaling dicke runs lambda / sqrt(N_B): the certified P_max of the model built here."""
-    from qutip_centralspin.dicke_advantage import dicke_maxima
-    from qutip_centralspin.dicke_charger import DickeChargerModel
+    from qutip_centralspin.models.dicke import DickeChargerModel
+    from qutip_centralspin.studies.dicke_advantage import dicke_maxima
 
     code = main(
         ["pmax", "--nb", "4", "--charger", "dicke", "--coupling", "0.4", "--omega", "1",

@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 import pytest
 import qutip
 
-from qutip_centralspin import cli, paper, reproduce
+from qutip_centralspin import cli
+from qutip_centralspin.paper import data as paper
+from qutip_centralspin.paper import reproduce
 
 SMALL = {
     "FIG3": paper.Figure3Setting(

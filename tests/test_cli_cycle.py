@@ -7,7 +7,7 @@ import pytest
 
 from qutip_centralspin import CentralSpinModel, decay, dicke_state
 from qutip_centralspin.cli import main
-from qutip_centralspin.cycle import battery_cycle
+from qutip_centralspin.studies.cycle import battery_cycle
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

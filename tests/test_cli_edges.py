@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from qutip_centralspin import cli, reproduce
+from qutip_centralspin import cli
+from qutip_centralspin.paper import reproduce
 
 
 def _run(capsys, *argv):

@@ -11,17 +11,15 @@ import qutip
 import scipy.sparse as sp
 from helpers import time_limit
 
-from qutip_centralspin import (
-    CentralSpinModel,
-    charge,
-    dicke_state,
-    max_energy,
-    max_power,
+from qutip_centralspin import CentralSpinModel, charge, dicke_state, max_energy, max_power
+from qutip_centralspin.models.statedata import ket_entries, operator_entries
+from qutip_centralspin.models.states import (
+    SPARSE_PRODUCT_SIZE,
+    battery_dicke,
     product_state,
+    validate_state,
 )
 from qutip_centralspin.solvers import SectorEngine, spectral
-from qutip_centralspin.statedata import ket_entries, operator_entries
-from qutip_centralspin.states import SPARSE_PRODUCT_SIZE, battery_dicke, validate_state
 
 #: Same inputs, same arithmetic after the entries are read: equal to round-off.
 PATH_RTOL = 1e-12
@@ -171,7 +169,7 @@ def test_dia_padding_outside_the_matrix_is_ignored():
     outside the matrix: only the ones inside are entries (checked against scipy's COO)."""
     data = np.arange(1.0, 13.0).reshape(3, 4)
     dia = sp.dia_matrix((data, [-2, 0, 3]), shape=(4, 4))
-    from qutip_centralspin.statedata import _dia_entries
+    from qutip_centralspin.models.statedata import _dia_entries
 
     rows, cols, vals = _dia_entries(dia, (4, 4))
     coo = dia.tocoo()
@@ -230,7 +228,7 @@ def _untruncated(model, state):
 
 
 def _max_power_of(evo):
-    from qutip_centralspin.maxima import certified_max_power
+    from qutip_centralspin.maxima.certified import certified_max_power
 
     return certified_max_power(evo)
 

@@ -22,13 +22,13 @@ import pytest
 import qutip
 
 import qutip_centralspin as qcs
-from qutip_centralspin.cavity import CavityModel
 from qutip_centralspin.cli import main
-from qutip_centralspin.cycle import battery_cycle
-from qutip_centralspin.dicke_charger import DickeChargerModel
-from qutip_centralspin.groups import GroupModel
-from qutip_centralspin.open_maxima import open_max_energy, open_max_power
+from qutip_centralspin.maxima.open import open_max_energy, open_max_power
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.models.dicke import DickeChargerModel
+from qutip_centralspin.models.groups import GroupModel
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
+from qutip_centralspin.studies.cycle import battery_cycle
 
 T0 = 0.7
 TLIST = T0 + np.linspace(0.0, 2.4, 25)

@@ -8,10 +8,10 @@ import qutip
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, decay, dephasing, dicke_state, hamiltonian
-from qutip_centralspin.cycle import battery_cycle, ergotropic_unitary, extract_into_load
-from qutip_centralspin.ergotropy import battery_ergotropy, battery_state
-from qutip_centralspin.operators import collective_operators
-from qutip_centralspin.protocols import step
+from qutip_centralspin.models.operators import collective_operators
+from qutip_centralspin.models.protocols import step
+from qutip_centralspin.observables.ergotropy import battery_ergotropy, battery_state
+from qutip_centralspin.studies.cycle import battery_cycle, ergotropic_unitary, extract_into_load
 
 
 def test_closed_battery_keeps_what_it_stored():
@@ -135,9 +135,9 @@ def test_bad_input_is_refused(kwargs, match):
 def test_best_switch_off_time():
     """Closed: storage keeps W, so tau* is where W(t) peaks (max_ergotropy, another route);
     with decay the stored ergotropy is smaller."""
-    from qutip_centralspin.cycle import best_switch_off
-    from qutip_centralspin.ergotropy import certified_max_ergotropy
+    from qutip_centralspin.maxima.ergotropy import certified_max_ergotropy
     from qutip_centralspin.solvers import SectorEngine
+    from qutip_centralspin.studies.cycle import best_switch_off
 
     model = CentralSpinModel(2, 6)
     psi0 = dicke_state(model, 0, 6)

@@ -11,10 +11,12 @@ import qutip
 import scipy.linalg
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import dicke_advantage as dadv
-from qutip_centralspin import dicke_charger as dc
-from qutip_centralspin.cavity import CavityModel, cavity_max_power, tavis_cummings_scaling
-from qutip_centralspin.maxima import certified_max_power
+from qutip_centralspin.maxima.certified import certified_max_power
+from qutip_centralspin.models import dicke as dc
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.solvers import dicke_engine
+from qutip_centralspin.studies import dicke_advantage as dadv
+from qutip_centralspin.studies.cavity_limit import cavity_max_power, tavis_cummings_scaling
 
 ODE_ATOL = 1e-8  # sesolve atol 1e-14, rtol 1e-12, t <= 12, |E_B| <= 2, <= 150 levels
 STATE_ATOL = 1e-7  # same ODE settings, 2-norm of the state difference
@@ -84,7 +86,7 @@ def test_engine_matches_sesolve_on_the_same_truncation(n_battery, omega_a, coupl
     model = dc.DickeChargerModel(n_battery, 1.0, omega_a, coupling)
     times = TIMES + 1.5  # the time origin is tlist[0]
     n_op = number_operator(model, cutoff)
-    res = dc.dicke_charge(model, times, cutoff=cutoff, e_ops={"n": n_op})
+    res = dicke_engine.dicke_charge(model, times, cutoff=cutoff, e_ops={"n": n_op})
     psi0 = dc.dicke_fock_state(model, cutoff=cutoff)
     ref = reference(
         model, cutoff, psi0, times, [dc.dicke_battery_hamiltonian(model, cutoff), n_op]
@@ -98,7 +100,7 @@ def test_engine_matches_sesolve_on_the_same_truncation(n_battery, omega_a, coupl
 def test_states_reduced_state_and_ergotropy_match_sesolve():
     model = dc.DickeChargerModel(3, 1.0, 1.0, 0.4)
     cutoff = 30
-    evo = dc.DickeEngine(model, cutoff).evolve()
+    evo = dicke_engine.DickeEngine(model, cutoff).evolve()
     psi0 = dc.dicke_fock_state(model, cutoff=cutoff)
     h = dc.dicke_hamiltonian(model, cutoff)
     ref = qutip.sesolve(h, psi0, TIMES, options=dict(ODE_OPTIONS, store_states=True)).states
@@ -111,7 +113,7 @@ def test_states_reduced_state_and_ergotropy_match_sesolve():
         # ergotropy by hand: E_B - sum(eigenvalues descending * levels ascending)
         energy = float(np.real(np.trace(rho_ref @ qutip.jmat(1.5, "z").full())))
         passive = float(np.sort(np.linalg.eigvalsh(rho_ref))[::-1] @ levels)
-        from qutip_centralspin.ergotropy import battery_ergotropy
+        from qutip_centralspin.observables.ergotropy import battery_ergotropy
 
         assert battery_ergotropy(model, qutip.Qobj(rho), battery="dicke") == pytest.approx(
             energy - passive, abs=1e-7
@@ -138,7 +140,7 @@ def test_mixed_parity_states_match_full_space(dm):
     mean_parity = [qutip.expect(parity, s) for s in ref.states]
     np.testing.assert_allclose(mean_parity, mean_parity[0], atol=STATE_ATOL)
     assert abs(mean_parity[0]) < 0.9  # really a mixture of both parities
-    evo = dc.DickeEngine(model, cutoff).evolve(psi0)
+    evo = dicke_engine.DickeEngine(model, cutoff).evolve(psi0)
     assert len(evo.occupied_sectors) == 2
     for state, ours in zip(ref.states, evo.states(times), strict=True):
         assert (state - ours).norm() < STATE_ATOL
@@ -152,7 +154,7 @@ def test_converged_cutoff_agrees_with_a_much_larger_cutoff(n_battery, coupling):
     """The check's cutoff K against sesolve at 2K: the claim of the check, tested independently;
     and a too-small cutoff is visibly wrong (the comparison can fail)."""
     model = dc.DickeChargerModel(n_battery, 1.0, 1.0, coupling)
-    check = dc.photon_cutoff(model, window=TIMES[-1])
+    check = dicke_engine.photon_cutoff(model, window=TIMES[-1])
     assert check.converged and check.top_population <= check.tolerance
     assert check.energy_change <= check.tolerance * model.n_battery
     assert check.previous < check.cutoff
@@ -160,15 +162,15 @@ def test_converged_cutoff_agrees_with_a_much_larger_cutoff(n_battery, coupling):
     psi0 = dc.dicke_fock_state(model, cutoff=big)
     ref = reference(model, big, psi0, TIMES, [dc.dicke_battery_hamiltonian(model, big)])
     exact = ref.expect[0] - ref.expect[0][0]
-    ours = dc.DickeEngine(model, check.cutoff).evolve().delta_energy(TIMES)
+    ours = dicke_engine.DickeEngine(model, check.cutoff).evolve().delta_energy(TIMES)
     np.testing.assert_allclose(ours, exact, atol=CUTOFF_ATOL)
-    too_small = dc.DickeEngine(model, n_battery + 1).evolve().delta_energy(TIMES)
+    too_small = dicke_engine.DickeEngine(model, n_battery + 1).evolve().delta_energy(TIMES)
     assert np.max(np.abs(too_small - exact)) > 1e-4
 
 
 def test_cutoff_check_reports_failure():
     model = dc.DickeChargerModel(3, 1.0, 1.0, 1.0)
-    check = dc.photon_cutoff(model, max_cutoff=12)
+    check = dicke_engine.photon_cutoff(model, max_cutoff=12)
     assert not check.converged
     assert "max_cutoff=12" in check.reason
     assert check.cutoff == 12 and check.top_population > check.tolerance
@@ -177,7 +179,7 @@ def test_cutoff_check_reports_failure():
 def test_photon_populations_match_qutip():
     model = dc.DickeChargerModel(2, 1.0, 1.0, 0.7)
     cutoff = 30
-    evo = dc.DickeEngine(model, cutoff).evolve()
+    evo = dicke_engine.DickeEngine(model, cutoff).evolve()
     pops = evo.photon_populations(TIMES)
     ref = reference(model, cutoff, dc.dicke_fock_state(model, cutoff=cutoff), TIMES, None)
     for state, row in zip(ref.states, pops, strict=True):
@@ -188,7 +190,7 @@ def test_photon_populations_match_qutip():
 def test_spectral_error_bound_holds():
     """Dropping eigen-components of weight up to 1e-6 changes Delta E_B by at most the bound."""
     model = dc.DickeChargerModel(3, 1.0, 1.0, 0.6)
-    engine = dc.DickeEngine(model, 40)
+    engine = dicke_engine.DickeEngine(model, 40)
     full = engine.evolve(dropped_weight=0.0)
     cut = engine.evolve(dropped_weight=1e-6)
     assert full.dropped_weight == 0.0 and full.spectral_error_bound == 0.0
@@ -200,15 +202,15 @@ def test_spectral_error_bound_holds():
 
 def test_rotating_wave_limit_is_the_tavis_cummings_charger():
     """lambda -> 0 at resonance: 2 w_c lam J^x (a + a^dag) -> w_c lam (J^+ a + J^- a^dag), the
-    Tavis-Cummings engine of qutip_centralspin.cavity (g = w_c lam, exact there)."""
+    Tavis-Cummings engine of qutip_centralspin.models.cavity (g = w_c lam, exact there)."""
     for n in (1, 2, 4):
         model = dc.DickeChargerModel(n, 1.0, 1.0, 0.002)
-        evo = dc.DickeEngine(model, dc.photon_cutoff(model).cutoff).evolve()
+        evo = dicke_engine.DickeEngine(model, dicke_engine.photon_cutoff(model).cutoff).evolve()
         tc = cavity_max_power(CavityModel(n, omega=1.0, g=0.002, B=1.0), (0, n)).value
         assert certified_max_power(evo).value == pytest.approx(tc, rel=RWA_RTOL)
     # the counter-rotating terms are seen at lambda = 0.05 (Bloch-Siegert: ~ lambda^2)
     model = dc.DickeChargerModel(1, 1.0, 1.0, 0.05)
-    evo = dc.DickeEngine(model, dc.photon_cutoff(model).cutoff).evolve((0, 1))
+    evo = dicke_engine.DickeEngine(model, dicke_engine.photon_cutoff(model).cutoff).evolve((0, 1))
     tc = cavity_max_power(CavityModel(1, omega=1.0, g=0.05, B=1.0), (0, 1)).value
     assert abs(certified_max_power(evo).value / tc - 1) > 1e-3
 
@@ -262,7 +264,7 @@ def test_maxima_with_ergotropy():
     ],
 )
 def test_bad_states_are_rejected(state, error, match):
-    engine = dc.DickeEngine(dc.DickeChargerModel(2, 1.0, 1.0, 0.1), 10)
+    engine = dicke_engine.DickeEngine(dc.DickeChargerModel(2, 1.0, 1.0, 0.1), 10)
     with pytest.raises(error, match=match):
         engine.evolve(state)
 
@@ -270,7 +272,7 @@ def test_bad_states_are_rejected(state, error, match):
 def test_state_with_too_many_levels_is_rejected():
     model = dc.DickeChargerModel(2, 1.0, 1.0, 0.1)
     with pytest.raises(ValueError, match="raise cutoff"):
-        dc.DickeEngine(model, 5).evolve(dc.dicke_fock_state(model, 2, cutoff=9))
+        dicke_engine.DickeEngine(model, 5).evolve(dc.dicke_fock_state(model, 2, cutoff=9))
 
 
 @pytest.mark.slow
@@ -293,8 +295,8 @@ def test_qobj_state_and_automatic_cutoff():
     """A Qobj initial state on a small photon space: padded to the chosen cutoff."""
     model = dc.DickeChargerModel(2, 1.0, 1.0, 0.2)
     times = np.linspace(0.0, 8.0, 81)
-    from_qobj = dc.dicke_charge(model, times, state=dc.dicke_fock_state(model, cutoff=5))
-    from_label = dc.dicke_charge(model, times, state=(0, 2))
+    from_qobj = dicke_engine.dicke_charge(model, times, state=dc.dicke_fock_state(model, cutoff=5))
+    from_label = dicke_engine.dicke_charge(model, times, state=(0, 2))
     assert from_qobj.stats["cutoff converged"] and from_label.stats["cutoff converged"]
     assert from_qobj.stats["photon cutoff"] >= 5
     np.testing.assert_allclose(from_qobj.delta_energy, from_label.delta_energy, atol=1e-9)
@@ -319,12 +321,12 @@ def test_dicke_scaling_divides_the_coupling_by_sqrt_n(n_battery):
     psi0 = dc.dicke_fock_state(model, cutoff=cutoff)
     hb = omega_a * qutip.tensor(qutip.jmat(j, "z"), ic)
     ref = qutip.sesolve(by_hand, psi0, TIMES, e_ops=[hb], options=dict(ODE_OPTIONS)).expect[0]
-    ours = dc.DickeEngine(model, cutoff).evolve().delta_energy(TIMES)
+    ours = dicke_engine.DickeEngine(model, cutoff).evolve().delta_energy(TIMES)
     np.testing.assert_allclose(ours, ref - ref[0], atol=ODE_ATOL)
     fixed = model.replace(scaling="fixed")
     assert fixed.effective_coupling == lam
     if n_battery > 1:  # a different Hamiltonian, so a different charge
-        other = dc.DickeEngine(fixed, cutoff).evolve().delta_energy(TIMES)
+        other = dicke_engine.DickeEngine(fixed, cutoff).evolve().delta_energy(TIMES)
         assert np.abs(other - ours).max() > 1e-2
 
 
@@ -343,7 +345,7 @@ def test_dicke_advantage_states_its_reference():
     assert "definition=" in repr(res)
     # the Rabi cell: one spin, one photon, certified directly
     cell = dc.DickeChargerModel(1, 1.0, 1.0, 0.3)
-    direct = certified_max_power(dc.DickeEngine(cell, 40).evolve((0, 1))).value
+    direct = certified_max_power(dicke_engine.DickeEngine(cell, 40).evolve((0, 1))).value
     assert res.single.p_max.value == pytest.approx(direct, rel=1e-9)
     with pytest.raises(ValueError, match=r"reference must be one of \('pairs',\), got 'cells'"):
         dadv.dicke_advantage([1], coupling=0.3, reference="cells")

@@ -6,14 +6,14 @@ import qutip
 from tolerances import EXACT_ATOL, ODE_ATOL, ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, max_power
-from qutip_centralspin.disorder import (
+from qutip_centralspin.solvers.group_engine import charge_groups
+from qutip_centralspin.studies.disorder import (
     bin_couplings,
     binned_model,
     binning_convergence,
     box_profile,
     hyperfine_profile,
 )
-from qutip_centralspin.groups import charge_groups
 
 
 def test_distinct_values_are_binned_exactly():

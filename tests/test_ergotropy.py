@@ -15,8 +15,10 @@ import qutip
 from qutip import piqs
 from tolerances import ODE_OPTIONS
 
-from qutip_centralspin import CentralSpinModel, analytic, dicke_state, hamiltonian
-from qutip_centralspin import ergotropy as erg
+from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian
+from qutip_centralspin.maxima import ergotropy as maxima_ergotropy
+from qutip_centralspin.observables import ergotropy as erg
+from qutip_centralspin.paper import analytic
 from qutip_centralspin.solvers import SectorEngine
 
 EXACT_ATOL = 1e-12  # eigvalsh of <= 64x64 matrices of norm <= ~3 and sums of <= 64 terms
@@ -407,7 +409,7 @@ def check_certified_ergotropy(model, psi0, battery, points=2001):
     refinement around its best point), the value is attained at the time, the time bracket
     holds the time."""
     evo = SectorEngine(model).evolve(psi0)
-    best = erg.certified_max_ergotropy(evo, battery=battery)
+    best = maxima_ergotropy.certified_max_ergotropy(evo, battery=battery)
     w = full_space_ergotropy(model, psi0, battery)
     t = np.linspace(*best.window, points)
     values = w(t)
@@ -429,7 +431,7 @@ def test_max_ergotropy_is_certified_against_a_full_space_grid(battery):
     best = check_certified_ergotropy(model, psi0, battery)
     assert best.converged and best.reason == "" and best.horizon == best.window[1]
     assert best.error <= best.tolerance
-    assert best.tolerance == pytest.approx(erg.ERGOTROPY_RTOL * max(best.value, 3.0))
+    assert best.tolerance == pytest.approx(maxima_ergotropy.ERGOTROPY_RTOL * max(best.value, 3.0))
 
 
 def test_f4_higher_lobe_behind_a_kink_is_found():
@@ -474,7 +476,7 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
     """A thermal charger keeps this battery passive (W = 0 at all t). The curvature bound alone
     would need ~1e6 cells to prove it; the populations' decreasing order, with the speed bound
     ||d rho/dt||_1, settles whole stretches at once: converged in some 3e4 evaluations."""
-    from qutip_centralspin.thermal import physical_thermal_charger
+    from qutip_centralspin.models.thermal import physical_thermal_charger
 
     model = CentralSpinModel(2, 7, B=1.755, h=-1.116, A=-1.0, delta=0.831)
     evo = physical_thermal_charger(model, 0.556).evolution()
@@ -486,7 +488,9 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
         return reduced(t)
 
     evo.reduced_battery_matrices = counted
-    best = erg.certified_max_ergotropy(evo, battery="dicke")  # collective extraction: W = 0
+    best = maxima_ergotropy.certified_max_ergotropy(
+        evo, battery="dicke"
+    )  # collective extraction: W = 0
     assert best.converged and best.value == 0.0 and 0 <= best.upper_bound <= best.tolerance
     assert sum(calls) < 50_000  # (without the margin: the budget, 400_000, and no proof)
     evo.reduced_battery_matrices = reduced
@@ -497,7 +501,7 @@ def test_max_ergotropy_that_stays_zero_is_proven_by_the_passive_margin():
 def test_max_ergotropy_of_a_stationary_state():
     model = CentralSpinModel(2, 3)
     evo = SectorEngine(model).evolve((2, 3))  # K = N_B + N: a one-state sector, stationary
-    best = erg.certified_max_ergotropy(evo)
+    best = maxima_ergotropy.certified_max_ergotropy(evo)
     assert best.value == pytest.approx(2.0) and best.time == 0.0
 
 
@@ -574,7 +578,7 @@ def test_cli_pmax_writes_the_certified_ergotropy(capsys):
     assert code == 0 and err == ""
     data = json.loads(out)
     evo = SectorEngine(CentralSpinModel(2, 4)).evolve((0, 3))
-    best = erg.certified_max_ergotropy(evo)
+    best = maxima_ergotropy.certified_max_ergotropy(evo)
     assert data["w_max"] == best.value and data["w_max_upper"] == best.upper_bound
     assert data["w_max_converged"] is True and data["w_max_horizon"] == best.horizon
     assert data["t_wmax_bracket"] == list(best.time_bracket)
@@ -587,7 +591,7 @@ def random_ergotropy_case(seed):
     """A random model and initial state: Dicke product, spin-coherent, physical thermal, or a
     mixture of a coherent and a symmetric thermal charger; and a battery picture."""
     from qutip_centralspin import spin_coherent_charger
-    from qutip_centralspin.thermal import physical_thermal_charger, thermal_charger
+    from qutip_centralspin.models.thermal import physical_thermal_charger, thermal_charger
 
     rng = np.random.default_rng(seed)
     nb, n = int(rng.integers(1, 5)), int(rng.integers(1, 8))
@@ -619,7 +623,7 @@ def random_ergotropy_case(seed):
 def check_against_dense_grid(evo, battery):
     """Never above the certified bound, never below the value by more than the tolerance, on
     a 20,001-point grid plus 2,001 points around its best sample."""
-    best = erg.certified_max_ergotropy(evo, battery=battery)
+    best = maxima_ergotropy.certified_max_ergotropy(evo, battery=battery)
     assert best.converged, best.reason
     if best.window[1] == 0:  # rho_B does not move
         return

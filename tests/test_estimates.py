@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, hamiltonian
-from qutip_centralspin.estimates import estimate
 from qutip_centralspin.resources import MEMORY_ENV, ResourceError, memory_limit
 from qutip_centralspin.solvers.blocks import BlockSolver
+from qutip_centralspin.solvers.estimates import estimate
 
 CASES = [
     pytest.param(20, 20, [dephasing(0.1)], "auto", {}, id="blocks-dephasing"),

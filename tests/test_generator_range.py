@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 
 from qutip_centralspin import CentralSpinModel
-from qutip_centralspin.processes import decay, dephasing, pumping
+from qutip_centralspin.models.processes import decay, dephasing, pumping
 from qutip_centralspin.solvers.blocks import BlockSolver
 
 #: Relative slack (in units of ``gen.scale``) for rounding in the dense eigenvalue problems.

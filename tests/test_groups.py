@@ -15,18 +15,17 @@ from tolerances import CERTIFIED_RTOL, EXACT_ATOL, EXACT_RTOL, ODE_ATOL, ODE_OPT
 
 from qutip_centralspin import CentralSpinModel, charge, dicke_state, max_power
 from qutip_centralspin import hamiltonian as spin_hamiltonian
-from qutip_centralspin.groups import (
+from qutip_centralspin.maxima.certified import max_energy
+from qutip_centralspin.models.groups import (
     Gibbs,
-    GroupEngine,
     GroupModel,
     battery_hamiltonian,
-    charge_groups,
     from_central_spin,
     hamiltonian,
 )
-from qutip_centralspin.groups import dicke_state as group_dicke
-from qutip_centralspin.maxima import max_energy
-from qutip_centralspin.thermal import physical_thermal_charger
+from qutip_centralspin.models.groups import dicke_state as group_dicke
+from qutip_centralspin.models.thermal import physical_thermal_charger
+from qutip_centralspin.solvers.group_engine import GroupEngine, charge_groups
 
 UP, DOWN = qutip.basis(2, 0), qutip.basis(2, 1)  # sigma_z UP = +UP
 

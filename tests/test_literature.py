@@ -22,12 +22,14 @@ from scipy.optimize import minimize_scalar
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, max_energy, max_power
-from qutip_centralspin import cavity as cav
-from qutip_centralspin import dicke_charger as dc
-from qutip_centralspin import ergotropy as erg
-from qutip_centralspin.dicke_advantage import dicke_advantage
-from qutip_centralspin.maxima import certified_max_energy
-from qutip_centralspin.scaling import fit_power_law
+from qutip_centralspin.maxima.certified import certified_max_energy
+from qutip_centralspin.models import cavity as cav
+from qutip_centralspin.models import dicke as dc
+from qutip_centralspin.observables import ergotropy as erg
+from qutip_centralspin.solvers import cavity_engine, dicke_engine
+from qutip_centralspin.studies import cavity_limit
+from qutip_centralspin.studies.dicke_advantage import dicke_advantage
+from qutip_centralspin.studies.scaling import fit_power_law
 
 BRUTE_RTOL = 1e-6  # sesolve (atol 1e-14, rtol 1e-12) against the exact engines
 GRID_RTOL = 1e-5  # a grid maximum of a smooth peak, step ~ 1e-3 of its time scale
@@ -94,7 +96,7 @@ def ferraro_power(n_battery, coupling=0.5, cutoff=None, scaling="fixed"):
     20, is checked against 30 more in the test."""
     model = dc.DickeChargerModel(n_battery, 1.0, 1.0, coupling, scaling)
     cutoff = 30 * n_battery + 20 if cutoff is None else cutoff
-    evo = dc.DickeEngine(model, cutoff).evolve((0, n_battery))
+    evo = dicke_engine.DickeEngine(model, cutoff).evolve((0, n_battery))
     tau, energy = first_peak(evo.delta_energy, dc.charging_window(model))
     return tau, energy, energy / tau
 
@@ -163,7 +165,7 @@ def andolina_ratio(n, battery=erg.DEFAULT_BATTERY):
     """W/E_B at the time of maximum stored energy (certified E_max on the default window),
     N spins, N photons, resonance omega = B = 1, g = 1. Returns (t, E_max, W/E)."""
     model = cav.CavityModel(n_battery=n, omega=1.0, g=1.0, B=1.0)
-    evo = cav.CavityEngine(model).evolve((0, n))
+    evo = cavity_engine.CavityEngine(model).evolve((0, n))
     best = certified_max_energy(evo)
     trace = erg.ergotropy_trace(evo, [best.time], battery=battery)
     return best.time, best.value, float(trace.ratio[0])
@@ -208,7 +210,7 @@ def test_tavis_cummings_power_against_brute_force(n):
     """P_max of N qubits and N photons (built here, max of E_B/t on a grid) against the
     certified cavity maximum."""
     model = cav.CavityModel(n_battery=n, omega=1.0, g=1.0, B=1.0)
-    best = cav.cavity_max_power(model, (0, n))
+    best = cavity_limit.cavity_max_power(model, (0, n))
     H, psi0, hb = tavis_cummings_qubits(n)
     times = np.linspace(0.0, 3 * best.time, 3001)
     e = np.asarray(qutip.sesolve(H, psi0, times, e_ops=[hb], options=dict(ODE_OPTIONS)).expect[0])
@@ -225,7 +227,7 @@ def test_pogosov_power_grows_as_n_three_halves():
     in HP). Fitted exponent on [32, 256]: 1.4986. The other reading, the central-spin battery
     with N_B = N_C = N and the charger full at fixed A, is *not* 3/2 (measured 1.86 on
     [32, 128], Yang et al.'s N^{0.83}-fold enhancement over N pair cells)."""
-    tc = cav.tavis_cummings_scaling([32, 64, 128, 256])
+    tc = cavity_limit.tavis_cummings_scaling([32, 64, 128, 256])
     alpha, _ = tc.exponent((32, 256))
     assert abs(alpha - 1.5) < 0.01
     # the spin charger at N_C >> N_B, A = g / sqrt(N_C), approaches the cavity value
@@ -276,7 +278,7 @@ def test_yang_collective_enhancement_exponent():
     on [32, 128]). Another reading, the ratio of charging times (E_max times), gives 0.794 on
     [8, 128]. The pair cell is the two-spin Rabi problem: P = c* B A (checked in
     tests/test_advantage.py)."""
-    from qutip_centralspin.advantage import quantum_advantage
+    from qutip_centralspin.studies.advantage import quantum_advantage
 
     sizes = [2, 4, 8, 16, 32, 64, 128]
     gamma = [quantum_advantage(n, n, charger="full", reference="pairs").gamma for n in sizes]

@@ -1,4 +1,4 @@
-"""Certified P_max / E_max (``qutip_centralspin.maxima``) against independent routes.
+"""Certified P_max / E_max (``qutip_centralspin.maxima.certified``) against independent routes.
 
 Routes: the N_B = 1 and N = 1 closed forms (``analytic``), brute dense-grid scans of the
 engine's own P_B(t) with a local optimiser on top, a full-space ``sesolve`` run with
@@ -20,15 +20,15 @@ from tolerances import CERTIFIED_RTOL, ODE_ATOL, ODE_OPTIONS, TAU_RTOL
 
 from qutip_centralspin import (
     CentralSpinModel,
-    analytic,
     charge,
     dicke_state,
     hamiltonian,
     max_energy,
     max_power,
-    maxima,
 )
-from qutip_centralspin.maxima import WINDOW_CONVERGENCE_RTOL
+from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.maxima.certified import WINDOW_CONVERGENCE_RTOL
+from qutip_centralspin.paper import analytic
 from qutip_centralspin.results import grid_maximum
 from qutip_centralspin.solvers import SectorEngine
 

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import qutip
 
-from qutip_centralspin.scaling import power_grid
+from qutip_centralspin.studies.scaling import power_grid
 
 pytestmark = pytest.mark.mpi
 

@@ -17,7 +17,7 @@ from qutip_centralspin import (
     dicke_state,
     hamiltonian,
 )
-from qutip_centralspin.operators import collective_operators
+from qutip_centralspin.models.operators import collective_operators
 
 MODEL = CentralSpinModel(2, 3, B=1.3, h=0.7, A=1.0, delta=0.4)
 TIMES = np.linspace(0.0, 3.0, 31)

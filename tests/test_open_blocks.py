@@ -14,8 +14,8 @@ import scipy.special
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state, pumping
-from qutip_centralspin.basis import battery_dims
-from qutip_centralspin.processes import collective_c_ops
+from qutip_centralspin.models.basis import battery_dims
+from qutip_centralspin.models.processes import collective_c_ops
 from qutip_centralspin.solvers import SectorEngine, chebyshev
 from qutip_centralspin.solvers.blocks import BlockSolver
 from qutip_centralspin.solvers.chebyshev import bessel_table

@@ -20,16 +20,16 @@ from qutip_centralspin import (
     dicke_state,
     pumping,
 )
-from qutip_centralspin.cavity import CavityModel
 from qutip_centralspin.cli import main
-from qutip_centralspin.ergotropy import (
+from qutip_centralspin.maxima.open import open_max_ergotropy
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.models.protocols import step
+from qutip_centralspin.observables.ergotropy import (
     battery_ergotropy,
     block_ergotropy,
     diagonal_ergotropy,
     dicke_multiplicities,
 )
-from qutip_centralspin.open_maxima import open_max_ergotropy
-from qutip_centralspin.protocols import step
 from qutip_centralspin.solvers.blocks import BlockSolver
 from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
 from qutip_centralspin.solvers.references import bruteforce_mesolve

@@ -14,7 +14,7 @@ from qutip_centralspin import (
     max_power,
     pumping,
 )
-from qutip_centralspin.open_maxima import open_max_energy, open_max_power
+from qutip_centralspin.maxima.open import open_max_energy, open_max_power
 from qutip_centralspin.solvers.blocks import BlockSolver
 
 

@@ -9,7 +9,7 @@ import qutip
 from tolerances import OPERATOR_ATOL
 
 from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian
-from qutip_centralspin.operators import (
+from qutip_centralspin.models.operators import (
     battery_hamiltonian,
     charger_hamiltonian,
     collective_operators,
@@ -17,7 +17,7 @@ from qutip_centralspin.operators import (
     excitation_number,
     interaction_hamiltonian,
 )
-from qutip_centralspin.states import battery_dicke, charger_dicke
+from qutip_centralspin.models.states import battery_dicke, charger_dicke
 
 SIZES = [(1, 1), (1, 4), (2, 3), (3, 2), (4, 6)]
 MODELS = [

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, dicke_state
-from qutip_centralspin.ergotropy import Ergotropy
-from qutip_centralspin.optimal import (
+from qutip_centralspin.models.protocols import step
+from qutip_centralspin.observables.ergotropy import Ergotropy
+from qutip_centralspin.studies.optimal import (
     ClosedObjective,
     OpenObjective,
     _durations,
@@ -25,7 +26,6 @@ from qutip_centralspin.optimal import (
     optimize_charging,
     protocol_of,
 )
-from qutip_centralspin.protocols import step
 
 #: Exact gradient against central differences (step 1e-6: error ~ 1e-10 in these units).
 FD_ATOL = 1e-7

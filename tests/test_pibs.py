@@ -35,7 +35,7 @@ from scipy.integrate import cumulative_simpson
 from tolerances import ODE_OPTIONS
 
 from qutip_centralspin import decay, dephasing
-from qutip_centralspin.cavity import CavityModel, cavity_fock_state
+from qutip_centralspin.models.cavity import CavityModel, cavity_fock_state
 from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
 
 #: The issue's target. Measured: <= 4e-8 with pibs at atol = rtol = 1e-12 on dt = 0.04 (1e-9 on

@@ -10,8 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from qutip_centralspin import CentralSpinModel, charge, dicke_state  # noqa: E402
+from qutip_centralspin.models.processes import dephasing  # noqa: E402
 from qutip_centralspin.plotting import plot_charging  # noqa: E402
-from qutip_centralspin.processes import dephasing  # noqa: E402
 
 TLIST = np.linspace(0, 2, 41)
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qutip_centralspin import CentralSpinModel, charge, dicke_state
-from qutip_centralspin.processes import (
+from qutip_centralspin.models.processes import (
     KINDS,
     SCOPES,
     TARGETS,

@@ -15,8 +15,8 @@ import qutip
 from qutip.ui.progressbar import progress_bars
 
 from qutip_centralspin import CentralSpinModel, charge, cli, dephasing, dicke_state
-from qutip_centralspin.advantage import advantage_sweep
-from qutip_centralspin.scaling import power_grid, scaling_sweep
+from qutip_centralspin.studies.advantage import advantage_sweep
+from qutip_centralspin.studies.scaling import power_grid, scaling_sweep
 
 BARS = ["text", "enhanced"]
 

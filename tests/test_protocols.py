@@ -18,8 +18,8 @@ from qutip_centralspin import (
     dicke_state,
     hamiltonian,
 )
-from qutip_centralspin.ergotropy import Ergotropy
-from qutip_centralspin.protocols import PiecewiseConstant, coupling_value, linear_ramp, step
+from qutip_centralspin.models.protocols import PiecewiseConstant, coupling_value, linear_ramp, step
+from qutip_centralspin.observables.ergotropy import Ergotropy
 
 #: Exact engine against products of full-space expm: both exact to rounding.
 EXACT_ATOL = 1e-10
@@ -207,7 +207,7 @@ def test_open_block_solver_with_a_protocol_matches_bruteforce(procs, start):
 
 
 def test_open_cavity_charger_with_a_step():
-    from qutip_centralspin.cavity import CavityModel
+    from qutip_centralspin.models.cavity import CavityModel
     from qutip_centralspin.solvers.cavity_blocks import cavity_loss, charge_cavity
 
     model = CavityModel(2, omega=1.0, g=0.6, B=1.0)

@@ -1,4 +1,4 @@
-"""Scaling sweeps and power-law fits (``qutip_centralspin.scaling``): Table I, the HP limit.
+"""Scaling sweeps and power-law fits (``qutip_centralspin.studies.scaling``): Table I, the HP limit.
 
 Independent routes: the paper's Table I, closed forms (N = 1, Eq. 30), a bosonic-charger model
 built here from ``qutip.jmat`` and ``qutip.destroy``, ``numpy.linalg.lstsq`` for the fit, and
@@ -13,10 +13,12 @@ import qutip
 from scipy.optimize import minimize_scalar
 from tolerances import CERTIFIED_RTOL
 
-from qutip_centralspin import CentralSpinModel, analytic, max_power, paper
-from qutip_centralspin.cavity import tavis_cummings_scaling
-from qutip_centralspin.reproduce import table_one
-from qutip_centralspin.scaling import (
+from qutip_centralspin import CentralSpinModel, max_power
+from qutip_centralspin.paper import analytic
+from qutip_centralspin.paper import data as paper
+from qutip_centralspin.paper.reproduce import table_one
+from qutip_centralspin.studies.cavity_limit import tavis_cummings_scaling
+from qutip_centralspin.studies.scaling import (
     beta_limit,
     fit_power_law,
     initial_charger_excitations,

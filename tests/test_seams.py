@@ -24,10 +24,10 @@ from qutip_centralspin import (
     dicke_state,
     hamiltonian,
 )
-from qutip_centralspin.basis import battery_dims
-from qutip_centralspin.chargers import thermal_charger
-from qutip_centralspin.ergotropy import EntanglementEntropy, Ergotropy
-from qutip_centralspin.processes import collective_c_ops, decay, dephasing, pumping
+from qutip_centralspin.models.basis import battery_dims
+from qutip_centralspin.models.chargers import thermal_charger
+from qutip_centralspin.models.processes import collective_c_ops, decay, dephasing, pumping
+from qutip_centralspin.observables.ergotropy import EntanglementEntropy, Ergotropy
 
 #: the references integrate with atol 1e-12 / rtol 1e-10; PIQS builds its Liouvillian in
 #: single precision (agreement ~1e-7, measured 2.6e-8 at N_B = N = 12)

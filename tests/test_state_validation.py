@@ -11,11 +11,12 @@ from qutip_centralspin import (
     dicke_state,
     max_energy,
     max_power,
-    thermal_charger,
 )
-from qutip_centralspin.cavity import CavityEngine, CavityModel
-from qutip_centralspin.processes import dephasing
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.models.processes import dephasing
+from qutip_centralspin.models.thermal import thermal_charger
 from qutip_centralspin.solvers import SectorEngine
+from qutip_centralspin.solvers.cavity_engine import CavityEngine
 
 MODEL = CentralSpinModel(2, 3)
 PSI = dicke_state(MODEL, 0, 3)

@@ -7,8 +7,13 @@ import pytest
 import qutip
 from tolerances import EXACT_ATOL
 
-from qutip_centralspin import CentralSpinModel, dicke_state, product_state, spin_coherent_charger
-from qutip_centralspin.states import battery_dicke, charger_dicke, check_state
+from qutip_centralspin import CentralSpinModel, dicke_state, spin_coherent_charger
+from qutip_centralspin.models.states import (
+    battery_dicke,
+    charger_dicke,
+    check_state,
+    product_state,
+)
 
 MODEL = CentralSpinModel(n_battery=2, n_charger=5)
 

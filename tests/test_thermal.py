@@ -13,15 +13,15 @@ import qutip
 from tolerances import CERTIFIED_RTOL, EXACT_ATOL, ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, charge, max_energy, max_power
-from qutip_centralspin import chargers as ch
-from qutip_centralspin.ergotropy import Ergotropy, ergotropy_trace
-from qutip_centralspin.solvers import references
-from qutip_centralspin.thermal import (
+from qutip_centralspin.models import chargers as ch
+from qutip_centralspin.models.thermal import (
     PhysicalThermalCharger,
     ladder_weights,
     physical_thermal_charger,
     thermal_populations,
 )
+from qutip_centralspin.observables.ergotropy import Ergotropy, ergotropy_trace
+from qutip_centralspin.solvers import references
 
 #: mesolve (ODE_OPTIONS: atol 1e-14, rtol 1e-12) on <= 128 levels over t <= 4: measured 1e-12
 BRUTE_ATOL = 1e-8

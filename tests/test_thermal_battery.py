@@ -19,17 +19,13 @@ import qutip
 from tolerances import EXACT_ATOL, ODE_OPTIONS
 
 from qutip_centralspin import CentralSpinModel, charge, max_energy, max_power
-from qutip_centralspin.ergotropy import (
-    EntanglementEntropy,
-    Ergotropy,
-    certified_max_ergotropy,
-    ergotropy_trace,
-)
+from qutip_centralspin.maxima.ergotropy import certified_max_ergotropy
+from qutip_centralspin.models.states import spin_coherent_charger
+from qutip_centralspin.models.thermal import physical_thermal_charger, thermal_populations
+from qutip_centralspin.models.thermal_battery import physical_thermal_state
+from qutip_centralspin.observables.ergotropy import EntanglementEntropy, Ergotropy, ergotropy_trace
 from qutip_centralspin.solvers import SectorEngine, references
 from qutip_centralspin.solvers.mixture import MixtureEvolution
-from qutip_centralspin.states import spin_coherent_charger
-from qutip_centralspin.thermal import physical_thermal_charger, thermal_populations
-from qutip_centralspin.thermal_battery import physical_thermal_state
 
 #: mesolve (ODE_OPTIONS: atol 1e-14, rtol 1e-12) on <= 128 levels over t <= 4 (measured ~1e-12)
 BRUTE_ATOL = 1e-8

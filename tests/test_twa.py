@@ -20,10 +20,10 @@ from qutip_centralspin import (
     dicke_state,
     pumping,
 )
-from qutip_centralspin.cavity import CavityModel
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.models.states import spin_coherent_charger
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 from qutip_centralspin.solvers.twa import SpinCoherentLabel, twa_charge
-from qutip_centralspin.states import spin_coherent_charger
 
 #: TWA truncation error on the first charge, relative to the exact first E_max (for Delta E_B)
 #: or P_max, measured with 4000 trajectories: N_B = N = 16, 1.5-2.2 % (closed and local

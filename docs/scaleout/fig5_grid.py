@@ -20,8 +20,8 @@ import time
 import numpy as np
 import qutip
 
-from qutip_centralspin import paper
-from qutip_centralspin.scaling import power_grid
+from qutip_centralspin.paper import data as paper
+from qutip_centralspin.studies.scaling import power_grid
 
 
 def get_map(name: str):

@@ -10,7 +10,7 @@ Written as CSV::
     mpiexec -n 9 python -m mpi4py.futures open_sweep.py --map mpi --n-battery 10 60 --step 10
 
 With ``--checkpoint FILE`` each finished point is appended to FILE as it arrives
-(``qutip_centralspin.checkpoint.checkpoint_map``); run the same command again after a crash or
+(``qutip_centralspin.studies.checkpoint.checkpoint_map``); run the same command again after a crash or
 a pre-emption and only the missing points are computed.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 import qutip
 
 from qutip_centralspin import CentralSpinModel, charge, dephasing, dicke_state, max_power
-from qutip_centralspin.checkpoint import checkpoint_map
+from qutip_centralspin.studies.checkpoint import checkpoint_map
 
 COLUMNS = ("n_battery", "gamma", "p_max", "t_pmax", "e_max")
 

@@ -1,4 +1,15 @@
-"""Battery models: the interface every charger implements (:mod:`.base`)."""
+"""Battery models behind one interface, and what they are built from.
+
+* :mod:`.base` -- :class:`BatteryModel`, the interface every charger implements;
+* :mod:`.spin`, :mod:`.cavity`, :mod:`.dicke` -- the spin, cavity (Tavis-Cummings) and Dicke
+  chargers;
+* :mod:`.operators` -- :math:`H`, :math:`H_B` and the ladder coefficients, written once;
+* :mod:`.states`, :mod:`.chargers`, :mod:`.thermal`, :mod:`.thermal_battery`,
+  :mod:`.statedata` -- initial states;
+* :mod:`.processes`, :mod:`.protocols` -- dissipative processes and coupling protocols
+  :math:`\\lambda(t)`;
+* :mod:`.basis` -- the basis of the battery's reduced state.
+"""
 
 from .base import BatteryModel, check_battery_model
 

@@ -73,7 +73,7 @@ class BatteryModel(abc.ABC):
     def battery_operator(self, dims: list[int]) -> qutip.Qobj:
         r""":math:`H_B` for a state of ket dims ``dims``: the full space (battery first), the
         symmetric battery levels ``[N_B + 1]`` or the ``qutip.piqs`` Dicke basis."""
-        from ..basis import battery_sz
+        from .basis import battery_sz
 
         return self.battery_field * battery_sz(self.n_battery, dims)
 

@@ -1,6 +1,6 @@
 r"""Exact open-system solver on the invariant excitation blocks (j-resolved Dicke basis).
 
-The master equation (convention of :mod:`qutip_centralspin.processes`)
+The master equation (convention of :mod:`qutip_centralspin.models.processes`)
 
 .. math::
 
@@ -85,6 +85,14 @@ block-diagonal in :math:`K`. It is returned as a ``Qobj``: on the :math:`N_B+1` 
 levels (``qutip.jmat`` order, index :math:`N_B - k`) without local battery processes, otherwise
 in the PIQS Dicke basis of ``qutip.piqs`` (``nds`` x ``nds``, ladders :math:`j = N_B/2,
 N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity traced out).
+
+One module because the (j, K) block basis, the generator assembled on it and its propagation
+share one bookkeeping of blocks, chiral halves and reachable sectors; the generic parts already
+live apart (dissipators.py, chebyshev.py).
+
+One module because the (j, K) block basis, the generator assembled on it and its propagation
+share one bookkeeping of blocks, chiral halves and reachable sectors; the generic parts already
+live apart (dissipators.py, chebyshev.py).
 """
 
 from __future__ import annotations
@@ -99,14 +107,14 @@ from scipy.linalg import eigvalsh_tridiagonal
 from scipy.sparse.linalg import expm_multiply
 
 from .. import _checks
-from ..basis import battery_dims, piqs_index
 from ..expectation import evaluate_e_ops, normalize_e_ops
-from ..model import CentralSpinModel
-from ..operators import check_model, diagonal_energy, ladder_down, ladder_up
-from ..processes import Process, as_processes, has_local
-from ..protocols import PiecewiseConstant
+from ..models.basis import battery_dims, piqs_index
+from ..models.operators import check_model, diagonal_energy, ladder_down, ladder_up
+from ..models.processes import Process, as_processes, has_local
+from ..models.protocols import PiecewiseConstant
+from ..models.spin import CentralSpinModel
+from ..models.states import check_state
 from ..results import ChargingResult
-from ..states import check_state
 from .chebyshev import propagate
 from .dissipators import local_terms, log_multiplicity
 from .sector import SectorEngine
@@ -434,7 +442,7 @@ class BlockSolver:
     ----------
     model : CentralSpinModel
     processes : Process or list of Process
-        The dissipative processes (see :mod:`qutip_centralspin.processes` for the Lindblad
+        The dissipative processes (see :mod:`qutip_centralspin.models.processes` for the Lindblad
         operators and the rate convention). Zero rates are allowed.
 
     Notes
@@ -447,7 +455,7 @@ class BlockSolver:
     --------
     >>> import numpy as np
     >>> from qutip_centralspin import CentralSpinModel, dicke_state
-    >>> from qutip_centralspin.processes import dephasing
+    >>> from qutip_centralspin.models.processes import dephasing
     >>> from qutip_centralspin.solvers.blocks import BlockSolver
     >>> model = CentralSpinModel(n_battery=4, n_charger=4)
     >>> solver = BlockSolver(model, dephasing(0.1))
@@ -472,7 +480,7 @@ class BlockSolver:
         return model
 
     def _scaled_model(self, lam: float):
-        r"""The model of :math:`H_B + H_C + \lambda H_I` (:mod:`qutip_centralspin.protocols`)."""
+        r"""The model of :math:`H_B + H_C + \lambda H_I` (:mod:`qutip_centralspin.models.protocols`)."""
         return self.model.replace(A=lam * self.model.A, delta=lam * self.model.delta)
 
     def _switched(self, lam: float, sectors, chiral: bool) -> _Generator:
@@ -599,7 +607,7 @@ class BlockSolver:
         Exact (the reachable blocks, :meth:`reachable_blocks`) when the grid of block labels
         :math:`(q, r, K)` is small; otherwise each ladder pair :math:`(j, l)` is
         counted over every :math:`K` (a trapezoid of block sizes, in closed form). Used by
-        :func:`qutip_centralspin.estimates.estimate` to refuse a problem before it is built.
+        :func:`qutip_centralspin.solvers.estimates.estimate` to refuse a problem before it is built.
         """
         nb, nc = self.model.n_battery, self.n_charger
         qs = np.arange(nb // 2 + 1) if self.local_battery else np.array([0])
@@ -905,13 +913,13 @@ class BlockSolver:
             :mod:`qutip_centralspin.results`).
         e_ops : list, dict, Qobj, QobjEvo or callable, optional
             Evaluated on the reduced battery state :math:`\rho_B(t)`, a ``Qobj`` in the
-            ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.basis`).
+            ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.models.basis`).
         options : dict, optional
             ``store_states``, ``store_final_state`` (:math:`\rho_B`), ``progress_bar``
             (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the sparse
             products; default 2 for large generators).
         coupling : PiecewiseConstant, optional
-            :math:`\lambda(t)` multiplying :math:`H_I` (:mod:`qutip_centralspin.protocols`):
+            :math:`\lambda(t)` multiplying :math:`H_I` (:mod:`qutip_centralspin.models.protocols`):
             each constant segment is propagated exactly with its own generator.
 
         Returns

@@ -1,7 +1,7 @@
 r"""Exact open-system solver for the cavity (Tavis-Cummings) charger on invariant blocks.
 
 The battery of :math:`N_B` spins is charged by one bosonic mode
-(:class:`~qutip_centralspin.cavity.CavityModel`),
+(:class:`~qutip_centralspin.models.cavity.CavityModel`),
 
 .. math::
 
@@ -10,7 +10,7 @@ The battery of :math:`N_B` spins is charged by one bosonic mode
     \dot\rho = -i[H, \rho] + \sum_k \big(L_k\rho L_k^\dagger
         - \tfrac12\{L_k^\dagger L_k, \rho\}\big),
 
-with the battery processes of :mod:`qutip_centralspin.processes` (local or collective
+with the battery processes of :mod:`qutip_centralspin.models.processes` (local or collective
 dephasing, decay, pumping; rate = the Lindblad operator it multiplies) and, on the mode,
 
 * cavity loss :math:`L = \sqrt\kappa\,a`: ``decay(kappa, target="charger", scope="collective")``
@@ -41,12 +41,13 @@ from __future__ import annotations
 import numpy as np
 import qutip
 
-from ..cavity import CavityBasis, CavityModel, CavityState, cavity_fock_state
-from ..operators import ladder_down, ladder_up
-from ..processes import Process, as_processes, decay
+from ..models.cavity import CavityModel, CavityState, cavity_fock_state
+from ..models.operators import ladder_down, ladder_up
+from ..models.processes import Process, as_processes, decay
+from ..models.states import NORM_ATOL, validate_state
 from ..results import ChargingResult
-from ..states import NORM_ATOL, validate_state
 from .blocks import BlockSolver
+from .cavity_engine import CavityBasis
 
 __all__ = ["CavityBlockSolver", "cavity_loss", "charge_cavity"]
 
@@ -54,7 +55,7 @@ __all__ = ["CavityBlockSolver", "cavity_loss", "charge_cavity"]
 def cavity_loss(kappa: float) -> Process:
     r"""Cavity loss :math:`L = \sqrt\kappa\,a` (photon decay at rate :math:`\kappa`).
 
-    The same :class:`~qutip_centralspin.processes.Process` as
+    The same :class:`~qutip_centralspin.models.processes.Process` as
     ``decay(kappa, target="charger", scope="collective")``: on a cavity charger the charger's
     collective lowering operator is :math:`a`.
     """
@@ -73,10 +74,10 @@ class CavityBlockSolver(BlockSolver):
 
     Notes
     -----
-    ``solve`` takes a :class:`~qutip_centralspin.cavity.CavityState`, a ket or density matrix
+    ``solve`` takes a :class:`~qutip_centralspin.models.cavity.CavityState`, a ket or density matrix
     on ``dims [[N_B+1, D], ...]`` (photon index = photon number), or a Fock label ``(m, k)``;
     it must be block-diagonal in :math:`K` (Fock states and mixtures of them: e.g.
-    :func:`~qutip_centralspin.cavity.cavity_thermal_state`). A truncated state's neglected
+    :func:`~qutip_centralspin.models.cavity.cavity_thermal_state`). A truncated state's neglected
     weight is carried into the result's ``stats["neglected weight"]``: since every sector
     evolves on its own and loss only moves weight downwards, the exact :math:`\Delta E_B`
     differs by at most that weight times :math:`|B| N_B`.
@@ -84,7 +85,7 @@ class CavityBlockSolver(BlockSolver):
     Examples
     --------
     >>> import numpy as np
-    >>> from qutip_centralspin.cavity import CavityModel
+    >>> from qutip_centralspin.models.cavity import CavityModel
     >>> from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
     >>> solver = CavityBlockSolver(CavityModel(n_battery=2, omega=1.0, g=0.5), cavity_loss(0.1))
     >>> res = solver.solve((0, 2), np.linspace(0, 1, 5))
@@ -204,7 +205,7 @@ def charge_cavity(
     model: CavityModel, psi0, tlist, processes=(), *, e_ops=None, options=None, coupling=None
 ) -> ChargingResult:
     r"""Functional form of :meth:`CavityBlockSolver.solve` (``coupling``: a piecewise-constant
-    :math:`\lambda(t)` multiplying :math:`g`, :mod:`qutip_centralspin.protocols`)."""
+    :math:`\lambda(t)` multiplying :math:`g`, :mod:`qutip_centralspin.models.protocols`)."""
     return CavityBlockSolver(model, as_processes(processes)).solve(
         psi0, tlist, e_ops=e_ops, options=options, coupling=coupling
     )

@@ -5,7 +5,7 @@ r"""Local dissipators on the permutation-invariant (j-resolved Dicke) blocks.
 the closed-form coefficients of Chase & Geremia, PRA 78, 052101 (2008) and Shammah *et al.*,
 PRA 98, 063815 (2018) (the ones ``qutip.piqs`` uses), written here in double precision.
 Local dephasing uses :math:`\sigma^z = 2s^z` (four times the PIQS ``dephasing`` rate; the rate
-convention of :mod:`qutip_centralspin.processes`).
+convention of :mod:`qutip_centralspin.models.processes`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from ..operators import ladder_down, ladder_up
+from ..models.operators import ladder_down, ladder_up
 
 __all__ = ["local_terms", "log_multiplicity"]
 

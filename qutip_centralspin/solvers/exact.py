@@ -3,7 +3,7 @@
 No time stepping: :math:`E_B(t)` comes from the spectral form of
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` at the elapsed times
 :math:`t - t_0` (``psi0`` is the state at ``tlist[0]``, :mod:`qutip_centralspin.results`).
-A Gibbs state of physical spins (:class:`~qutip_centralspin.thermal.ThermalMixture`: the
+A Gibbs state of physical spins (:class:`~qutip_centralspin.models.thermal.ThermalMixture`: the
 charger's or the battery's) runs one engine per block :math:`(j_B, j_C)` and sums them
 (:func:`charge_mixture`).
 """
@@ -16,10 +16,10 @@ import numpy as np
 import qutip
 
 from .. import _checks
-from ..basis import battery_dims, embed_symmetric
 from ..expectation import evaluate_e_ops, normalize_e_ops
+from ..models.basis import battery_dims, embed_symmetric
+from ..models.thermal import ThermalMixture
 from ..results import ChargingResult
-from ..thermal import ThermalMixture
 from .sector import SectorEngine
 
 __all__ = ["charge_closed", "charge_exact", "charge_mixture", "exact_result", "OPTIONS"]
@@ -52,13 +52,14 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
     # with a clear error, so the intermediate overflow warnings are silenced here
     with np.errstate(over="ignore", invalid="ignore"):
         energy = evo.battery_energy(elapsed)
+        rate = evo.initial_rate()
     return exact_result(
         model,
         times,
         energy,
         states,
         initial_energy=evo.initial_energy,
-        initial_rate=evo.initial_rate(),
+        initial_rate=rate,
         options=options,
         user_ops=user_ops,
         method="sector diagonalisation (LAPACK dstevd)",
@@ -91,13 +92,14 @@ def charge_closed(model, psi0, times, *, e_ops=None, options=None) -> ChargingRe
         states = []
     with np.errstate(over="ignore", invalid="ignore"):
         energy = evo.battery_energy(elapsed)
+        rate = evo.initial_rate()
     return exact_result(
         model,
         times,
         energy,
         states,
         initial_energy=evo.initial_energy,
-        initial_rate=evo.initial_rate(),
+        initial_rate=rate,
         options=options,
         user_ops=user_ops,
         method=method,
@@ -116,7 +118,7 @@ def charge_mixture(
     (:class:`~qutip_centralspin.solvers.mixture.MixtureEvolution`). The full state lives on
     :math:`2^{N_B + N}` levels, so ``states`` and ``e_ops`` see the battery's reduced state
     :math:`\rho_B(t) = \sum_r w_r\rho_B^{(r)}(t)`, written in the ``qutip.piqs`` Dicke basis
-    as on the open paths (:mod:`qutip_centralspin.basis`; block diagonal over :math:`j_B`).
+    as on the open paths (:mod:`qutip_centralspin.models.basis`; block diagonal over :math:`j_B`).
     """
     start = time.perf_counter()
     psi0.check_model(model)

@@ -3,8 +3,8 @@ r"""Exact closed evolution of a mixture of independent central-spin problems.
 A state that is a weighted sum of states of *different* models,
 :math:`\rho = \sum_r w_r\,\rho^{(r)}`, evolves part by part when :math:`H` conserves what tells
 the parts apart: the total charger spin :math:`j_C` (the physical thermal charger,
-:mod:`qutip_centralspin.thermal`) and the total battery spin :math:`j_B` (the physical thermal
-battery, :mod:`qutip_centralspin.thermal_battery`). Part :math:`r` is the central-spin problem
+:mod:`qutip_centralspin.models.thermal`) and the total battery spin :math:`j_B` (the physical thermal
+battery, :mod:`qutip_centralspin.models.thermal_battery`). Part :math:`r` is the central-spin problem
 ``CentralSpinModel(2 j_B, 2 j_C)`` with the same ``B, h, A, delta``: :math:`H` acts
 identically on the :math:`d_{j_B} d_{j_C}` copies of a block, so its weight :math:`w_r`
 collects all of them. Everything linear in the state is then the weighted sum:
@@ -16,8 +16,8 @@ collects all of them. Everything linear in the state is then the weighted sum:
 
 each :math:`E_B^{(r)}` from its own exact sector engine
 (:class:`~qutip_centralspin.solvers.sector.SectorEvolution`). :class:`MixtureEvolution` offers
-what the certified maxima (:mod:`qutip_centralspin.maxima`) and the ergotropy
-(:mod:`qutip_centralspin.ergotropy`) read from a ``SectorEvolution``, each bound rigorous for the
+what the certified maxima (:mod:`qutip_centralspin.maxima.certified`) and the ergotropy
+(:mod:`qutip_centralspin.observables.ergotropy`) read from a ``SectorEvolution``, each bound rigorous for the
 sum: the derivative bounds :math:`M_k`, the oscillation amplitude, the energy ceiling and the
 trace-norm bounds of :math:`d^k\rho/dt^k` add with the weights (triangle inequality); the
 frequencies and levels are the largest over the parts.
@@ -28,7 +28,7 @@ When every part has the full battery :math:`j_B = N_B/2` (``basis="symmetric"``)
 :math:`\rho_B(t)` is a matrix on the :math:`N_B + 1` symmetric levels (``jmat`` order). When
 the parts have different battery spins (``basis="piqs"``), :math:`\rho_B(t)` is block diagonal
 over :math:`j_B` and is written in the j-resolved Dicke basis of ``qutip.piqs``
-(:mod:`qutip_centralspin.basis`): ladder :math:`j_B = N_B/2 - q` holds
+(:mod:`qutip_centralspin.models.basis`): ladder :math:`j_B = N_B/2 - q` holds
 :math:`\sum_{r \in q} w_r\rho_B^{(r)}(t)` (the PIQS normalisation: a block sums its
 :math:`d_{j_B}` copies). :meth:`MixtureEvolution.reduced_battery_blocks` gives the blocks
 without the zeros between them.
@@ -47,7 +47,7 @@ from typing import Literal
 import numpy as np
 import qutip
 
-from ..basis import battery_dims, embed_ladders
+from ..models.basis import battery_dims, embed_ladders
 from .sector import SectorEvolution
 
 __all__ = ["WeightedEvolution", "MixtureEvolution"]
@@ -57,10 +57,10 @@ class WeightedEvolution:
     r"""Exact evolution of :math:`\sum_r w_r\rho^{(r)}` over independent exact evolutions.
 
     What is linear in the state is the weighted sum of the parts': :math:`E_B(t)`, its
-    derivatives, and every certification bound of :mod:`qutip_centralspin.maxima` (sums with
+    derivatives, and every certification bound of :mod:`qutip_centralspin.maxima.certified` (sums with
     the weights, or maxima over the parts; module notes). The parts may be evolutions of any
     model with the :class:`~qutip_centralspin.solvers.sector.SectorEvolution` interface (e.g.
-    the multi-group engine of :mod:`qutip_centralspin.groups`); :class:`MixtureEvolution` adds
+    the multi-group engine of :mod:`qutip_centralspin.models.groups`); :class:`MixtureEvolution` adds
     the ladders of the central-spin model and the battery's reduced state.
 
     Parameters

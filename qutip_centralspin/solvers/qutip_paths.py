@@ -14,12 +14,12 @@ import qutip
 
 from .. import _checks
 from ..expectation import normalize_e_ops
-from ..model import CentralSpinModel
-from ..observables import BatteryEnergy, energy_rate
-from ..operators import hamiltonian
-from ..protocols import coupling_value, switched_qobjevo
+from ..models.operators import hamiltonian
+from ..models.protocols import coupling_value, switched_qobjevo
+from ..models.spin import CentralSpinModel
+from ..models.states import check_state
+from ..observables.energy import BatteryEnergy, energy_rate
 from ..results import ChargingResult
-from ..states import check_state
 
 __all__ = ["evolve_qutip", "integrator_errors", "SESOLVE_OPTIONS", "MESOLVE_OPTIONS"]
 
@@ -71,7 +71,7 @@ def evolve_qutip(
     r"""Run ``sesolve`` (or ``mesolve`` with ``c_ops``) from ``tlist[0]``; the battery energy
     is recorded with the user's ``e_ops``, which go to QuTiP unchanged.
 
-    ``coupling`` (:mod:`qutip_centralspin.protocols`): :math:`\lambda(t)` multiplying
+    ``coupling`` (:mod:`qutip_centralspin.models.protocols`): :math:`\lambda(t)` multiplying
     :math:`H_I`, a ``PiecewiseConstant``, a function ``f(t)`` or an array on ``tlist``; the
     Hamiltonian is then the ``QobjEvo`` :math:`H_0 + \lambda(t)H_I`.
     """

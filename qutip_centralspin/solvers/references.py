@@ -1,6 +1,6 @@
 r"""Reference paths for open charging: PIQS (x) charger, brute-force qubits, symmetric mesolve.
 
-Every path integrates the master equation of :mod:`qutip_centralspin.processes` with
+Every path integrates the master equation of :mod:`qutip_centralspin.models.processes` with
 ``qutip.mesolve`` in a different basis, so the fast block solver
 (:mod:`qutip_centralspin.solvers.blocks`) can be checked against independent routes:
 
@@ -15,12 +15,12 @@ Every path integrates the master equation of :mod:`qutip_centralspin.processes` 
   symmetric charger (or :math:`2^N` charger qubits when the charger has local processes).
 * :func:`symmetric_mesolve` -- collective processes only: ``qutip.mesolve`` on the symmetric
   :math:`(N_B+1)(N+1)` space with the collapse operators of
-  :func:`qutip_centralspin.processes.collective_c_ops`.
+  :func:`qutip_centralspin.models.processes.collective_c_ops`.
 
 All return a :class:`~qutip_centralspin.results.ChargingResult` whose ``states`` (with
 ``options={"store_states": True}``) and ``e_ops`` refer to the reduced battery state
 :math:`\rho_B(t)` in the basis of every open path, the ``qutip.piqs`` Dicke basis
-(:mod:`qutip_centralspin.basis`; the brute-force qubit state is projected on it). ``options``
+(:mod:`qutip_centralspin.models.basis`; the brute-force qubit state is projected on it). ``options``
 go to ``qutip.mesolve``; unless given, ``atol`` and ``rtol`` default to
 :data:`REFERENCE_ATOL` and :data:`REFERENCE_RTOL`. As on every path, ``psi0`` is the state at
 ``tlist[0]`` (:mod:`qutip_centralspin.results`).
@@ -37,14 +37,14 @@ import scipy.linalg
 from qutip import piqs
 
 from .. import _checks
-from ..basis import battery_dims, embed_symmetric
 from ..expectation import evaluate_e_ops, normalize_e_ops
-from ..model import CentralSpinModel
-from ..operators import battery_hamiltonian, check_model, hamiltonian, hamiltonian_from
-from ..processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops, has_local
-from ..protocols import switched_qobjevo
+from ..models.basis import battery_dims, embed_symmetric
+from ..models.operators import battery_hamiltonian, check_model, hamiltonian, hamiltonian_from
+from ..models.processes import OPERATOR, PIQS_RATE, as_processes, collective_c_ops, has_local
+from ..models.protocols import switched_qobjevo
+from ..models.spin import CentralSpinModel
+from ..models.states import check_state
 from ..results import ChargingResult
-from ..states import check_state
 from .qutip_paths import MESOLVE_OPTIONS, integrator_errors
 
 __all__ = [
@@ -297,7 +297,7 @@ def bruteforce_mesolve(
     local processes are the :math:`N_B` operators :math:`\sqrt\gamma\,\sigma^{z,-,+}_i`
     (``qutip.sigmaz``, ``sigmam``, ``sigmap``). The charger is symmetric, or :math:`2^N` qubits
     when it has local processes. The initial state is embedded with the Dicke isometry.
-    ``coupling`` (:mod:`qutip_centralspin.protocols`) switches :math:`H_I` with
+    ``coupling`` (:mod:`qutip_centralspin.models.protocols`) switches :math:`H_I` with
     :math:`\lambda(t)` (a ``QobjEvo`` Liouvillian).
 
     Raises
@@ -382,7 +382,7 @@ def bruteforce_thermal_charger(
     :math:`\bigotimes_{i=1}^N e^{-h\sigma^z_i/2T}/z` (``qutip.tensor`` of one-qubit states),
     the battery in its Dicke state embedded with the Dicke isometry, and ``qutip.mesolve``
     (no collapse operators) evolves :math:`H` built from the qubit spin sums. The independent
-    route for :func:`qutip_centralspin.thermal.physical_thermal_charger`.
+    route for :func:`qutip_centralspin.models.thermal.physical_thermal_charger`.
 
     Raises
     ------
@@ -438,7 +438,7 @@ def symmetric_mesolve(
 ) -> ChargingResult:
     r"""Collective processes only: ``qutip.mesolve`` on the symmetric :math:`(N_B+1)(N+1)` space.
 
-    The collapse operators are :func:`~qutip_centralspin.processes.collective_c_ops`;
+    The collapse operators are :func:`~qutip_centralspin.models.processes.collective_c_ops`;
     :math:`\rho_B(t)` is ``state.ptrace(0)`` written in the PIQS basis (its first block).
 
     Raises

@@ -17,10 +17,16 @@ no time stepping.
 The battery energy only needs the sector-diagonal blocks of the state (:math:`S^z` and
 :math:`H` are both block-diagonal), so a state enters as a list of *components*: per sector,
 a matrix :math:`C_K` with :math:`\rho_{KK} = C_K C_K^\dagger` (one column for a ket). They are
-read from the nonzero entries of the state (:mod:`qutip_centralspin.statedata`), so a sparse
+read from the nonzero entries of the state (:mod:`qutip_centralspin.models.statedata`), so a sparse
 ``Qobj`` (e.g. :func:`~qutip_centralspin.dicke_state` at :math:`10^9` dimensions) is never
 densified; the certified maxima then work on the spectral form of
 :mod:`~qutip_centralspin.solvers.spectral`, at the cost of the occupied eigenstates.
+
+One module because SectorEvolution is one object: the spectral form of E_B(t), its rigorous
+derivative bounds and the reduced battery state all read the same occupied eigen-components.
+
+One module because SectorEvolution is one object: the spectral form of E_B(t), its rigorous
+derivative bounds and the reduced battery state all read the same occupied eigen-components.
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ import numpy as np
 import qutip
 import scipy.sparse as sp
 
-from ..model import CentralSpinModel
-from ..operators import check_model, diagonal_energy, ladder_down, ladder_up
-from ..statedata import ket_entries, operator_entries
-from ..states import check_state
+from ..models.operators import check_model, diagonal_energy, ladder_down, ladder_up
+from ..models.spin import CentralSpinModel
+from ..models.statedata import ket_entries, operator_entries
+from ..models.states import check_state
 from .sectors import EMPTY_SECTOR_WEIGHT, Sector, SectorBasis
 from .spectral import SpectralTerms
 
@@ -598,7 +604,7 @@ class SectorEvolution:
           = 2\sqrt{p c_4} + 2c_2`,
 
         summed over the columns (triangle inequality). Used to certify the maximum of the
-        ergotropy (:func:`qutip_centralspin.ergotropy.max_ergotropy`).
+        ergotropy (:func:`qutip_centralspin.maxima.ergotropy.max_ergotropy`).
         """
         if order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {order!r}")
@@ -661,7 +667,7 @@ class SectorEvolution:
         """The same initial state under :math:`2^{k} H` (``B, h, A, delta`` times :math:`2^k`).
 
         Energies scale by :math:`2^k` and times by :math:`2^{-k}`, exactly (a power of two);
-        used by :mod:`qutip_centralspin.maxima` to bring extreme parameters into the range where
+        used by :mod:`qutip_centralspin.maxima.certified` to bring extreme parameters into the range where
         the derivative bounds neither overflow nor underflow. Only for a :class:`SectorEngine`.
         """
         if type(self.engine) is not SectorEngine:

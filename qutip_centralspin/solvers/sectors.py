@@ -151,7 +151,7 @@ class SectorBasis:
     # -- states from their nonzero entries (never the full space) --------------------------
     def ket_blocks(self, index: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
         r"""Sector blocks ``{k: C_k}`` (one column) of the ket with ``values`` at ``index``
-        (ascending, as from :func:`~qutip_centralspin.statedata.ket_entries`).
+        (ascending, as from :func:`~qutip_centralspin.models.statedata.ket_entries`).
 
         A sector is occupied if one of its entries has :math:`|\psi_i|^2 >`
         :data:`EMPTY_SECTOR_WEIGHT`; its block holds all of its entries.

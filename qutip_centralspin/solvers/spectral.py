@@ -44,7 +44,7 @@ row sum in :math:`O(kd)` operations (:meth:`SpectralTerms.truncation`). :math:`Z
 of 2001 eigenstates; the bound adds :math:`10^{-13}` relative to :math:`M_4` (the crude one:
 25 %) and triples the round-off floor of :math:`E_B` (still :math:`10^{-13}` of its size).
 These bounds are added to every derivative bound, to the oscillation amplitude and to the
-round-off budget of every evaluation (:mod:`qutip_centralspin.maxima`), so all brackets stay
+round-off budget of every evaluation (:mod:`qutip_centralspin.maxima.certified`), so all brackets stay
 rigorous.
 """
 

@@ -2,7 +2,7 @@ r"""Exact closed evolution under a piecewise-constant coupling :math:`\lambda(t)
 
 On a segment with constant :math:`\lambda`, :math:`H = H_B + H_C + \lambda H_I` is the model's
 Hamiltonian with :math:`A \to \lambda A` and :math:`\Delta \to \lambda\Delta`
-(:mod:`qutip_centralspin.protocols`), so the sector engine evolves it exactly; the state at the
+(:mod:`qutip_centralspin.models.protocols`), so the sector engine evolves it exactly; the state at the
 end of a segment starts the next one. No time stepping: the only error is rounding.
 ``psi0`` is the state at ``tlist[0]`` (:mod:`qutip_centralspin.results`); the protocol's times
 are absolute.
@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _checks
 from ..expectation import normalize_e_ops
-from ..protocols import PiecewiseConstant
+from ..models.protocols import PiecewiseConstant
 from ..results import ChargingResult
 from .exact import OPTIONS, exact_result
 from .sector import SectorEngine

@@ -29,7 +29,7 @@ Initial states (Wigner sampling)
   where the Dicke state's Wigner function is concentrated. Measured (4000 trajectories,
   closed, :math:`N_B = N = 16`, start :math:`|0, 8\rangle`): :math:`P_{max}` off by -15 % with
   Gaussian transverse components, -0.1 % on the ring.
-* Cavity Fock :math:`|k\rangle` (:class:`~qutip_centralspin.cavity.CavityModel`): the ring
+* Cavity Fock :math:`|k\rangle` (:class:`~qutip_centralspin.models.cavity.CavityModel`): the ring
   :math:`\alpha = \sqrt{k + 1/2}\,e^{i\varphi}`; the vacuum :math:`k = 0`: Gaussian
   quadratures of variance 1/4 (its exact Wigner function).
 * Spin-coherent charger :math:`|\theta,\phi\rangle` (:class:`SpinCoherentLabel`): mean
@@ -40,7 +40,7 @@ Local processes: drift and noise (derivation)
 ---------------------------------------------
 A group :math:`\mathbf X = \sum_{i=1}^{N_t}\mathbf x_i` (:math:`\mathbf x_i =
 \boldsymbol\sigma_i/2`) under one local Lindblad operator per spin,
-:math:`L_i = \sqrt\gamma\,o_i` (:mod:`qutip_centralspin.processes`; :math:`\sigma^z=\pm1`).
+:math:`L_i = \sqrt\gamma\,o_i` (:mod:`qutip_centralspin.models.processes`; :math:`\sigma^z=\pm1`).
 The adjoint dissipator of one spin is *linear* in its components,
 :math:`\mathcal D_i^\dagger(x_i^a) = \gamma(M x_i + c)_a`, with
 
@@ -151,6 +151,10 @@ charge the error grows to 6-22 % of :math:`E_1` (:func:`twa_charge` warns). From
 battery and
 the cavity vacuum, where nothing happens exactly, the vacuum fluctuations of the Wigner samples
 charge the battery spuriously (a known TWA artefact).
+
+One module because the sampling of each state's Wigner distribution, the drift and noise of
+every process and the integrator share the phase-space variables and their conventions; the
+derivation above is one argument.
 """
 
 from __future__ import annotations
@@ -164,10 +168,10 @@ import numpy as np
 import qutip
 
 from .. import _checks
-from ..cavity import CavityModel
-from ..model import CentralSpinModel
-from ..operators import check_model
-from ..processes import as_processes
+from ..models.cavity import CavityModel
+from ..models.operators import check_model
+from ..models.processes import as_processes
+from ..models.spin import CentralSpinModel
 from ..results import ChargingResult
 
 __all__ = ["twa_charge", "SpinCoherentLabel", "OPTIONS", "FIRST_CHARGE_MARGIN"]
@@ -189,7 +193,7 @@ STEP_FRACTION = 0.05
 class SpinCoherentLabel:
     r"""Battery Dicke state :math:`|m\rangle_B`, charger spin-coherent :math:`|\theta,\phi\rangle`.
 
-    The label of :func:`~qutip_centralspin.states.spin_coherent_charger` (``theta = 0``: all
+    The label of :func:`~qutip_centralspin.models.states.spin_coherent_charger` (``theta = 0``: all
     charger spins up), for :func:`twa_charge`, which never builds the state.
     """
 
@@ -511,7 +515,7 @@ def twa_charge(
     state : tuple of int or SpinCoherentLabel
         The Dicke label ``(m, n)`` of :math:`|m, n\rangle` (``m`` flipped battery spins,
         ``n`` flipped charger spins), or a battery Dicke state with a spin-coherent charger;
-        for a :class:`~qutip_centralspin.cavity.CavityModel` the Fock label ``(m, k)``
+        for a :class:`~qutip_centralspin.models.cavity.CavityModel` the Fock label ``(m, k)``
         (``k`` photons).
     tlist : array_like
         Increasing times; ``tlist[0]`` is the time of ``state``.
@@ -553,7 +557,7 @@ def twa_charge(
     --------
     >>> import numpy as np
     >>> from qutip_centralspin import CentralSpinModel
-    >>> from qutip_centralspin.processes import dephasing
+    >>> from qutip_centralspin.models.processes import dephasing
     >>> from qutip_centralspin.solvers.twa import twa_charge
     >>> model = CentralSpinModel(100, 100)
     >>> result = twa_charge(model, (0, 100), np.linspace(0, 0.08, 17), [dephasing(0.1)],

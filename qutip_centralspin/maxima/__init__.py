@@ -1,0 +1,24 @@
+"""Maxima over time of a charging run, with rigorous brackets.
+
+* :mod:`.certified` -- :math:`P_{max}`, :math:`\\tau` and :math:`E_{max}` of closed runs
+  (Taylor-certified peaks, branch and bound on rigorous derivative bounds);
+* :mod:`.ergotropy` -- the largest ergotropy :math:`W_{max}` (or its first peak);
+* :mod:`.charging_time` -- the charging time by either paper's definition;
+* :mod:`.open` -- the same for dissipative runs on the exact block solver, over a window.
+"""
+
+from .certified import (
+    certified_max_energy,
+    certified_max_power,
+    evolution_of,
+    max_energy,
+    max_power,
+)
+
+__all__ = [
+    "max_power",
+    "max_energy",
+    "certified_max_power",
+    "certified_max_energy",
+    "evolution_of",
+]

@@ -1,0 +1,141 @@
+r"""Estimates of what a run of :func:`~qutip_centralspin.charge` will need, allocating nothing.
+
+Each solver path is modelled by its largest arrays (state vectors or matrices, generators,
+stored states, per-time buffers). These are estimates, meant to be right within a small
+factor; the limit they are checked against is that of :mod:`qutip_centralspin.resources`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models.processes import as_processes, has_local
+from ..models.statedata import ket_entries, operator_entries
+from ..resources import Estimate, memory_limit
+from .blocks import BlockSolver
+from .sector import SectorEngine
+
+__all__ = ["estimate"]
+
+_COMPLEX, _FLOAT, _SPARSE = 16, 8, 28  # bytes per complex, float, complex CSR entry
+
+
+def _occupied_sectors(model, psi0) -> np.ndarray:
+    """Excitation numbers of the sectors ``psi0`` occupies (a Dicke label: one)."""
+    if psi0 is None:
+        return np.array([model.n_charger])
+    if isinstance(psi0, tuple):
+        return np.array([int(psi0[0]) + int(psi0[1])])
+    if psi0.isket:
+        index, _ = ket_entries(psi0)  # the nonzeros only: never the full space
+    else:
+        rows, cols, _ = operator_entries(psi0)
+        index = rows[rows == cols]
+    if index.size == 0:
+        return np.arange(model.n_battery + model.n_charger + 1)
+    return np.unique(SectorEngine(model).excitations_of(index))
+
+
+def estimate(
+    model,
+    psi0,
+    tlist,
+    *,
+    solver: str = "auto",
+    processes=None,
+    c_ops=None,
+    e_ops=None,
+    options=None,
+) -> Estimate:
+    r"""Estimate the peak memory of ``charge(model, psi0, tlist, ...)`` without running it.
+
+    Parameters
+    ----------
+    model : CentralSpinModel
+    psi0 : Qobj, tuple or None
+        The initial state, a Dicke label ``(m, n)`` (allocates nothing), or ``None`` (a Dicke
+        product state with the paper's full charger).
+    tlist : array_like or int
+        The times, or just their number.
+    solver, processes, c_ops, e_ops, options
+        As for :func:`~qutip_centralspin.charge`.
+
+    Returns
+    -------
+    Estimate
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel, dephasing
+    >>> from qutip_centralspin.solvers.estimates import estimate
+    >>> est = estimate(CentralSpinModel(1000, 1000), (0, 1000), 201, processes=[dephasing(0.1)])
+    >>> est.solver, est.fits
+    ('blocks', False)
+    """
+    options = dict(options or {})
+    limit = memory_limit(options.get("max_memory"))
+    n_times = int(tlist) if isinstance(tlist, (int, np.integer)) else len(tlist)
+    procs = as_processes(processes)
+    store = bool(options.get("store_states")) or bool(e_ops)
+    nb, nc = model.n_battery, model.n_charger
+    d = float(nb + 1) * float(nc + 1)
+    is_ket = psi0 is None or isinstance(psi0, tuple) or psi0.isket
+    if solver == "auto":
+        solver = "blocks" if procs else ("mesolve" if c_ops else "exact")
+    details: dict[str, float] = {}
+    if procs and solver in ("blocks", "piqs", "bruteforce", "mesolve"):
+        size = _open(model, psi0, procs, solver, n_times, details)
+    elif solver == "exact":
+        s = min(nb, nc) + 1
+        sectors = _occupied_sectors(model, psi0).size
+        size = int(d)
+        details["sectors"] = sectors * 3 * s * s * _FLOAT
+        details["per-time buffers"] = 6 * s * n_times * _FLOAT + 4 * n_times * _FLOAT
+        if store:
+            details["stored states"] = 2 * n_times * (d if is_ket else d * d) * _COMPLEX
+        if not is_ket:
+            details["density matrix"] = d * d * _COMPLEX
+    elif solver == "sesolve" or (solver == "mesolve" and not c_ops and is_ket):
+        size = int(d)
+        details["H"] = 12 * d * _SPARSE
+        details["integrator"] = 20 * d * _COMPLEX
+        if store:
+            details["stored states"] = n_times * d * _COMPLEX
+    else:  # mesolve on the full space
+        size = int(d * d)
+        details["Liouvillian"] = (12 + 4 * _count(c_ops)) * d * d * _SPARSE
+        details["integrator"] = 20 * d * d * _COMPLEX
+        if store:
+            details["stored states"] = n_times * d * d * _COMPLEX
+    details["results"] = 4 * n_times * _FLOAT * (1 + _count(e_ops))
+    return Estimate(solver, float(sum(details.values())), limit, int(size), details)
+
+
+def _count(ops) -> int:
+    """How many operators a QuTiP-style ``e_ops``/``c_ops`` argument holds."""
+    if ops is None:
+        return 0
+    if isinstance(ops, (dict, list, tuple)):
+        return len(ops)
+    return 1
+
+
+def _open(model, psi0, procs, solver, n_times, details) -> int:
+    nb, nc = model.n_battery, model.n_charger
+    local_b = has_local(procs, "battery")
+    local_c = has_local(procs, "charger")
+    nds = lambda n: (n // 2 + 1) * (n - n // 2 + 1)  # noqa: E731
+    if solver == "blocks":
+        size = BlockSolver(model, procs).size_bound(_occupied_sectors(model, psi0))
+        details["generator and assembly"] = 360.0 * size
+        details["battery populations"] = n_times * 2.0 * (nb + 1) * (nb // 2 + 1) * _FLOAT
+        return size
+    if solver == "piqs":
+        dim = float(nds(nb)) * float(nds(nc) if local_c else nc + 1)
+    elif solver == "bruteforce":
+        dim = 2.0**nb * (2.0**nc if local_c else nc + 1)
+    else:  # symmetric mesolve
+        dim = float(nb + 1) * float(nc + 1)
+    details["Liouvillian"] = (20 + 4 * (nb if local_b else 1)) * dim * dim * _SPARSE
+    details["integrator"] = 20 * dim * dim * _COMPLEX
+    return int(dim * dim)
