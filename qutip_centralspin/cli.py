@@ -89,7 +89,9 @@ def _writable_folder(path: str, flag: str) -> None:
 
 
 def _add_model_args(p):
-    p.add_argument("--nb", type=int, required=True, help="battery spins N_B (>= 1)")
+    p.add_argument(
+        "--nb", type=int, default=None, help="battery spins N_B (>= 1; required but for groups)"
+    )
     p.add_argument(
         "--n", type=int, default=None, help="charger spins N (>= 1; a cavity needs it for g only)"
     )
@@ -252,11 +254,20 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_charger_arg(p) -> None:
     p.add_argument(
         "--charger",
-        choices=("spins", "cavity", "dicke"),
+        choices=("spins", "cavity", "dicke", "groups"),
         default="spins",
         help="spin charger (default), a cavity (Tavis-Cummings) charger (--omega, --g, "
-        "--cavity-loss) or the Dicke charger (--omega, --coupling); --n0 is then the photon "
-        "number",
+        "--cavity-loss), the Dicke charger (--omega, --coupling; --n0 is then the photon "
+        "number) or inhomogeneous battery and charger groups (--model-file)",
+    )
+    p.add_argument(
+        "--model-file",
+        default=None,
+        metavar="FILE",
+        help='--charger groups: a JSON file {"battery": [[N_a, B_a], ...], "charger": '
+        '[[N_b, h_b], ...], "A": A or [[A_ab]], "delta": delta or [[delta_ab]], "m": [m_a, '
+        '...], "n": [n_b, ...]} (m, n: the initial Dicke labels; default empty battery, full '
+        "charger)",
     )
 
 
@@ -383,6 +394,7 @@ _FOREIGN_FLAGS = {
     "spins": ("omega", "g", "coupling"),
     "cavity": ("coupling",),
     "dicke": ("n", "g", "A", "delta"),
+    "groups": ("nb", "n", "m0", "n0", "B", "h", "A", "delta", "omega", "g", "coupling"),
     "spins_or_cavity": ("scaling",),
 }
 
@@ -391,6 +403,8 @@ def _check_charger_flags(args) -> None:
     foreign = _FOREIGN_FLAGS[args.charger]
     if args.charger != "dicke":
         foreign = (*foreign, *_FOREIGN_FLAGS["spins_or_cavity"])
+    if args.charger != "groups":
+        foreign = (*foreign, "model_file")
     for dest in foreign:
         if dest in getattr(args, "given", ()):
             flag = "--" + dest.replace("_", "-")
@@ -405,6 +419,8 @@ def _fail(message: str, *, prefix: bool = True) -> int:
 def _model_and_state(args):
     from .models.spin import CentralSpinModel
 
+    if args.nb is None:
+        raise ValueError("--nb (battery spins) is required")
     if args.n is None:
         raise ValueError("--n (charger spins) is required")
     model = CentralSpinModel(args.nb, args.n, B=args.B, h=args.h, A=args.A, delta=args.delta)
@@ -424,6 +440,8 @@ def _cavity_model_and_state(args, *, need_state: bool = True):
 
     if getattr(args, "cavity_loss", 0.0) < 0:
         raise ValueError(f"--cavity-loss must be >= 0, got {args.cavity_loss}")
+    if args.nb is None:
+        raise ValueError("--nb (battery spins) is required")
     if args.g is None and args.n is None:
         raise ValueError("--charger cavity needs --g, or --n (then g = A sqrt(N))")
     if args.delta != 0 and (args.g is None or args.omega is None):
@@ -445,10 +463,44 @@ def _cavity_model_and_state(args, *, need_state: bool = True):
     return model, (args.m0, args.n0)
 
 
+def _group_model_and_state(args):
+    """The multi-group model of ``--model-file``: ``(GroupModel, ((m_a, ...), (n_b, ...)))``."""
+    from .models.groups import GroupModel
+
+    if args.model_file is None:
+        raise ValueError("--charger groups needs --model-file FILE (a JSON model, see --help)")
+    try:
+        spec = json.loads(Path(args.model_file).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--model-file {args.model_file!r} is not JSON: {err}") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"--model-file {args.model_file!r}: expected a JSON object")
+    allowed = {"battery", "charger", "A", "delta", "m", "n"}
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ValueError(
+            f"--model-file {args.model_file!r}: unknown keys {unknown} (allowed: {sorted(allowed)})"
+        )
+    missing = sorted({"battery", "charger"} - set(spec))
+    if missing:
+        raise ValueError(f"--model-file {args.model_file!r}: missing keys {missing}")
+    model = GroupModel(
+        battery=[tuple(g) for g in spec["battery"]],
+        charger=[tuple(g) for g in spec["charger"]],
+        A=spec.get("A", 1.0),
+        delta=spec.get("delta", 0.0),
+    )
+    m = tuple(spec.get("m", [0] * len(model.battery)))
+    n = tuple(spec.get("n", model.charger_sizes))
+    return model, model.as_state((m, n), "the labels m, n of --model-file")
+
+
 def _dicke_model_and_state(args):
     """The Dicke charger of the flags: ``(DickeChargerModel, (m0, photons))``."""
     from .models.dicke import DickeChargerModel
 
+    if args.nb is None:
+        raise ValueError("--nb (battery spins) is required")
     if args.coupling is None:
         raise ValueError("--charger dicke needs --coupling LAMBDA")
     if args.cavity_loss:
@@ -627,7 +679,10 @@ def _model_state(args):
         model, _ = _cavity_model_and_state(args, need_state=False)
         return model, cavity_state(model, spec, m=args.m0, n_charger=args.n), spec
     if spec is not None:
-        raise ValueError("--charger dicke takes a Fock state --n0, not --charger-state")
+        raise ValueError(f"--charger {args.charger} takes no --charger-state")
+    if args.charger == "groups":
+        model, state = _group_model_and_state(args)
+        return model, state, f"dicke: m={list(state[0])}, n={list(state[1])}"
     model, state = _dicke_model_and_state(args)
     return model, state, f"fock:{state[1]}"
 

@@ -499,3 +499,27 @@ def test_cli_flags_that_do_not_apply_are_errors(argv, capsys):
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and "error" in err
+
+
+@pytest.mark.parametrize("command", list(CLI_COMMANDS))
+def test_cli_groups_from_a_model_file(command, tmp_path, capsys):
+    """``--charger groups --model-file``: the same doors; the charge equals the API's."""
+    spec = {"battery": [[2, 1.1]], "charger": [[2, 0.9], [1, 0.6]], "A": [[0.8, -0.5]],
+            "delta": [[0.3, 0.0]], "m": [0], "n": [2, 1]}  # fmt: skip
+    path = tmp_path / "groups.json"
+    path.write_text(json.dumps(spec))
+    argv = [*CLI_COMMANDS[command], "--charger", "groups", "--model-file", str(path), "--json"]
+    if command == "cycle":  # a switched coupling needs the open block solver
+        assert main(argv) == 2
+        assert "not supported for a GroupModel" in capsys.readouterr().err
+        return
+    assert main(argv) == 0, capsys.readouterr().err
+    record = json.loads(capsys.readouterr().out)
+    assert record["charger"] == "groups" and record["battery_groups"] == [[2, 1.1]]
+    if command == "charge":
+        res = qcs.charge(MODELS["groups"], ((0,), (2, 1)), np.linspace(0, 2, 11))
+        np.testing.assert_allclose(record["delta_e"], res.delta_energy, atol=1e-12)
+    assert main([*argv, "--decay", "0.1"]) == 2
+    assert "not supported for a GroupModel" in capsys.readouterr().err
+    assert main([*argv, "--nb", "3"]) == 2
+    assert "--nb does not apply to --charger groups" in capsys.readouterr().err

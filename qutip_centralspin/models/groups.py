@@ -272,7 +272,7 @@ class GroupModel(BatteryModel):
             "charger": self.kind,
             "n_battery": self.n_battery,
             "n_charger": self.n_charger,
-            "battery": [list(g) for g in self.battery],
+            "battery_groups": [list(g) for g in self.battery],
             "charger_groups": [list(g) for g in self.charger],
             "A": self.A.tolist(),
             "delta": self.delta.tolist(),
