@@ -56,7 +56,7 @@ ERGOTROPY_SAMPLES_PER_PERIOD = 32
 ERGOTROPY_MAX_POINTS = 400_000
 
 
-#: Default relative width of the certified W_max bracket (also times |B| N_B, absolute).
+#: Default relative width of the certified W_max bracket (also times :math:`|B| N_B`, absolute).
 ERGOTROPY_RTOL = 1e-8
 
 

@@ -1,6 +1,7 @@
 """Battery models behind one interface, and what they are built from.
 
-* :mod:`.base` -- :class:`BatteryModel`, the interface every charger implements;
+* :mod:`.base` -- :class:`~qutip_centralspin.models.base.BatteryModel`, the interface every
+  charger implements;
 * :mod:`.spin`, :mod:`.cavity`, :mod:`.dicke` -- the spin, cavity (Tavis-Cummings) and Dicke
   chargers;
 * :mod:`.operators` -- :math:`H`, :math:`H_B` and the ladder coefficients, written once;
@@ -11,6 +12,4 @@
 * :mod:`.basis` -- the basis of the battery's reduced state.
 """
 
-from .base import BatteryModel, check_battery_model
-
-__all__ = ["BatteryModel", "check_battery_model"]
+__all__: list[str] = []

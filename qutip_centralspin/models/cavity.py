@@ -23,9 +23,10 @@ tridiagonal matrix
     H_{m+1,m} = g\sqrt{(m+1)(N_B - m)}\,\sqrt{K - m},
 
 diagonalised once (``eigh_tridiagonal``). No sector is ever truncated: a Fock state is exact.
-:class:`CavityEngine` reuses the machinery of :class:`~qutip_centralspin.SectorEvolution`
+:class:`~qutip_centralspin.solvers.cavity_engine.CavityEngine` reuses the machinery of
+:class:`~qutip_centralspin.SectorEvolution`
 (energies, power, rigorous derivative bounds, :math:`\rho_B(t)`), so :math:`P_{max}` is
-certified by the same branch and bound (:func:`cavity_max_power`); ``maxima.py`` is unchanged.
+certified by the same branch and bound (:func:`~qutip_centralspin.max_power`).
 
 Truncation (coherent and thermal states only)
 ---------------------------------------------
@@ -39,7 +40,9 @@ sector evolves on its own and :math:`B S^z` is sector-diagonal, so at every time
     |\Delta E_B^{exact}(t) - \Delta E_B^{trunc}(t)| \le \varepsilon\,|B|\,N_B, \qquad
     |P^{exact}(t) - P^{trunc}(t)| \le \varepsilon\,|B|\,N_B/t,
 
-reported as :attr:`CavityEvolution.energy_error_bound`. Tests check this against a larger
+reported as
+:attr:`~qutip_centralspin.solvers.cavity_engine.CavityEvolution.energy_error_bound`. Tests
+check this against a larger
 :math:`k_{max}`.
 
 Reference path
@@ -201,7 +204,8 @@ class CavityModel(BatteryModel):
         return {"E_C": self.omega * n, "n_C": n}
 
     def closed_evolution(self, state, *, times=None):
-        """:meth:`CavityEngine.evolve` (no photon truncation: :math:`K` is conserved)."""
+        """:meth:`~qutip_centralspin.solvers.cavity_engine.CavityEngine.evolve` (no photon
+        truncation: :math:`K` is conserved)."""
         from ..solvers.cavity_engine import CavityEngine
 
         evo = CavityEngine(self).evolve(state)

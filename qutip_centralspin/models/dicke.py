@@ -39,7 +39,8 @@ Photon cutoff
 -------------
 Unlike the Tavis-Cummings charger (:mod:`qutip_centralspin.models.cavity`, exact for a Fock state)
 the counter-rotating terms reach every photon number, so the cavity is cut at :math:`K`
-photons. :func:`photon_cutoff` chooses :math:`K` by a convergence check: :math:`K` grows until,
+photons. :func:`~qutip_centralspin.solvers.dicke_engine.photon_cutoff` chooses :math:`K` by a
+convergence check: :math:`K` grows until,
 on the time window, (i) :math:`\Delta E_B(t)` changes by less than ``tol`` times
 :math:`|\omega_a|N_B` from the previous cutoff and (ii) the population of the two highest
 Fock levels (:math:`k = K-1, K`: one per :math:`m` in a parity sector) stays below ``tol``.
@@ -49,12 +50,13 @@ The chosen :math:`K` is reported with every result (``stats["photon cutoff"]``).
 Certified maxima on the truncated model
 ---------------------------------------
 :math:`E_B(t) = \sum_{ab} M_{ab}\cos(\omega_{ab}t)` is a finite sum once the sector is
-diagonalised, so :class:`DickeEvolution` is a
+diagonalised, so :class:`~qutip_centralspin.solvers.dicke_engine.DickeEvolution` is a
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` and the certified branch and bound
 of :mod:`qutip_centralspin.maxima.certified` applies unchanged: its brackets are rigorous for the
 Hamiltonian *truncated at* :math:`K` (and for the initial state without its eigen-components of
 total weight below ``dropped_weight``, whose effect is bounded rigorously by
-:attr:`DickeEvolution.spectral_error_bound`). The effect of the cutoff itself is the estimate
+:attr:`~qutip_centralspin.solvers.dicke_engine.DickeEvolution.spectral_error_bound`). The effect
+of the cutoff itself is the estimate
 above (:mod:`qutip_centralspin.studies.dicke_advantage` reports the change of each maximum between the
 last two cutoffs).
 
@@ -223,7 +225,8 @@ class DickeChargerModel(BatteryModel):
         return {"E_C": self.omega_c * n, "n_C": n}
 
     def closed_evolution(self, state, *, times=None):
-        """The parity-sector engine at the photon cutoff chosen by :func:`photon_cutoff`
+        """The parity-sector engine at the photon cutoff chosen by
+        :func:`~qutip_centralspin.solvers.dicke_engine.photon_cutoff`
         (checked on ``times``, or on :func:`charging_window` without them)."""
         from ..solvers.dicke_engine import DickeEngine, photon_cutoff
 

@@ -33,7 +33,7 @@ group labels with that sum (about :math:`K^{G-1}` of them for :math:`G` groups).
 sector's :math:`H` is built from the labels with the ladder coefficients of
 :func:`~qutip_centralspin.models.operators.ladder_up` /
 :func:`~qutip_centralspin.models.operators.ladder_down`
-and diagonalised densely (LAPACK ``syevd``). :class:`GroupEngine` is a
+and diagonalised densely (LAPACK ``syevd``). :class:`~qutip_centralspin.solvers.group_engine.GroupEngine` is a
 :class:`~qutip_centralspin.solvers.sectors.SectorBasis`, so its evolutions are
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` objects: energies, power, states
 and the certified maxima of :mod:`qutip_centralspin.maxima.certified` work unchanged.
@@ -45,7 +45,8 @@ identically on the copies of a total spin :math:`j_g`. A group whose :math:`N_g`
 start in the Gibbs state of its own field (:class:`Gibbs`) is the exact mixture over
 :math:`j_g = N_g/2 - r` with the weights of :func:`~qutip_centralspin.models.thermal.log_ladder_weights`,
 each ladder a group of :math:`2j_g` spins in its symmetric Gibbs state
-(:mod:`qutip_centralspin.models.thermal`). :func:`mixture_evolution` runs one engine per combination
+(:mod:`qutip_centralspin.models.thermal`).
+:func:`~qutip_centralspin.solvers.group_engine.mixture_evolution` runs one engine per combination
 of ladders (:class:`~qutip_centralspin.solvers.mixture.WeightedEvolution`); a group at
 :math:`j_g = 0` does not couple and is left out of its part.
 """

@@ -95,7 +95,9 @@ class CavityEngine:
 
 
 class CavityBasis(SectorBasis):
-    """Battery Dicke levels (``jmat`` order) (x) photon numbers ``0 .. D-1``: a sector basis.
+    r"""Battery Dicke levels (``jmat`` order) times photon numbers :math:`0, \dots, D - 1`.
+
+    A sector basis.
 
     The photon space is padded to hold every sector an input state reaches (``D`` = input
     levels + :math:`N_B`), so nothing leaks out of it.

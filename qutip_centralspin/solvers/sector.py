@@ -468,7 +468,7 @@ class SectorEvolution:
 
     @property
     def battery_diagonal(self) -> bool:
-        """Whether :math:`\rho_B(t)` is diagonal at all times: a density matrix without
+        r"""Whether :math:`\rho_B(t)` is diagonal at all times: a density matrix without
         coherences between sectors, on sectors where each battery level appears once
         (:attr:`~qutip_centralspin.solvers.sectors.SectorBasis.battery_label_unique`)."""
         return not self.is_ket and self.engine.battery_label_unique and self._dm_columns() is None
