@@ -63,10 +63,11 @@ import numpy as np
 W0, WC, OMEGA = 1.0, 0.65, 0.4
 KAPPA, GAMMA, GAMMA_PHI = 1e-2, 1e-3, 3e-2
 TEND, DT = 200.0, 0.2
-#: pibs's zvode tolerances. Its density-matrix entries are tiny (~1e-16 at N = 30), so an
-#: absolute tolerance of 1e-12 (its example.py) is above the entries themselves and its answer
-#: is off by up to 1e-2 (benchmarks/README.md); atol = 1e-20 (or ``--pibs-scale 1e12``:
-#: ``Rho(..., scale_rho=1e12)``, which pibs divides back out of its expectation values) converges.
+#: pibs's zvode tolerances. Its density-matrix entries are tiny (N = 30, t = 200: largest
+#: 7.1e-10, median 8.8e-22), so an absolute tolerance of 1e-12 (its example.py) is above most
+#: entries and its answer is off by 1.9e-3 at N = 30 (benchmarks/README.md); atol = 1e-20 (or
+#: ``--pibs-scale 1e12``: ``Rho(..., scale_rho=1e12)``, which pibs divides back out of its
+#: expectation values) converges.
 PIBS_ATOL, PIBS_RTOL, PIBS_SCALE = 1e-20, 1e-12, 1.0
 SIZES = (10, 20, 30, 50)
 REACH_SIZES = (80, 140)

@@ -51,7 +51,7 @@ TEND, DT = 4.0, 0.02
 #: pibs's zvode (atol, rtol), run the converged way: pibs stores the entries of the density
 #: matrix on the 2^N-dimensional spin space (one per permutation class), tiny at large N, so
 #: an absolute tolerance of 1e-12 (its example.py) lets them drift: 2.0e-4 from ours at N = 20
-#: on bench_pibs.py's setting, 2.9e-8 with atol = 1e-20 (benchmarks/README.md).
+#: on bench_pibs.py's setting, 2.9e-8 with atol = 1e-20 on dt = 0.05 (benchmarks/README.md).
 PIBS_TOLERANCES = (1e-20, 1e-12)
 
 #: (N, wc, w0, g, kappa, gamma, gamma_phi, initial state); states pibs can start from:
