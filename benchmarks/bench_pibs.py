@@ -18,10 +18,15 @@ generator build included, each in a fresh process:
 * pibs: ``Indices`` + ``Rho`` + ``Models(parallel=1, num_cpus=1)`` (one pool worker; pibs's
   ``parallel=0`` builder looks every new entry up in a list of all entries of its block, which
   is quadratic) + ``setup_L_Tavis_Cummings`` + ``TimeEvolve.time_evolve_block_interp`` (serial)
-  at atol = rtol = 1e-12 (its example.py; its notebook's 1e-8 leaves ~2e-6), observables
-  [a^dag a, 1 x sigma^z]. On dt = 0.2 pibs itself is good to ~1e-6 only: it feeds each
-  excitation block with a cubic interpolation of the block above on the output grid (at N = 6,
-  t <= 20: 1.7e-6 from ours on dt = 0.2, 2.6e-9 on dt = 0.05);
+  at atol = 1e-20, rtol = 1e-12 (``--pibs-atol``, ``--pibs-rtol``; or ``--pibs-scale 1e12``:
+  ``Rho(..., scale_rho=1e12)``, whose expectation values pibs divides back by scale_rho),
+  observables [a^dag a, 1 x sigma^z]. pibs's unknowns are entries of the density matrix on the
+  2^N-dimensional spin space, tiny at large N: at its example.py's atol = rtol = 1e-12 the
+  absolute tolerance is above them and pibs drifts from ours by 5.3e-6, 2.0e-4 at N = 10, 20
+  whatever dt (benchmarks/pibs_deviation.py). Converged, what is left is its output step: it
+  feeds each excitation block with a cubic spline of the block above on the output grid
+  (dt = 0.2, the default here: 5.3e-6, 2.3e-5, 5.4e-5 near t = 0 at N = 10, 20, 30;
+  ``--dt 0.05``: 7.1e-9, 2.9e-8, 6.7e-8 over t <= 200, at 1.6-3.3x pibs's evolution time);
 * ours: ``CavityBlockSolver.observables``: E_B = w0 <S^z> (hence Delta E_B, <sigma^z>) and
   the charger's energy wc <a^dag a> from one Chebyshev sweep, ``num_cpus=1`` (the runs
   recorded in benchmarks/README.md before session 5's last commit used ``solve`` and then
@@ -58,7 +63,12 @@ import numpy as np
 W0, WC, OMEGA = 1.0, 0.65, 0.4
 KAPPA, GAMMA, GAMMA_PHI = 1e-2, 1e-3, 3e-2
 TEND, DT = 200.0, 0.2
-PIBS_TOL = 1e-12  # pibs's tutorials/example.py (its notebook: 1e-8, which leaves ~1e-6)
+#: pibs's zvode tolerances. Its density-matrix entries are tiny (N = 30, t = 200: largest
+#: 7.1e-10, median 8.8e-22), so an absolute tolerance of 1e-12 (its example.py) is above most
+#: entries and its answer is off by 1.9e-3 at N = 30 (benchmarks/README.md); atol = 1e-20 (or
+#: ``--pibs-scale 1e12``: ``Rho(..., scale_rho=1e12)``, which pibs divides back out of its
+#: expectation values) converges.
+PIBS_ATOL, PIBS_RTOL, PIBS_SCALE = 1e-20, 1e-12, 1.0
 SIZES = (10, 20, 30, 50)
 REACH_SIZES = (80, 140)
 REACH_TIMES = np.linspace(0.0, 10.0, 201)
@@ -86,7 +96,9 @@ def _vmhwm_mb() -> float:
 # ------------------------------------------------------------------------------------------
 # children (one fresh process each)
 # ------------------------------------------------------------------------------------------
-def _child_pibs(n: int, tend: float, dt: float, out: str, tol: float) -> None:
+def _child_pibs(
+    n: int, tend: float, dt: float, out: str, atol: float, rtol: float, scale: float
+) -> None:
     import pibs
     import pibs.setup
     from pibs import Indices, Models, Rho, TimeEvolve, basis, create, destroy, qeye, sigmaz, tensor
@@ -121,7 +133,8 @@ def _child_pibs(n: int, tend: float, dt: float, out: str, tol: float) -> None:
     nphot = n + 1
     g = OMEGA / np.sqrt(n)
     ind = Indices(n, nphot, verbose=False, debug=True, save=False, index_path=path)
-    rho = Rho(basis(nphot, n), basis(2, 1), ind, max_nrs=1, verbose=False)  # 1 = down
+    # 1 = down; pibs multiplies the state by scale_rho and divides its expect values back
+    rho = Rho(basis(nphot, n), basis(2, 1), ind, max_nrs=1, scale_rho=scale, verbose=False)
     _emit(stage="indices + initial state", t=clock())
     model = Models(
         WC, W0, g, KAPPA, GAMMA_PHI, GAMMA, ind, parallel=1, num_cpus=1, progress=True,
@@ -131,7 +144,7 @@ def _child_pibs(n: int, tend: float, dt: float, out: str, tol: float) -> None:
     build = clock()
     _emit(stage="Liouvillian", t=build)
     ops = [create(nphot) @ destroy(nphot), tensor(qeye(nphot), sigmaz())]
-    evolve = TimeEvolve(rho, model, tend, dt, atol=tol, rtol=tol, nsteps=100_000)
+    evolve = TimeEvolve(rho, model, tend, dt, atol=atol, rtol=rtol, nsteps=1_000_000)
     evolve.time_evolve_block_interp(ops, verbose=False)
     total = clock()
     np.savez(
@@ -307,7 +320,11 @@ def main(argv=None) -> None:
     parser.add_argument("--no-reach", action="store_true")
     parser.add_argument("--no-pibs", action="store_true", help="our solver only")
     parser.add_argument("--tend", type=float, default=TEND)
-    parser.add_argument("--pibs-tol", type=float, default=PIBS_TOL, help="pibs atol = rtol")
+    parser.add_argument("--pibs-atol", type=float, default=PIBS_ATOL, help="pibs's atol")
+    parser.add_argument("--pibs-rtol", type=float, default=PIBS_RTOL, help="pibs's rtol")
+    parser.add_argument(
+        "--pibs-scale", type=float, default=PIBS_SCALE, help="pibs's Rho(..., scale_rho=...)"
+    )
     parser.add_argument("--dt", type=float, default=DT)
     parser.add_argument("--quick", action="store_true", help="N = 4, 6 on t <= 20; reach N = 40")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -315,7 +332,7 @@ def main(argv=None) -> None:
     if args.child:
         kind, n, *rest = args.child
         if kind == "pibs":
-            _child_pibs(int(n), float(rest[0]), float(rest[1]), rest[2], float(rest[3]))
+            _child_pibs(int(n), float(rest[0]), float(rest[1]), rest[2], *map(float, rest[3:6]))
         elif kind == "ours":
             _child_ours(int(n), float(rest[0]), float(rest[1]), rest[2])
         else:
@@ -346,8 +363,9 @@ def main(argv=None) -> None:
         f"({_grid(args.tend, args.dt).size} points)"
     )
     print(
-        f"pibs: Models(parallel=1, num_cpus=1), time_evolve_block_interp, atol = rtol = "
-        f"{args.pibs_tol:g}; ours: observables (one sweep), num_cpus=1; "
+        f"pibs: Models(parallel=1, num_cpus=1), time_evolve_block_interp, atol = "
+        f"{args.pibs_atol:g}, rtol = {args.pibs_rtol:g}, scale_rho = {args.pibs_scale:g}; "
+        "ours: observables (one sweep), num_cpus=1; "
         "BLAS/OpenMP 1 thread; each side in a fresh process, build included\n"
     )
     head = (
@@ -368,7 +386,8 @@ def main(argv=None) -> None:
                 pibs = {"stopped": "not run", "events": []}
             else:
                 pibs = _run(
-                    ["pibs", str(n), str(args.tend), str(args.dt), f_pibs, str(args.pibs_tol)],
+                    ["pibs", str(n), str(args.tend), str(args.dt), f_pibs]
+                    + [str(x) for x in (args.pibs_atol, args.pibs_rtol, args.pibs_scale)],
                     args.pibs_budget,
                     16e3,
                 )

@@ -41,8 +41,17 @@ import numpy as np
 W0, WC, OMEGA = 1.0, 0.65, 0.4
 KAPPA, GAMMA, GAMMA_PHI = 1e-2, 1e-3, 3e-2
 TEND, COARSE = 200.0, 0.2
-#: (dt, atol = rtol) pibs runs: the benchmark's setting, its tolerance varied, dt halved
-PIBS_RUNS = ((0.2, 1e-10), (0.2, 1e-12), (0.2, 1e-13), (0.1, 1e-12), (0.05, 1e-12), (0.025, 1e-12))
+#: (dt, atol, rtol, scale_rho) pibs runs: the old setting atol = rtol = 1e-12 on two dt; the
+#: absolute tolerance below pibs's entries (atol = 1e-20); its initial state scaled up instead
+#: (``Rho(..., scale_rho=1e12)``; pibs divides its expectation values back by scale_rho)
+PIBS_RUNS = (
+    (0.2, 1e-12, 1e-12, 1.0),
+    (0.05, 1e-12, 1e-12, 1.0),
+    (0.2, 1e-20, 1e-12, 1.0),
+    (0.05, 1e-20, 1e-12, 1.0),
+    (0.2, 1e-12, 1e-12, 1e12),
+    (0.05, 1e-12, 1e-12, 1e12),
+)
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -61,7 +70,6 @@ def _child_pibs(n: int, tend: float, runs: list, outdir: str) -> None:
     path = tempfile.mkdtemp() + "/"
     nphot = n + 1
     ind = Indices(n, nphot, verbose=False, debug=True, save=False, index_path=path)
-    rho = Rho(basis(nphot, n), basis(2, 1), ind, max_nrs=1, verbose=False)  # 1 = down
     model = Models(
         WC, W0, OMEGA / np.sqrt(n), KAPPA, GAMMA_PHI, GAMMA, ind, parallel=1, num_cpus=1,
         progress=False, debug=True, save=False, liouv_path=path, verbose=False,
@@ -69,22 +77,34 @@ def _child_pibs(n: int, tend: float, runs: list, outdir: str) -> None:
     model.setup_L_Tavis_Cummings()
     print(json.dumps({"build": time.perf_counter() - start}), flush=True)
     ops = [create(nphot) @ destroy(nphot), tensor(qeye(nphot), sigmaz())]
-    for dt, tol in runs:
+    states = {}
+    for dt, atol, rtol, scale in runs:
+        if scale not in states:  # spins down (pibs: 1 = down), N photons, times scale_rho
+            states[scale] = Rho(
+                basis(nphot, n), basis(2, 1), ind, max_nrs=1, scale_rho=scale, verbose=False
+            )
         t0 = time.perf_counter()
-        evolve = TimeEvolve(rho, model, tend, dt, atol=tol, rtol=tol, nsteps=1_000_000)
+        evolve = TimeEvolve(states[scale], model, tend, dt, atol=atol, rtol=rtol, nsteps=1_000_000)
         evolve.time_evolve_block_interp(ops, verbose=False)
+        seconds = time.perf_counter() - t0
+        # pibs's expect_comp_block already divides by rho.scale_rho: nothing to undo here.
+        # The size of the entries pibs stores (unscaled), against the absolute tolerance:
+        final = np.abs(np.concatenate([r[:, 1] for r in evolve.result.rho])) / scale
+        entries = {"max": float(final.max()), "median": float(np.median(final[final > 0]))}
         np.savez(
-            os.path.join(outdir, _pibs_file(n, dt, tol)),
+            os.path.join(outdir, _pibs_file(n, dt, atol, rtol, scale)),
             t=evolve.result.t,
             n=evolve.result.expect[0].real,
             sz=evolve.result.expect[1].real * n / 2,
+            s=seconds,
         )
-        print(json.dumps({"dt": dt, "tol": tol, "s": time.perf_counter() - t0}), flush=True)
+        event = {"run": [dt, atol, rtol, scale], "s": seconds, "entries": entries}
+        print(json.dumps(event), flush=True)
 
 
 def run_pibs(n: int, tend: float, runs, outdir: str) -> None:
     args = [sys.executable, os.path.abspath(__file__), "--child", str(n), str(tend), outdir]
-    args += [f"{dt:g},{tol:g}" for dt, tol in runs]
+    args += [",".join(f"{x:g}" for x in run) for run in runs]
     env = dict(os.environ, **ONE_THREAD)
     with tempfile.TemporaryDirectory() as cwd:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd)
@@ -94,8 +114,9 @@ def run_pibs(n: int, tend: float, runs, outdir: str) -> None:
                 print(f"  pibs N = {n}: Liouvillian built in {event['build']:.1f} s", flush=True)
             else:
                 print(
-                    f"  pibs N = {n}, dt = {event['dt']:g}, atol = rtol = {event['tol']:g}: "
-                    f"{event['s']:.1f} s",
+                    f"  pibs N = {n}, {_label(*event['run'])}: {event['s']:.1f} s; its entries at "
+                    f"t = {tend:g}: largest |rho| {event['entries']['max']:.1e}, median "
+                    f"{event['entries']['median']:.1e}",
                     flush=True,
                 )
         if proc.wait():
@@ -165,16 +186,31 @@ def deviation(a: dict, b: dict, where=slice(None)) -> float:
     return float(max(np.abs(a["n"] - b["n"])[where].max(), np.abs(a["sz"] - b["sz"])[where].max()))
 
 
-def _pibs_file(n: int, dt: float, tol: float) -> str:
-    return f"pibs_{n}_{dt:g}_{tol:g}.npz"
+def _pibs_file(n: int, dt: float, atol: float, rtol: float, scale: float) -> str:
+    return f"pibs_{n}_{dt:g}_{atol:g}_{rtol:g}_{scale:g}.npz"
 
 
-def load_pibs(outdir: str, n: int, dt: float, tol: float, tend: float) -> dict:
-    data = np.load(os.path.join(outdir, _pibs_file(n, dt, tol)))
-    every = round(COARSE / dt)
+def _label(dt: float, atol: float, rtol: float, scale: float) -> str:
+    return f"dt = {dt:g}, atol = {atol:g}, rtol = {rtol:g}, scale_rho = {scale:g}"
+
+
+def parse_run(text: str) -> tuple:
+    """``dt,atol[,rtol[,scale_rho]]`` (rtol defaults to atol, scale_rho to 1)."""
+    values = [float(x) for x in text.split(",")]
+    if not 2 <= len(values) <= 4:
+        raise ValueError(f"a pibs run is dt,atol[,rtol[,scale_rho]], not {text!r}")
+    dt, atol = values[:2]
+    rtol = values[2] if len(values) > 2 else atol
+    scale = values[3] if len(values) > 3 else 1.0
+    return dt, atol, rtol, scale
+
+
+def load_pibs(outdir: str, n: int, run: tuple, tend: float) -> dict:
+    data = np.load(os.path.join(outdir, _pibs_file(n, *run)))
+    every = round(COARSE / run[0])
     t = data["t"][::every]
     assert t.size == round(tend / COARSE) + 1 and np.allclose(t, _grid(tend, COARSE), atol=1e-9)
-    return {"n": data["n"][::every], "sz": data["sz"][::every]}
+    return {"n": data["n"][::every], "sz": data["sz"][::every], "s": float(data["s"])}
 
 
 def main(argv=None) -> None:
@@ -187,9 +223,8 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--runs",
         nargs="+",
-        help="pibs runs as dt,tol (default: "
-        + " ".join(f"{dt:g},{tol:g}" for dt, tol in PIBS_RUNS)
-        + ")",
+        help="pibs runs as dt,atol[,rtol[,scale_rho]] (rtol = atol, scale_rho = 1 unless "
+        "given; default: " + " ".join(",".join(f"{x:g}" for x in r) for r in PIBS_RUNS) + ")",
     )
     parser.add_argument("--outdir", help="keep pibs's curves here (default: a temporary dir)")
     parser.add_argument("--reuse", action="store_true", help="reuse pibs's curves in --outdir")
@@ -197,10 +232,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.child:
         n, tend, outdir, *runs = args.child
-        runs = [tuple(float(x) for x in r.split(",")) for r in runs]
+        runs = [parse_run(r) for r in runs]
         _child_pibs(int(n), float(tend), runs, outdir)
         return
-    runs = [tuple(float(x) for x in r.split(",")) for r in args.runs] if args.runs else PIBS_RUNS
+    runs = [parse_run(r) for r in args.runs] if args.runs else list(PIBS_RUNS)
     outdir = args.outdir or tempfile.mkdtemp(prefix="pibs_deviation_")
     os.makedirs(outdir, exist_ok=True)
     times = _grid(args.tend, COARSE)
@@ -233,14 +268,21 @@ def main(argv=None) -> None:
             run_pibs(n, args.tend, todo, outdir)
         windows = [(0.0, 1.0), (1.0, 10.0), (10.0, 50.0), (50.0, args.tend)]
         head = "  ".join(f"{f'[{a:g}, {b:g}]':>9s}" for a, b in windows)
-        print(f"  {'dt':>6s} {'tol':>6s} | {'pibs - ours':>11s} {'pibs - PIQS':>11s} | {head}")
-        for dt, tol in runs:
-            p = load_pibs(outdir, n, dt, tol, args.tend)
+        print(
+            f"  {'dt':>6s} {'atol':>6s} {'rtol':>6s} {'scale':>6s} {'pibs s':>7s} | "
+            f"{'pibs - ours':>11s} {'pibs - PIQS':>11s} | {head}"
+        )
+        for run in runs:
+            dt, atol, rtol, scale = run
+            p = load_pibs(outdir, n, run, args.tend)
             vs_ref = f"{deviation(p, ref):11.1e}" if ref is not None else f"{'':11s}"
             parts = "  ".join(
                 f"{deviation(p, ours, (times >= a) & (times <= b)):9.1e}" for a, b in windows
             )
-            print(f"  {dt:6g} {tol:6.0e} | {deviation(p, ours):11.1e} {vs_ref} | {parts}")
+            print(
+                f"  {dt:6g} {atol:6.0e} {rtol:6.0e} {scale:6.0e} {p['s']:7.1f} | "
+                f"{deviation(p, ours):11.1e} {vs_ref} | {parts}"
+            )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
