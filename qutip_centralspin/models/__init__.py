@@ -2,8 +2,8 @@
 
 * :mod:`.base` -- :class:`~qutip_centralspin.models.base.BatteryModel`, the interface every
   charger implements;
-* :mod:`.spin`, :mod:`.cavity`, :mod:`.dicke` -- the spin, cavity (Tavis-Cummings) and Dicke
-  chargers;
+* :mod:`.spin`, :mod:`.cavity`, :mod:`.dicke`, :mod:`.groups` -- the spin, cavity
+  (Tavis-Cummings), Dicke and multi-group (inhomogeneous) chargers;
 * :mod:`.operators` -- :math:`H`, :math:`H_B` and the ladder coefficients, written once;
 * :mod:`.states`, :mod:`.chargers`, :mod:`.thermal`, :mod:`.thermal_battery`,
   :mod:`.statedata` -- initial states;

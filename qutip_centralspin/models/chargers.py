@@ -4,7 +4,7 @@ The battery starts in a Dicke state :math:`|m\rangle_B` (default ``m = 0``, empt
 charger in one of:
 
 * a Dicke (Fock-like) state :math:`|n\rangle_C` --
-:func:`~qutip_centralspin.studies.chargers.best_dicke_charger` finds the ``n``
+  :func:`~qutip_centralspin.studies.chargers.best_dicke_charger` finds the ``n``
   with the largest :math:`P_{max}` (or :math:`E_{max}`);
 * a spin-coherent state :math:`|\theta,\phi\rangle` at any polar angle
   (:func:`qutip_centralspin.spin_coherent_charger`, reused here): a superposition over every
