@@ -127,6 +127,8 @@ __all__ = ["max_power", "max_energy"]
 #: What :func:`max_energy` maximises: the window's maximum, or the first local maximum.
 Peak = Literal["window", "first"]
 PEAKS = ("window", "first")
+#: ``method`` of :func:`max_power` and :func:`max_energy`: certified, or the TWA estimate.
+METHODS = ("exact", "twa")
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
 #: A window-doubling agreement threshold (a heuristic, used by the tests only, never a proof).
@@ -202,7 +204,16 @@ def evolution_of(model, psi0, engine=None) -> SectorEvolution | MixtureEvolution
     return engine.evolve(psi0)
 
 
-def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maximum:
+def max_power(
+    model,
+    psi0,
+    *,
+    rtol: float = CERTIFIED_RTOL,
+    engine=None,
+    method: str = "exact",
+    processes=None,
+    options=None,
+) -> Maximum:
     r"""Certified global :math:`P_{max} = \max_{t>0}\Delta E_B(t)/t` and its time :math:`\tau`.
 
     Parameters
@@ -221,6 +232,18 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
         round-off floor, see ``tolerance``).
     engine : SectorEngine, optional
         Reuse the diagonalised sectors of an engine built for ``model``.
+    method : {"exact", "twa"}, default "exact"
+        ``"exact"``: certified, as above. ``"twa"``: an *estimate*, not a bound, from truncated
+        Wigner trajectories (:mod:`qutip_centralspin.maxima.estimates`) for sizes the exact
+        engines do not reach: ``psi0`` a label, ``converged=False``, ``horizon=None``,
+        ``upper_bound`` = value + 2 standard errors, ``reason`` "TWA estimate (N trajectories):
+        ± standard error, not certified"; ``rtol`` and ``engine`` are not used.
+    processes : Process or list of Process, optional
+        Only with ``method="twa"`` (the certified path is closed; for open runs see
+        :func:`~qutip_centralspin.maxima.open.open_max_power`).
+    options : dict, optional
+        Only with ``method="twa"``: ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` and the
+        options of :func:`~qutip_centralspin.solvers.twa.twa_charge`.
 
     Returns
     -------
@@ -244,9 +267,30 @@ def max_power(model, psi0, *, rtol: float = CERTIFIED_RTOL, engine=None) -> Maxi
     >>> round(res.value, 10)  # c* sqrt(b_{4,2}) = c* sqrt(6)
     1.7749280786
     """
+    if _check_method(method, engine, processes, options) == "twa":
+        from .estimates import twa_max_power
+
+        return twa_max_power(model, psi0, processes or (), options=options)
     rtol = _checks.positive_real("rtol", rtol)
     evo = evolution_of(model, psi0, engine)
     return with_caveat(model, evo, certified_max_power(evo, rtol=rtol))
+
+
+def _check_method(method, engine, processes, options) -> str:
+    """``method`` checked; the TWA-only arguments refused on the exact path."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    if method == "twa" and engine is not None:
+        raise ValueError(f"engine must be None with method='twa', got {type(engine).__name__}")
+    if method == "exact":
+        for name, value in (("processes", processes), ("options", options)):
+            if value:
+                raise ValueError(
+                    f"{name} is only taken with method='twa' (the certified maxima are of "
+                    "closed runs; open runs: maxima.open.open_max_power); got "
+                    f"{name}={value!r} with method='exact'"
+                )
+    return method
 
 
 def with_caveat(model, evo, result: Maximum) -> Maximum:
@@ -283,6 +327,9 @@ def max_energy(
     rtol: float = CERTIFIED_RTOL,
     engine=None,
     peak: Peak = "window",
+    method: str = "exact",
+    processes=None,
+    options=None,
 ) -> Maximum:
     r"""Certified :math:`E_{max} = \max_{0\le t\le T_w}\Delta E_B(t)`, or the first peak.
 
@@ -304,6 +351,10 @@ def max_energy(
         :math:`2^8 \cdot 2\pi/g_{min}`).
     rtol : float, default 1e-10
         Relative width of the certified bracket (never below the round-off floor).
+    method, processes, options
+        As for :func:`max_power`. ``method="twa"`` estimates the *first* peak only (the TWA
+        is validated for the first charge): ``peak`` must be ``"first"`` and ``window``
+        ``None``; an estimate, not a bound (``upper_bound`` = value + 2 standard errors).
     peak : {"window", "first"}, default "window"
         ``"window"``: the maximum over the window. ``"first"``: the first local maximum of
         :math:`\Delta E_B(t)` for :math:`t > 0`, the charging time of Ferraro et al.,
@@ -345,8 +396,17 @@ def max_energy(
     RuntimeError
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
-    rtol = _checks.positive_real("rtol", rtol)
     peak = _check_peak(peak)
+    if _check_method(method, engine, processes, options) == "twa":
+        if peak != "first" or window is not None:
+            raise ValueError(
+                "method='twa' estimates the first peak only (validated for the first charge): "
+                f"peak must be 'first' and window None, got peak={peak!r}, window={window!r}"
+            )
+        from .estimates import twa_max_energy
+
+        return twa_max_energy(model, psi0, processes or (), options=options)
+    rtol = _checks.positive_real("rtol", rtol)
     evo = evolution_of(model, psi0, engine)
     if window is not None:
         window = _checks.positive_real("window", window)
