@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 
 import qutip
 
-__all__ = ["BatteryModel", "check_battery_model"]
+__all__ = ["BatteryModel", "check_battery_model", "photon_operators"]
 
 
 class BatteryModel(abc.ABC):
@@ -77,9 +77,13 @@ class BatteryModel(abc.ABC):
 
         return self.battery_field * battery_sz(self.n_battery, dims)
 
-    @abc.abstractmethod
     def parameters(self) -> dict[str, Any]:
-        """Every parameter of the model by its constructor name (and ``"charger"``: the kind)."""
+        """Every parameter of the model by its constructor name (and ``"charger"``: the kind),
+        e.g. for JSON: the fields of the model's dataclass."""
+        import dataclasses
+
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"charger": self.kind, **fields}
 
     @abc.abstractmethod
     def symbols(self) -> dict[str, str]:
@@ -175,3 +179,22 @@ def check_battery_model(model, name: str = "model") -> BatteryModel:
             f"DickeChargerModel), got {type(model).__name__}"
         )
     return model
+
+
+def photon_operators(model: BatteryModel, dims: list[int], frequency: float) -> dict:
+    r"""The charger observables of a bosonic charger of ``frequency`` :math:`\omega`:
+    ``{"E_C": omega a^dag a, "n_C": a^dag a}`` on a full-space state of ket dims ``dims``
+    (``[N_B + 1, D]``: the battery, then ``D`` photon levels).
+
+    Raises
+    ------
+    ValueError
+        If ``dims`` are not those of a full-space state of ``model``.
+    """
+    if len(dims) != 2 or dims[0] != model.n_battery + 1:
+        raise ValueError(
+            f"charger observables need a full-space state of dims [{model.n_battery + 1}, D], "
+            f"got {dims}"
+        )
+    n = qutip.tensor(qutip.qeye(dims[0]), qutip.num(dims[1]))
+    return {"E_C": frequency * n, "n_C": n}

@@ -74,7 +74,7 @@ from scipy.special import gammaln
 from scipy.stats import poisson
 
 from .. import _checks
-from .base import BatteryModel
+from .base import BatteryModel, photon_operators
 from .states import parse_spec
 
 __all__ = [
@@ -160,16 +160,6 @@ class CavityModel(BatteryModel):
         """:math:`B` of :math:`H_B = B S^z`."""
         return self.B
 
-    def parameters(self) -> dict:
-        """Every parameter (and ``"charger": "cavity"``), e.g. for JSON."""
-        return {
-            "charger": self.kind,
-            "n_battery": self.n_battery,
-            "omega": self.omega,
-            "g": self.g,
-            "B": self.B,
-        }
-
     def symbols(self) -> dict[str, str]:
         r""":math:`N_B`, :math:`\omega`, :math:`g` for figure titles."""
         return {"N_B": f"{self.n_battery}", r"\omega": f"{self.omega:g}", "g": f"{self.g:g}"}
@@ -195,13 +185,7 @@ class CavityModel(BatteryModel):
 
     def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
         r""":math:`E_C = \omega a^\dagger a` and the photon number :math:`a^\dagger a`."""
-        if len(dims) != 2 or dims[0] != self.n_battery + 1:
-            raise ValueError(
-                f"charger observables need a full-space state of dims "
-                f"[{self.n_battery + 1}, D], got {dims}"
-            )
-        n = qutip.tensor(qutip.qeye(dims[0]), qutip.num(dims[1]))
-        return {"E_C": self.omega * n, "n_C": n}
+        return photon_operators(self, dims, self.omega)
 
     def closed_evolution(self, state, *, times=None):
         """:meth:`~qutip_centralspin.solvers.cavity_engine.CavityEngine.evolve` (no photon

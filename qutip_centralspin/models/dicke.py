@@ -75,7 +75,7 @@ import numpy as np
 import qutip
 
 from .. import _checks
-from .base import BatteryModel
+from .base import BatteryModel, photon_operators
 
 __all__ = [
     "COUPLING_SCALINGS",
@@ -190,16 +190,6 @@ class DickeChargerModel(BatteryModel):
         r""":math:`\omega_a` of :math:`H_B = \omega_a J^z`."""
         return self.omega_a
 
-    def parameters(self) -> dict:
-        """Every parameter (and ``"charger": "dicke"``), e.g. for JSON."""
-        return {
-            "charger": self.kind,
-            "n_battery": self.n_battery,
-            "omega_c": self.omega_c,
-            "omega_a": self.omega_a,
-            "coupling": self.coupling,
-        }
-
     def symbols(self) -> dict[str, str]:
         r""":math:`N_B` and :math:`\lambda` for figure titles."""
         return {"N_B": f"{self.n_battery}", r"\lambda": f"{self.coupling:g}"}
@@ -216,33 +206,15 @@ class DickeChargerModel(BatteryModel):
 
     def charger_operators(self, dims: list[int]) -> dict[str, qutip.Qobj]:
         r""":math:`E_C = \omega_c a^\dagger a` and the photon number :math:`a^\dagger a`."""
-        if len(dims) != 2 or dims[0] != self.n_battery + 1:
-            raise ValueError(
-                f"charger observables need a full-space state of dims "
-                f"[{self.n_battery + 1}, D], got {dims}"
-            )
-        n = qutip.tensor(qutip.qeye(dims[0]), qutip.num(dims[1]))
-        return {"E_C": self.omega_c * n, "n_C": n}
+        return photon_operators(self, dims, self.omega_c)
 
     def closed_evolution(self, state, *, times=None):
         """The parity-sector engine at the photon cutoff chosen by
         :func:`~qutip_centralspin.solvers.dicke_engine.photon_cutoff`
         (checked on ``times``, or on :func:`charging_window` without them)."""
-        from ..solvers.dicke_engine import DickeEngine, photon_cutoff
+        from ..solvers.dicke_engine import dicke_evolution
 
-        check = photon_cutoff(self, state, tlist=times)
-        evo = DickeEngine(self, check.cutoff).evolve(state)
-        return evo, {
-            "solver": "dicke",
-            "method": "parity-sector diagonalisation (scipy.linalg.eig_banded)",
-            "photon cutoff": check.cutoff,
-            "cutoff energy change": check.energy_change,
-            "cutoff top population": check.top_population,
-            "cutoff converged": check.converged,
-            "parity sector size": evo.sector_size,
-            "kept components": evo.kept_components,
-            "spectral error bound": evo.spectral_error_bound,
-        }
+        return dicke_evolution(self, state, times=times)
 
     def empty_charger(self) -> int:
         """The empty cavity, :math:`k = 0`."""

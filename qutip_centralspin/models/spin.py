@@ -109,18 +109,6 @@ class CentralSpinModel(BatteryModel):
         """:math:`B` of :math:`H_B = B S^z`."""
         return self.B
 
-    def parameters(self) -> dict:
-        """Every parameter (and ``"charger": "spins"``), e.g. for JSON."""
-        return {
-            "charger": self.kind,
-            "n_battery": self.n_battery,
-            "n_charger": self.n_charger,
-            "B": self.B,
-            "h": self.h,
-            "A": self.A,
-            "delta": self.delta,
-        }
-
     def symbols(self) -> dict[str, str]:
         r""":math:`N_B` and :math:`N` for figure titles."""
         return {"N_B": f"{self.n_battery}", "N": f"{self.n_charger}"}

@@ -22,12 +22,12 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from .. import _checks
-from ..expectation import evaluate_e_ops, normalize_e_ops
 from ..models.dicke import DickeChargerModel, charging_window, check_dicke_model
 from ..models.operators import ladder_up
 from ..models.states import NORM_ATOL, validate_state
 from ..resources import require
 from ..results import ChargingResult
+from .exact import closed_result
 from .sector import SectorEvolution
 from .sectors import Sector, SectorBasis
 
@@ -647,10 +647,25 @@ def dicke_charge(
     start = time.perf_counter()
     check_dicke_model(model)
     times = _checks.time_list("tlist", tlist)
-    options = _checks.solver_options("dicke", options, OPTIONS)
-    store = bool(options.get("store_states"))
-    final = bool(options.get("store_final_state"))
-    user_ops = normalize_e_ops(e_ops)
+    _checks.solver_options("dicke", options, OPTIONS)  # refused before any work
+    evo, info = dicke_evolution(model, state, times=times - times[0], cutoff=cutoff, tol=tol)
+    return closed_result(
+        model,
+        evo,
+        times,
+        e_ops=e_ops,
+        options=options,
+        start=start,
+        solver=info.pop("solver"),
+        method=info.pop("method"),
+        **info,
+        **{"init time": time.perf_counter() - start},
+    )
+
+
+def dicke_evolution(model, state=None, *, times=None, cutoff=None, tol=CUTOFF_TOL):
+    """The exact evolution of ``state`` at the photon cutoff (chosen by :func:`photon_cutoff`
+    on ``times`` unless given) and what a result's ``stats`` record about it."""
     check = None
     if cutoff is None:
         check = photon_cutoff(model, state, tlist=times, tol=tol)
@@ -658,37 +673,14 @@ def dicke_charge(
     else:
         cutoff = _checks.int_in_range("cutoff", cutoff, 1, 10**9)
     evo = DickeEngine(model, cutoff).evolve(state)
-    init = time.perf_counter() - start
-    elapsed = times - times[0]
-    if store or user_ops:
-        states = evo.states(elapsed)
-    elif final:
-        states = evo.states(elapsed[-1:])
-    else:
-        states = []
-    e_data = evaluate_e_ops(user_ops, times, states) if user_ops else {}
-    return ChargingResult.from_energy(
-        model,
-        times,
-        evo.battery_energy(elapsed),
-        initial_energy=evo.initial_energy,
-        initial_rate=evo.initial_rate(),
-        solver="dicke",
-        states=states,
-        store_states=store,
-        store_final_state=final,
-        e_data=e_data,
-        stats={
-            "solver": "dicke",
-            "method": "parity-sector diagonalisation (scipy.linalg.eigh)",
-            "photon cutoff": cutoff,
-            "cutoff energy change": None if check is None else check.energy_change,
-            "cutoff top population": None if check is None else check.top_population,
-            "cutoff converged": None if check is None else check.converged,
-            "parity sector size": evo.sector_size,
-            "kept components": evo.kept_components,
-            "spectral error bound": evo.spectral_error_bound,
-            "init time": init,
-            "run time": time.perf_counter() - start,
-        },
-    )
+    return evo, {
+        "solver": "dicke",
+        "method": "parity-sector diagonalisation (scipy.linalg.eig_banded)",
+        "photon cutoff": cutoff,
+        "cutoff energy change": None if check is None else check.energy_change,
+        "cutoff top population": None if check is None else check.top_population,
+        "cutoff converged": None if check is None else check.converged,
+        "parity sector size": evo.sector_size,
+        "kept components": evo.kept_components,
+        "spectral error bound": evo.spectral_error_bound,
+    }

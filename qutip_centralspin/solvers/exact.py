@@ -22,26 +22,44 @@ from ..models.thermal import ThermalMixture
 from ..results import ChargingResult
 from .sector import SectorEngine
 
-__all__ = ["charge_closed", "charge_exact", "charge_mixture", "exact_result", "OPTIONS"]
+__all__ = [
+    "charge_closed",
+    "charge_exact",
+    "charge_mixture",
+    "closed_result",
+    "exact_result",
+    "OPTIONS",
+]
 
 #: Options understood by the exact engine (it has no time steps: a progress bar has nothing
 #: to report, but is accepted as on every path).
 OPTIONS = _checks.COMMON_OPTIONS
 
 
-def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -> ChargingResult:
-    """Exact closed evolution of ``psi0`` (ket or density matrix) on ``times``.
+def closed_result(
+    model, evo, times, *, e_ops=None, options=None, start, method, solver="exact", **stats
+) -> ChargingResult:
+    """The :class:`ChargingResult` of an exact closed evolution ``evo`` (any engine's) on
+    ``times``: :math:`E_B` from its spectral form at the elapsed times, ``states`` and
+    ``e_ops`` on its full states, ``options`` checked, ``stats`` recorded.
 
-    ``engine``: the sector engine to use (default ``SectorEngine(model)``; the cavity charger
-    passes its ``CavityEngine``).
+    Raises
+    ------
+    ValueError
+        If ``states`` or ``e_ops`` are asked of an evolution without full states (an exact
+        mixture over total-spin blocks).
     """
-    start = time.perf_counter()
-    options = _checks.solver_options("exact", options, OPTIONS)
+    options = _checks.solver_options(solver, options, OPTIONS)
     store = bool(options.get("store_states"))
     final = bool(options.get("store_final_state"))
     user_ops = normalize_e_ops(e_ops)
-    evo = (engine or SectorEngine(model)).evolve(psi0)
     elapsed = times - times[0]
+    if (store or final or user_ops) and not hasattr(evo, "states"):
+        raise ValueError(
+            "states and e_ops are not available for this state: it is an exact mixture over "
+            "total-spin blocks that lives on the physical spins; got "
+            f"options={options!r}, e_ops={e_ops!r}"
+        )
     if store or user_ops:
         states = evo.states(elapsed)
     elif final:
@@ -62,8 +80,28 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
         initial_rate=rate,
         options=options,
         user_ops=user_ops,
-        method="sector diagonalisation (LAPACK dstevd)",
+        method=method,
         start=start,
+        solver=solver,
+        **stats,
+    )
+
+
+def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -> ChargingResult:
+    """Exact closed evolution of ``psi0`` (ket or density matrix) on ``times``.
+
+    ``engine``: the sector engine to use (default ``SectorEngine(model)``).
+    """
+    start = time.perf_counter()
+    evo = (engine or SectorEngine(model)).evolve(psi0)
+    return closed_result(
+        model,
+        evo,
+        times,
+        e_ops=e_ops,
+        options=options,
+        start=start,
+        method="sector diagonalisation (LAPACK dstevd)",
     )
 
 
@@ -75,36 +113,18 @@ def charge_closed(model, psi0, times, *, e_ops=None, options=None) -> ChargingRe
     e.g. the Dicke charger's photon cutoff, recorded in ``stats``).
     """
     start = time.perf_counter()
-    options = _checks.solver_options("exact", options, OPTIONS)
-    store = bool(options.get("store_states"))
-    final = bool(options.get("store_final_state"))
-    user_ops = normalize_e_ops(e_ops)
-    elapsed = times - times[0]
-    evo, info = model.closed_evolution(psi0, times=elapsed)
+    _checks.solver_options("exact", options, OPTIONS)  # refused before any work
+    evo, info = model.closed_evolution(psi0, times=times - times[0])
     info = dict(info)
-    solver = info.pop("solver", "exact")
-    method = info.pop("method")
-    if store or user_ops:
-        states = evo.states(elapsed)
-    elif final:
-        states = evo.states(elapsed[-1:])
-    else:
-        states = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        energy = evo.battery_energy(elapsed)
-        rate = evo.initial_rate()
-    return exact_result(
+    return closed_result(
         model,
+        evo,
         times,
-        energy,
-        states,
-        initial_energy=evo.initial_energy,
-        initial_rate=rate,
+        e_ops=e_ops,
         options=options,
-        user_ops=user_ops,
-        method=method,
         start=start,
-        solver=solver,
+        solver=info.pop("solver", "exact"),
+        method=info.pop("method"),
         **info,
     )
 

@@ -15,7 +15,6 @@ import numpy as np
 import qutip
 
 from .. import _checks
-from ..expectation import normalize_e_ops
 from ..models.groups import (
     MAX_DIMENSION,
     Gibbs,
@@ -30,7 +29,7 @@ from ..models.states import validate_state
 from ..models.thermal import log_ladder_weights, thermal_populations
 from ..resources import require
 from ..results import ChargingResult
-from .exact import OPTIONS, exact_result
+from .exact import closed_result
 from .mixture import WeightedEvolution
 from .sector import SectorEvolution
 from .sectors import Sector, SectorBasis
@@ -521,36 +520,13 @@ def charge_groups(
     start = time.perf_counter()
     check_group_model(model)
     times = _checks.time_list("tlist", tlist)
-    options = _checks.solver_options("exact", options, OPTIONS)
-    store = bool(options.get("store_states"))
-    final = bool(options.get("store_final_state"))
-    user_ops = normalize_e_ops(e_ops)
-    evo = group_evolution(model, state, engine)
-    if isinstance(evo, WeightedEvolution) and (store or final or user_ops):
-        raise ValueError(
-            "states and e_ops are not available for a state with Gibbs groups (it lives on the "
-            "groups' physical spins, a mixture over their total spins); got "
-            f"options={options!r}, e_ops={e_ops!r}"
-        )
-    elapsed = times - times[0]
-    if store or user_ops:
-        states = evo.states(elapsed)
-    elif final:
-        states = evo.states(elapsed[-1:])
-    else:
-        states = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        energy = evo.battery_energy(elapsed)
-    return exact_result(
+    return closed_result(
         model,
+        group_evolution(model, state, engine),
         times,
-        energy,
-        states,
-        initial_energy=evo.initial_energy,
-        initial_rate=evo.initial_rate(),
+        e_ops=e_ops,
         options=options,
-        user_ops=user_ops,
-        method="group sector diagonalisation (LAPACK syevd)",
         start=start,
+        method="group sector diagonalisation (LAPACK syevd)",
         groups=len(model.battery) + len(model.charger),
     )
