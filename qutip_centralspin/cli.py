@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
     )
     _add_battery_arg(pmax)
+    _add_method_args(pmax, ("exact", "twa"))
     _add_process_args(pmax)
     _add_progress_arg(pmax, "the open-system solver's progress bar")
 
@@ -206,20 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of the time grid (default: 3x the closed-system tau)",
     )
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
-    chg.add_argument(
-        "--method",
-        choices=("exact", "twa", "auto"),
-        default="exact",
-        help="exact (default), twa (truncated Wigner estimate with error bars, first charge "
-        "only) or auto (exact within the memory limit, twa beyond); twa and auto need --t-max",
-    )
-    chg.add_argument(
-        "--ntraj",
-        type=int,
-        default=None,
-        help="TWA trajectories (default 1000; --method twa/auto)",
-    )
-    chg.add_argument("--seed", type=int, default=None, help="TWA seed (--method twa/auto)")
+    _add_method_args(chg, ("exact", "twa", "auto"))
     _add_state_args(chg)
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
     _add_process_args(chg)
@@ -249,6 +237,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_process_args(cyc)
     _add_progress_arg(cyc, "the open-system solver's progress bar")
     return parser
+
+
+def _add_method_args(p, methods) -> None:
+    more = (
+        " or auto (exact within the memory limit, twa beyond); twa and auto need --t-max"
+        if "auto" in methods
+        else "; pmax then estimates P_max, tau and the first E_max"
+    )
+    p.add_argument(
+        "--method",
+        choices=methods,
+        default="exact",
+        help="exact (default), twa (truncated Wigner estimate with error bars, first charge "
+        "only)" + more,
+    )
+    p.add_argument(
+        "--ntraj", type=int, default=None, help="TWA trajectories (default 1000; --method twa)"
+    )
+    p.add_argument("--seed", type=int, default=None, help="TWA seed (--method twa)")
 
 
 def _add_charger_arg(p) -> None:
@@ -767,6 +774,10 @@ def _cmd_pmax(args) -> int:
             "--horizon applies to open runs: add a process flag (e.g. --decay G) or "
             "--cavity-loss K; closed maxima are certified over all t (P_max) or their window"
         )
+    if args.method == "twa":
+        return _pmax_twa(args, model, state, spec, processes, options)
+    if {"ntraj", "seed"} & args.given:
+        raise ValueError("--ntraj and --seed apply to --method twa")
     evo = evolution_of(model, state)
     p = with_caveat(model, evo, certified_max_power(evo))
     e = with_caveat(model, evo, certified_max_energy(evo))
@@ -840,6 +851,41 @@ def _cmd_pmax(args) -> int:
     return 0
 
 
+def _pmax_twa(args, model, state, spec, processes, options) -> int:
+    """``pmax --method twa``: P_max, tau and the first E_max estimated by the truncated Wigner
+    approximation (never certified: ``converged`` is false and the reason says so)."""
+    from .maxima.certified import max_energy, max_power
+
+    if args.ergotropy or args.horizon is not None:
+        raise ValueError(
+            "--method twa estimates P_max and the first E_max: no --ergotropy, --horizon"
+        )
+    twa = {**(options or {}), "ntraj": args.ntraj or 1000, "seed": args.seed}
+    procs = processes or None
+    p = max_power(model, state, method="twa", processes=procs, options=twa)
+    e = max_energy(model, state, peak="first", method="twa", processes=procs, options=twa)
+    out = {
+        **_maximum_fields("p_max", "t_pmax", p),
+        **_maximum_fields("e_max", "t_emax", e),
+        **model.parameters(),
+        "m0": args.m0,
+        "charger_state": spec,
+        "processes": _process_records(processes),
+        "method": "twa",
+    }
+    if args.json:
+        print(_json(out))
+        return 0
+    print(
+        f"{_describe(model)}  battery |m0={args.m0}>, charger {spec}  processes: "
+        f"{_process_names(processes)}  (TWA estimates)"
+    )
+    print(_maximum_line("P_max", p))
+    print(f"tau   = {p.time:.6g}")
+    print(_maximum_line("first E_max", e) + f"   at t = {e.time:.6g}")
+    return 0
+
+
 def _maximum_fields(name: str, time_name: str, best) -> dict:
     """The value, time, bracket and flags of a certified maximum, for ``--json``.
 
@@ -869,6 +915,8 @@ def _maximum_line(name: str, best) -> str:
         else f"t in [0, {best.horizon if best.horizon is not None else best.window[1]:.6g}]"
     )
     bracket = f"[{best.value:.12g}, {best.upper_bound:.12g}]"
+    if best.horizon is None:  # an estimate (grid, TWA): no bracket is claimed
+        return f"{name} = {best.value:.12g}   an estimate, not certified ({best.reason})"
     if best.converged:
         return f"{name} = {best.value:.12g}   certified to {best.error:.1e} over {where}"
     return (

@@ -77,3 +77,18 @@ def test_cli_method_twa(capsys):
     assert "needs --t-max" in capsys.readouterr().err
     assert main([*argv, "--ntraj", "10"]) == 2
     assert "apply to --method twa or auto" in capsys.readouterr().err
+
+
+def test_cli_pmax_method_twa(capsys):
+    """pmax --method twa: estimates (never certified) near the certified P_max at N = 32."""
+    argv = ["pmax", "--nb", "32", "--n", "32", "--json"]
+    assert main([*argv, "--method", "twa", "--ntraj", "400", "--seed", "3"]) == 0
+    twa = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert twa["method"] == "twa" and not twa["p_max_converged"] and exact["p_max_converged"]
+    assert "TWA estimate" in twa["p_max_reason"]
+    assert abs(twa["p_max"] - exact["p_max"]) <= 0.01 * exact["p_max"] + 3 * (
+        twa["p_max_upper"] - twa["p_max"]
+    ) / 2
+    assert main([*argv, "--method", "twa", "--ergotropy"]) == 2
