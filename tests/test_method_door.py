@@ -88,7 +88,8 @@ def test_cli_pmax_method_twa(capsys):
     exact = json.loads(capsys.readouterr().out)
     assert twa["method"] == "twa" and not twa["p_max_converged"] and exact["p_max_converged"]
     assert "TWA estimate" in twa["p_max_reason"]
-    assert abs(twa["p_max"] - exact["p_max"]) <= 0.01 * exact["p_max"] + 3 * (
-        twa["p_max_upper"] - twa["p_max"]
-    ) / 2
+    assert (
+        abs(twa["p_max"] - exact["p_max"])
+        <= 0.01 * exact["p_max"] + 3 * (twa["p_max_upper"] - twa["p_max"]) / 2
+    )
     assert main([*argv, "--method", "twa", "--ergotropy"]) == 2
