@@ -310,8 +310,7 @@ def test_charge_and_callbacks_against_brute_force(kind, mode, form):
     else:
         e_ops["W"] = qcs.Ergotropy(model, battery="qubits")
         e_ops["S"] = qcs.EntanglementEntropy(model)
-    if mode == "closed":
-        e_ops["E_C"] = qcs.ChargerEnergy(model)
+    e_ops["E_C"] = qcs.ChargerEnergy(model)  # the full state closed, the sweep open
     res = qcs.charge(model, state, TLIST, processes=_processes(kind, mode), e_ops=e_ops)
     ref = REFERENCES[kind]
     states = _reference_states(kind, mode, form)
@@ -331,17 +330,25 @@ def test_charge_and_callbacks_against_brute_force(kind, mode, form):
         np.testing.assert_allclose(res.e_data["W"], w_ref, atol=atol)
     if mode == "closed" and "S" in e_ops:  # the battery's entanglement with the charger
         np.testing.assert_allclose(res.e_data["S"], [ref.entropy(s) for s in states], atol=1e-6)
-        np.testing.assert_allclose(
-            res.e_data["E_C"], [qutip.expect(ref.E_C, s) for s in states], atol=atol
-        )
+    e_c = [qutip.expect(ref.E_C, s) for s in states]
+    np.testing.assert_allclose(res.e_data["E_C"], e_c, atol=atol)
+    assert np.ptp(e_c) > 1e-2
     assert np.ptp(e_b) > 1e-2  # the run charges: a do-nothing path would fail above
 
 
-def test_charger_observables_refuse_the_reduced_state_of_an_open_run():
+def test_charger_excitations_refuse_the_reduced_state_of_an_open_run():
+    from qutip_centralspin.observables.energy import ChargerExcitations
+
     model = MODELS["cavity"]
     with pytest.raises(ValueError, match="needs the full state"):
         qcs.charge(model, (0, 2), TLIST, processes=PROCESSES["cavity"],
-                   e_ops={"E_C": qcs.ChargerEnergy(model)})  # fmt: skip
+                   e_ops={"n": ChargerExcitations(model)})  # fmt: skip
+
+
+def test_charger_energy_of_another_model_is_refused():
+    with pytest.raises(ValueError, match="of another model"):
+        qcs.charge(MODELS["cavity"], (0, 2), TLIST, processes=PROCESSES["cavity"],
+                   e_ops={"E_C": qcs.ChargerEnergy(CavityModel(2, omega=1.0, g=0.1))})  # fmt: skip
 
 
 # -- the maxima ----------------------------------------------------------------------------------

@@ -251,10 +251,10 @@ class ChargerEnergy:
     r"""``e_ops`` callback for the charger's energy :math:`E_C = \langle H_C\rangle`.
 
     :math:`H_C = hJ^z` for a spin charger, :math:`\omega a^\dagger a` for a cavity
-    (:meth:`~qutip_centralspin.models.base.BatteryModel.charger_operators`). The charger
-    lives in the full state: use it on closed runs (``charge`` without ``processes``,
-    ``qutip.sesolve``/``mesolve``); the open paths hand ``e_ops`` the battery's reduced
-    state only, and refuse it there with a ``ValueError``.
+    (:meth:`~qutip_centralspin.models.base.BatteryModel.charger_operators`). On closed runs
+    it is evaluated on the full state (``charge``, ``qutip.sesolve``/``mesolve``); on the
+    exact open path (``charge`` with ``processes``) the block solver reads :math:`E_C(t)` off
+    its own sweep, since the state it hands the other ``e_ops`` is the battery's alone.
 
     Parameters
     ----------
@@ -271,7 +271,7 @@ class ChargerEnergy:
     """
 
     #: The key of :meth:`~qutip_centralspin.models.base.BatteryModel.charger_operators`.
-    observable = "E_C"
+    charger_observable = "E_C"
 
     def __init__(self, model: BatteryModel):
         self.model = check_battery_model(model)
@@ -289,7 +289,7 @@ class ChargerEnergy:
                     f"{type(self).__name__} needs the full state (battery and charger): {err} "
                     "(on the open paths e_ops see the battery's reduced state)"
                 ) from None
-            op = self._ops[key] = ops[self.observable]
+            op = self._ops[key] = ops[self.charger_observable]
         return float(np.real(qutip.expect(op, state)))
 
     def __repr__(self):
@@ -301,7 +301,8 @@ class ChargerExcitations(ChargerEnergy):
     :math:`\langle a^\dagger a\rangle` of a cavity, the flipped charger spins
     :math:`\langle J^z\rangle + N/2` of a spin charger.
 
-    As :class:`ChargerEnergy` (closed runs; the full state).
+    Closed runs only (the full state): on the open path the state ``e_ops`` see is the
+    battery's alone, and this callback refuses it with a ``ValueError``.
     """
 
-    observable = "n_C"
+    charger_observable = "n_C"

@@ -435,6 +435,23 @@ class _Assembler:
         return M
 
 
+def _is_charger_energy(op, model) -> bool:
+    """Whether ``op`` asks for the charger's energy (a ``ChargerEnergy`` callback) of ``model``.
+
+    Raises
+    ------
+    ValueError
+        If it was made for another model.
+    """
+    if getattr(op, "charger_observable", None) != "E_C":
+        return False
+    if op.model != model:
+        raise ValueError(
+            f"e_ops: a {type(op).__name__} of another model ({op.model!r}) in a run of {model!r}"
+        )
+    return True
+
+
 class BlockSolver:
     r"""Exact Lindblad evolution of the battery on the invariant excitation blocks.
 
@@ -913,7 +930,9 @@ class BlockSolver:
             :mod:`qutip_centralspin.results`).
         e_ops : list, dict, Qobj, QobjEvo or callable, optional
             Evaluated on the reduced battery state :math:`\rho_B(t)`, a ``Qobj`` in the
-            ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.models.basis`).
+            ``qutip.piqs`` Dicke basis (:mod:`qutip_centralspin.models.basis`); a
+            :class:`~qutip_centralspin.observables.energy.ChargerEnergy` of this model gives
+            :math:`E_C(t) = \mathrm{tr}[H_C\rho(t)]` from the same sweep.
         options : dict, optional
             ``store_states``, ``store_final_state`` (:math:`\rho_B`), ``progress_bar``
             (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the sparse
@@ -932,15 +951,20 @@ class BlockSolver:
         times = _checks.time_list("tlist", tlist)
         options = _checks.solver_options("blocks", options, OPTIONS)
         user_ops = normalize_e_ops(e_ops)
+        # the charger's energy is a functional of the same sweep (not of rho_B)
+        charger_ops = {k: op for k, op in user_ops.items() if _is_charger_energy(op, self.model)}
+        battery_ops = {k: op for k, op in user_ops.items() if k not in charger_ops}
         store = bool(options.get("store_states"))
-        want = store or bool(options.get("store_final_state")) or bool(user_ops)
+        want = store or bool(options.get("store_final_state")) or bool(battery_ops)
         if coupling is not None and not isinstance(coupling, PiecewiseConstant):
             raise TypeError(
                 "the block solver takes a PiecewiseConstant coupling (e.g. protocols.step), "
                 f"got {type(coupling).__name__}"
             )
         run = self._run(psi0, times, options, populations=want, coupling=coupling)
-        e_data = evaluate_e_ops(user_ops, times, run.battery_states) if user_ops else {}
+        e_data = evaluate_e_ops(battery_ops, times, run.battery_states) if battery_ops else {}
+        e_data.update({k: np.array(run.charger_energy, dtype=float) for k in charger_ops})
+        e_data = {k: e_data[k] for k in user_ops}  # the user's order
         return ChargingResult.from_energy(
             self.model,
             times,
