@@ -24,7 +24,6 @@ from ..models.groups import (
     has_gibbs,
 )
 from ..models.operators import ladder_down, ladder_up
-from ..models.statedata import ket_entries, operator_entries
 from ..models.states import validate_state
 from ..models.thermal import log_ladder_weights, thermal_populations
 from ..resources import require
@@ -241,18 +240,7 @@ class GroupEngine(SectorBasis):
         if isinstance(state, dict):
             return GroupEvolution(self, None, is_ket=True, blocks=self._label_blocks(state))
         state = _check_state(self.model, state)
-        if state.isket:
-            blocks = self.ket_blocks(*ket_entries(state))
-            return GroupEvolution(self, None, is_ket=True, blocks=blocks, source=state)
-        entries = self.operator_support(*operator_entries(state))
-        return GroupEvolution(
-            self,
-            None,
-            is_ket=False,
-            blocks=self.dm_blocks(*entries),
-            dm_entries=entries,
-            source=state,
-        )
+        return self.state_evolution(state, GroupEvolution)
 
     def evolve_mixture(self, populations: dict) -> GroupEvolution:
         r"""The exact evolution of :math:`\rho = \sum p_{mn}|m, n\rangle\langle m, n|`.

@@ -42,7 +42,6 @@ import scipy.sparse as sp
 
 from ..models.operators import check_model, diagonal_energy, ladder_down, ladder_up
 from ..models.spin import CentralSpinModel
-from ..models.statedata import ket_entries, operator_entries
 from ..models.states import check_state
 from .sectors import EMPTY_SECTOR_WEIGHT, Sector, SectorBasis
 from .spectral import SpectralTerms
@@ -115,18 +114,7 @@ class SectorEngine(SectorBasis):
             # Dicke labels need no full-space vector: go straight to the sector blocks
             return SectorEvolution(self, None, is_ket=True, blocks=self._label_blocks(state))
         check_state(self.model, state, "state")
-        if state.isket:
-            blocks = self.ket_blocks(*ket_entries(state))
-            return SectorEvolution(self, None, is_ket=True, blocks=blocks, source=state)
-        entries = self.operator_support(*operator_entries(state))
-        return SectorEvolution(
-            self,
-            None,
-            is_ket=False,
-            blocks=self.dm_blocks(*entries),
-            dm_entries=entries,
-            source=state,
-        )
+        return self.state_evolution(state, SectorEvolution)
 
     def evolve_mixture(self, populations: dict) -> SectorEvolution:
         r"""The exact evolution of a mixture of Dicke product states, without the full space.

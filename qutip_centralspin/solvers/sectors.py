@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.lapack import dstevd as _dstevd
 
+from ..models.statedata import ket_entries, operator_entries
 from ..resources import require
 
 __all__ = ["Sector", "SectorBasis", "eigh_tridiagonal", "EMPTY_SECTOR_WEIGHT"]
@@ -205,6 +206,22 @@ class SectorBasis:
             block[self.positions(sec, support[mine])] = w[:, keep] * np.sqrt(p[keep])
             blocks[sec.k] = block
         return blocks
+
+    def state_evolution(self, state, evolution_class):
+        """``evolution_class`` (a :class:`~qutip_centralspin.solvers.sector.SectorEvolution`)
+        of a checked ket or density-matrix ``Qobj``, read from its nonzero entries."""
+        if state.isket:
+            blocks = self.ket_blocks(*ket_entries(state))
+            return evolution_class(self, None, is_ket=True, blocks=blocks, source=state)
+        entries = self.operator_support(*operator_entries(state))
+        return evolution_class(
+            self,
+            None,
+            is_ket=False,
+            blocks=self.dm_blocks(*entries),
+            dm_entries=entries,
+            source=state,
+        )
 
     def sector(self, k: int) -> Sector:
         """The (cached) sector with ``k`` excitations."""
