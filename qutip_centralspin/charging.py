@@ -13,6 +13,7 @@ with the time-origin convention of :mod:`qutip_centralspin.results`.
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from . import _checks, _progress
@@ -24,8 +25,10 @@ from .models.states import check_state
 from .models.thermal import ThermalMixture
 from .results import ChargingResult
 from .solvers import blocks, references
+from .solvers.engines import closed_evolution, open_solver
 from .solvers.estimates import estimate
-from .solvers.exact import charge_closed, charge_exact, charge_mixture
+from .solvers.exact import OPTIONS as OPTIONS_EXACT
+from .solvers.exact import charge_exact, charge_mixture, closed_result
 from .solvers.qutip_paths import evolve_qutip
 from .solvers.switched import charge_switched
 
@@ -282,7 +285,7 @@ def _charge_twa(model, psi0, tlist, c_ops, e_ops, solver, options, processes, co
 
 def _charge_model(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling):
     """``charge`` for a model other than the spin charger: its exact closed engine, or its
-    exact open solver (:meth:`~qutip_centralspin.models.base.BatteryModel.open_solver`)."""
+    exact open solver (:mod:`qutip_centralspin.solvers.engines`)."""
     times = _checks.time_list("tlist", tlist)
     name = type(model).__name__
     if c_ops:
@@ -305,10 +308,24 @@ def _charge_model(model, psi0, tlist, c_ops, e_ops, solver, options, processes, 
                     "solver='exact' is the closed engine and takes no processes; use "
                     "solver='auto' or 'blocks'"
                 )
-            return model.open_solver(procs).solve(
+            return open_solver(model, procs).solve(
                 psi0, times, e_ops=e_ops, options=options, coupling=coupling
             )
-        return charge_closed(model, psi0, times, e_ops=e_ops, options=options)
+        start = time.perf_counter()
+        _checks.solver_options("exact", options, OPTIONS_EXACT)  # refused before any work
+        evo, info = closed_evolution(model, psi0, times=times - times[0])
+        info = dict(info)
+        return closed_result(
+            model,
+            evo,
+            times,
+            e_ops=e_ops,
+            options=options,
+            start=start,
+            solver=info.pop("solver", "exact"),
+            method=info.pop("method"),
+            **info,
+        )
 
 
 def _charge_switched(model, psi0, times, coupling, solver, c_ops, procs, e_ops, options):

@@ -1097,7 +1097,7 @@ def _pmax_dicke(args, battery: str) -> int:
 
     model, state, _ = _model_state(args)
     if _processes(args, model):
-        model.open_solver(_processes(args, model))  # refused, with the reason
+        raise ValueError(model.open_refusal)
     if args.horizon is not None:
         raise ValueError("--horizon applies to open runs; the Dicke charger is closed")
     res = dicke_maxima(model, state, ergotropy=args.ergotropy, battery=battery)

@@ -31,7 +31,7 @@ LAYERS = [
 #: Where a model reaches down to its engine: the interface methods that build an evolution or
 #: a solver, and the Gibbs states that evolve themselves (function-level imports only).
 BRIDGES = {
-    "models": ("closed_evolution", "open_solver", "battery_operator", "evolution"),
+    "models": ("battery_operator", "evolution"),
 }
 SUBPACKAGES = ("models", "solvers", "observables", "maxima", "studies", "paper")
 

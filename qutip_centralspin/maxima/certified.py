@@ -119,6 +119,7 @@ from ..models.base import check_battery_model
 from ..models.spin import CentralSpinModel
 from ..models.thermal import ThermalMixture
 from ..results import Maximum
+from ..solvers.engines import closed_evolution
 from ..solvers.mixture import MixtureEvolution
 from ..solvers.sector import SectorEvolution
 
@@ -185,7 +186,7 @@ _MIN_WIDTH_ULPS = 16
 # -- entry points ---------------------------------------------------------------------------------
 def evolution_of(model, psi0, engine=None) -> SectorEvolution | MixtureEvolution:
     """The exact closed evolution of ``psi0`` for any battery model (its
-    :meth:`~qutip_centralspin.models.base.BatteryModel.closed_evolution`), or on ``engine``
+    :func:`~qutip_centralspin.solvers.engines.closed_evolution`), or on ``engine``
     (an engine built for ``model``, whose diagonalised sectors are reused).
 
     ``psi0``: every form the model accepts (a ``Qobj``, a label ``(m, c)``, ...).
@@ -193,7 +194,7 @@ def evolution_of(model, psi0, engine=None) -> SectorEvolution | MixtureEvolution
     model = check_battery_model(model)
     psi0 = model.as_state(psi0)
     if engine is None:
-        return model.closed_evolution(psi0)[0]
+        return closed_evolution(model, psi0)[0]
     if isinstance(psi0, ThermalMixture):
         raise ValueError(
             f"engine must be None for a {type(psi0).__name__} (one engine per block), "

@@ -28,11 +28,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _checks
-from ..models.base import check_battery_model
-from ..models.processes import as_processes
 from ..observables.ergotropy import DEFAULT_BATTERY, Battery, diagonal_ergotropy
 from ..results import Maximum
 from ..solvers.blocks import BlockSolver
+from ..solvers.engines import open_solver
 from .certified import certified_window_maximum
 
 __all__ = ["open_max_energy", "open_max_ergotropy", "open_max_power", "OPEN_RTOL"]
@@ -149,7 +148,7 @@ def _polish(search: _Search, i: int):
 
 def _solver(model, processes) -> BlockSolver:
     """The model's exact open solver (a ``ValueError`` where it has none)."""
-    return check_battery_model(model).open_solver(as_processes(processes))
+    return open_solver(model, processes)
 
 
 def _initial(model, psi0):

@@ -13,12 +13,12 @@ what the rest of the package needs from them does not:
 * operators on the full space: :meth:`BatteryModel.hamiltonian` and
   :meth:`BatteryModel.charger_operators` (the charger's energy and excitation number, for
   ``e_ops``);
-* the exact closed evolution on the model's conserved sectors
-  (:meth:`BatteryModel.closed_evolution`: a
-  :class:`~qutip_centralspin.solvers.sector.SectorEvolution` that the certified maxima,
-  ergotropy and the closed path of ``charge`` read), and the exact open solver on its
-  invariant blocks (:meth:`BatteryModel.open_solver`), or a ``ValueError`` naming what is
-  supported where the model's symmetry does not allow one.
+* what the engines read: the conserved sectors are the model's own
+  (:class:`~qutip_centralspin.solvers.sectors.SectorBasis` subclasses written against it), and
+  :attr:`BatteryModel.open_refusal` says why a model has no exact open solver.
+
+The models never import a solver: :mod:`qutip_centralspin.solvers.engines` is the one table
+from a model kind to its exact closed engine and open solver.
 
 :func:`~qutip_centralspin.charge`, :func:`~qutip_centralspin.max_power`,
 :func:`~qutip_centralspin.max_energy`, :func:`~qutip_centralspin.max_ergotropy`, the
@@ -51,6 +51,9 @@ class BatteryModel(abc.ABC):
     energy_unit: ClassVar[str]
     #: Number of battery spins :math:`N_B`.
     n_battery: int
+    #: Why the model has no exact open solver (processes, coupling protocols) and what is
+    #: supported instead; empty where :mod:`qutip_centralspin.solvers.engines` has one.
+    open_refusal: ClassVar[str] = ""
 
     # -- who the model is ----------------------------------------------------------------------
     @property
@@ -96,7 +99,7 @@ class BatteryModel(abc.ABC):
         r"""The product ket :math:`|m\rangle_B|c\rangle_C` (:math:`c` charger excitations)."""
 
     def as_state(self, state, name: str = "psi0"):
-        r"""``state`` in a form :meth:`closed_evolution` takes: a ``(m, c)`` label stays a label
+        r"""``state`` in a form the engines take: a ``(m, c)`` label stays a label
         (the engines never build the full space for it), a ``Qobj`` is checked by the engine.
 
         Raises
@@ -146,29 +149,10 @@ class BatteryModel(abc.ABC):
         flipped charger spins :math:`J^z + N/2` of a spin charger)."""
 
     # -- engines -------------------------------------------------------------------------------
-    @abc.abstractmethod
-    def closed_evolution(self, state, *, times=None) -> tuple[Any, dict[str, Any]]:
-        """The exact closed evolution of ``state`` on the conserved sectors, and what a result's
-        ``stats`` should record about it (``"method"``, a truncation, ...).
-
-        ``times`` (elapsed from the start) lets a truncated charger check its cutoff on them.
-        """
-
     def certification_caveat(self, evolution) -> str:
         """Why a certified bracket on ``evolution`` does not certify the model itself (e.g. a
         truncated charger), or ``""`` (the default: the closed engine is exact)."""
         return ""
-
-    def open_solver(self, processes):
-        """The exact open solver of this model under ``processes`` (Lindblad).
-
-        Raises
-        ------
-        ValueError
-            If the model has no exact open solver (the default); the message says why and
-            what is supported.
-        """
-        raise ValueError(f"open charging (processes) is not supported for a {type(self).__name__}")
 
 
 def check_battery_model(model, name: str = "model") -> BatteryModel:

@@ -187,20 +187,6 @@ class CavityModel(BatteryModel):
         r""":math:`E_C = \omega a^\dagger a` and the photon number :math:`a^\dagger a`."""
         return photon_operators(self, dims, self.omega)
 
-    def closed_evolution(self, state, *, times=None):
-        """:meth:`~qutip_centralspin.solvers.cavity_engine.CavityEngine.evolve` (no photon
-        truncation: :math:`K` is conserved)."""
-        from ..solvers.cavity_engine import CavityEngine
-
-        evo = CavityEngine(self).evolve(state)
-        return evo, {"method": "excitation-sector diagonalisation (LAPACK dstevd)"}
-
-    def open_solver(self, processes):
-        """The exact block solver of the cavity charger (loss, dephasing, battery processes)."""
-        from ..solvers.cavity_blocks import CavityBlockSolver
-
-        return CavityBlockSolver(self, processes)
-
 
 def check_cavity_model(model) -> None:
     if not isinstance(model, CavityModel):

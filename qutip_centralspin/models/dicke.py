@@ -145,6 +145,15 @@ class DickeChargerModel(BatteryModel):
 
     kind: ClassVar[str] = "dicke"
     energy_unit: ClassVar[str] = r"\omega_c"
+    #: The counter-rotating terms break the excitation number the open block solver rests on.
+    open_refusal: ClassVar[str] = (
+        "processes and coupling protocols are not supported for a DickeChargerModel: its "
+        "counter-rotating terms break the conservation of K = m + photons on which the "
+        "exact open block solver rests (only the parity survives). Supported: closed "
+        "charging with constant coupling, or the rotating-wave limit "
+        "CavityModel(n_battery, omega=omega_c, g=omega_c*coupling, B=omega_a) with "
+        "processes and protocols"
+    )
 
     n_battery: int
     omega_c: float
@@ -208,14 +217,6 @@ class DickeChargerModel(BatteryModel):
         r""":math:`E_C = \omega_c a^\dagger a` and the photon number :math:`a^\dagger a`."""
         return photon_operators(self, dims, self.omega_c)
 
-    def closed_evolution(self, state, *, times=None):
-        """The parity-sector engine at the photon cutoff chosen by
-        :func:`~qutip_centralspin.solvers.dicke_engine.photon_cutoff`
-        (checked on ``times``, or on :func:`charging_window` without them)."""
-        from ..solvers.dicke_engine import dicke_evolution
-
-        return dicke_evolution(self, state, times=times)
-
     def empty_charger(self) -> int:
         """The empty cavity, :math:`k = 0`."""
         return 0
@@ -226,25 +227,6 @@ class DickeChargerModel(BatteryModel):
         return (
             f"certified for H truncated at {evolution.cutoff} photons; the cutoff was "
             "checked numerically on a time window (photon_cutoff), not bounded rigorously"
-        )
-
-    def open_solver(self, processes):
-        r"""Refused: no exact open solver for the Dicke charger.
-
-        Raises
-        ------
-        ValueError
-            Always: the counter-rotating terms :math:`S^+a^\dagger + S^-a` break the
-            conservation of :math:`K = m + k` on which the open block solver rests (only the
-            parity of :math:`K` survives).
-        """
-        raise ValueError(
-            "processes and coupling protocols are not supported for a DickeChargerModel: its "
-            "counter-rotating terms break the conservation of K = m + photons on which the "
-            "exact open block solver rests (only the parity survives). Supported: closed "
-            "charging with constant coupling, or the rotating-wave limit "
-            "CavityModel(n_battery, omega=omega_c, g=omega_c*coupling, B=omega_a) with "
-            "processes and protocols"
         )
 
 

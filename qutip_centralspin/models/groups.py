@@ -167,6 +167,13 @@ class GroupModel(BatteryModel):
 
     kind: ClassVar[str] = "groups"
     energy_unit: ClassVar[str] = "A"
+    #: The open block solver works on one battery and one charger ladder.
+    open_refusal: ClassVar[str] = (
+        "processes and coupling protocols are not supported for a GroupModel: the exact "
+        "open block solver works on one battery and one charger (j, m) ladder, not on a "
+        "product over groups. Supported: closed charging of groups, or open charging of "
+        "CentralSpinModel (one group each)"
+    )
 
     battery: tuple[tuple[int, float], ...]
     charger: tuple[tuple[int, float], ...]
@@ -335,29 +342,6 @@ class GroupModel(BatteryModel):
         e_c = sum(h * z for (_, h), (z, _, _) in zip(self.charger, ops, strict=True))
         n_c = sum(z + n / 2 for (n, _), (z, _, _) in zip(self.charger, ops, strict=True))
         return {"E_C": e_c, "n_C": n_c}
-
-    def closed_evolution(self, state, *, times=None):
-        """The group engine's evolution (one engine per ladder with Gibbs groups)."""
-        from ..solvers.group_engine import group_evolution
-
-        return group_evolution(self, state), {
-            "method": "group-sector diagonalisation (LAPACK syevd)"
-        }
-
-    def open_solver(self, processes):
-        """Refused: the open block solver is built for one battery and one charger ladder.
-
-        Raises
-        ------
-        ValueError
-            Always (a product of (j_g, m_g) ladders over groups is not implemented).
-        """
-        raise ValueError(
-            "processes and coupling protocols are not supported for a GroupModel: the exact "
-            "open block solver works on one battery and one charger (j, m) ladder, not on a "
-            "product over groups. Supported: closed charging of groups, or open charging of "
-            "CentralSpinModel (one group each)"
-        )
 
 
 def from_central_spin(model: CentralSpinModel) -> GroupModel:

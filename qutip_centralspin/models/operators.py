@@ -21,7 +21,7 @@ import qutip
 
 from .. import _checks
 from ..resources import require
-from .spin import CentralSpinModel
+from .base import BatteryModel
 
 __all__ = [
     "CollectiveOperators",
@@ -81,7 +81,7 @@ def ladder_down(j, m):
     return np.sqrt(np.maximum((j + np.asarray(m)) * (j - np.asarray(m) + 1), 0.0))
 
 
-def diagonal_energy(model: CentralSpinModel, sz, jz):
+def diagonal_energy(model: BatteryModel, sz, jz):
     r"""The diagonal of :math:`H` on :math:`|S^z = s, J^z = u\rangle`: :math:`Bs + hu + 2\Delta su`.
 
     With :func:`ladder_up` and :func:`ladder_down` it gives :math:`H` in any
@@ -91,7 +91,7 @@ def diagonal_energy(model: CentralSpinModel, sz, jz):
     return model.B * sz + model.h * jz + 2 * model.delta * sz * jz
 
 
-def collective_operators(model: CentralSpinModel) -> CollectiveOperators:
+def collective_operators(model: BatteryModel) -> CollectiveOperators:
     r"""Return :math:`S^z, S^+, S^-, J^z, J^+, J^-` on dims ``[[N_B+1, N+1], [N_B+1, N+1]]``.
 
     Built from ``qutip.jmat(N_B/2, ...)`` and ``qutip.jmat(N/2, ...)`` with ``qutip.tensor``.
@@ -113,26 +113,26 @@ def collective_operators(model: CentralSpinModel) -> CollectiveOperators:
     )
 
 
-def battery_hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
+def battery_hamiltonian(model: BatteryModel) -> qutip.Qobj:
     r"""Battery Hamiltonian :math:`H_B = B S^z` (Eq. 4) on the full Dicke space."""
     ops = collective_operators(model)
     return model.B * ops.Sz
 
 
-def charger_hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
+def charger_hamiltonian(model: BatteryModel) -> qutip.Qobj:
     r"""Charger Hamiltonian :math:`H_C = h J^z` (Eq. 5) on the full Dicke space."""
     ops = collective_operators(model)
     return model.h * ops.Jz
 
 
-def interaction_hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
+def interaction_hamiltonian(model: BatteryModel) -> qutip.Qobj:
     r"""Interaction :math:`H_I = A(S^+J^- + S^-J^+) + 2\Delta S^z J^z` (Eq. 6)."""
     ops = collective_operators(model)
     flip_flop = ops.Sp * ops.Jm + ops.Sm * ops.Jp
     return model.A * flip_flop + 2 * model.delta * ops.Sz * ops.Jz
 
 
-def hamiltonian_from(model: CentralSpinModel, S, J) -> qutip.Qobj:
+def hamiltonian_from(model: BatteryModel, S, J) -> qutip.Qobj:
     r""":math:`H = BS^z + hJ^z + A(S^+J^- + S^-J^+) + 2\Delta S^zJ^z` from given operators.
 
     The one place the Hamiltonian is written. ``S`` and ``J`` are ``(z, +, -)`` triples of
@@ -146,7 +146,7 @@ def hamiltonian_from(model: CentralSpinModel, S, J) -> qutip.Qobj:
     return H
 
 
-def hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
+def hamiltonian(model: BatteryModel) -> qutip.Qobj:
     r"""Total Hamiltonian :math:`H = H_B + H_C + H_I` (Eqs. 4-6).
 
     Examples
@@ -160,7 +160,7 @@ def hamiltonian(model: CentralSpinModel) -> qutip.Qobj:
     return hamiltonian_from(model, (ops.Sz, ops.Sp, ops.Sm), (ops.Jz, ops.Jp, ops.Jm))
 
 
-def excitation_number(model: CentralSpinModel) -> qutip.Qobj:
+def excitation_number(model: BatteryModel) -> qutip.Qobj:
     r"""Total excitation number :math:`\hat K = \hat m + \hat n = S^z + J^z + (N_B + N)/2`.
 
     :math:`[H, \hat K] = 0`: the flip-flop term moves one excitation between battery and
@@ -171,8 +171,8 @@ def excitation_number(model: CentralSpinModel) -> qutip.Qobj:
     return ops.Sz + ops.Jz + shift * qutip.qeye(model.dims[0])
 
 
-def check_model(model) -> CentralSpinModel:
+def check_model(model) -> BatteryModel:
     """Return ``model`` if it is a :class:`CentralSpinModel`, else raise ``TypeError``."""
-    if not isinstance(model, CentralSpinModel):
+    if getattr(model, "kind", None) != "spins":  # the spin charger's kind (models.spin)
         raise TypeError(f"model must be a CentralSpinModel, got {type(model).__name__}")
     return model

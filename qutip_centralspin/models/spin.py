@@ -24,6 +24,8 @@ import qutip
 
 from .. import _checks
 from .base import BatteryModel
+from .operators import hamiltonian
+from .states import check_state, dicke_state
 
 __all__ = ["CentralSpinModel"]
 
@@ -115,8 +117,6 @@ class CentralSpinModel(BatteryModel):
 
     def label_state(self, m: int, c: int) -> qutip.Qobj:
         r"""The Dicke product ket :math:`|m, n = c\rangle` (:func:`~qutip_centralspin.dicke_state`)."""
-        from .states import dicke_state
-
         return dicke_state(self, m, c)
 
     def as_state(self, state, name: str = "psi0"):
@@ -126,8 +126,6 @@ class CentralSpinModel(BatteryModel):
             return state
         state = super().as_state(state, name)
         if isinstance(state, qutip.Qobj):
-            from .states import check_state
-
             return check_state(self, state, name)
         return state
 
@@ -137,8 +135,6 @@ class CentralSpinModel(BatteryModel):
 
     def hamiltonian(self, charger_levels: int | None = None) -> qutip.Qobj:
         """:math:`H` on the symmetric space (``charger_levels`` must be ``None`` or ``N + 1``)."""
-        from .operators import hamiltonian
-
         if charger_levels not in (None, self.n_charger + 1):
             raise ValueError(
                 f"charger_levels of a spin charger is N + 1 = {self.n_charger + 1}, "
@@ -154,22 +150,3 @@ class CentralSpinModel(BatteryModel):
             )
         jz = qutip.tensor(qutip.qeye(self.n_battery + 1), qutip.jmat(self.n_charger / 2, "z"))
         return {"E_C": self.h * jz, "n_C": jz + self.n_charger / 2}
-
-    def closed_evolution(self, state, *, times=None):
-        """The sector engine's evolution (one engine per block for a Gibbs state)."""
-        from ..solvers.sector import SectorEngine
-
-        if hasattr(state, "evolution"):
-            state.check_model(self)
-            return state.evolution(), {
-                "method": "sector diagonalisation (LAPACK dstevd), one engine per block (j_B, j_C)"
-            }
-        return SectorEngine(self).evolve(state), {
-            "method": "sector diagonalisation (LAPACK dstevd)"
-        }
-
-    def open_solver(self, processes):
-        """The exact block solver on the invariant :math:`(j, K)` blocks."""
-        from ..solvers.blocks import BlockSolver
-
-        return BlockSolver(self, processes)

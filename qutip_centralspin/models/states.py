@@ -27,8 +27,8 @@ import scipy.sparse
 
 from .. import _checks
 from ..resources import require
+from .base import BatteryModel
 from .operators import check_model, dicke_index
-from .spin import CentralSpinModel
 from .statedata import ket_entries, operator_entries
 
 __all__ = [
@@ -49,26 +49,26 @@ SPARSE_PRODUCT_SIZE = 1 << 16
 QUTIP_MAX_DIMENSION = int(np.iinfo(qutip.core.data.base.idxint_dtype).max)
 
 
-def battery_dicke(model: CentralSpinModel, m: int) -> qutip.Qobj:
+def battery_dicke(model: BatteryModel, m: int) -> qutip.Qobj:
     """Battery Dicke ket :math:`|m\\rangle_B` (``m`` flipped spins, ``0 <= m <= N_B``)."""
     check_model(model)
     m = _checks.int_in_range("m", m, 0, model.n_battery)
     return qutip.basis(model.n_battery + 1, dicke_index(model.n_battery, m), dtype="dia")
 
 
-def charger_dicke(model: CentralSpinModel, n: int) -> qutip.Qobj:
+def charger_dicke(model: BatteryModel, n: int) -> qutip.Qobj:
     """Charger Dicke ket :math:`|n\\rangle_C` (``n`` flipped spins, ``0 <= n <= N``)."""
     check_model(model)
     n = _checks.int_in_range("n", n, 0, model.n_charger)
     return qutip.basis(model.n_charger + 1, dicke_index(model.n_charger, n), dtype="dia")
 
 
-def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) -> qutip.Qobj:
+def dicke_state(model: BatteryModel, m: int, n: int, *, dm: bool = False) -> qutip.Qobj:
     r"""Product Dicke state :math:`|m, n\rangle` (Eq. 7) on dims ``[[N_B+1, N+1], ...]``.
 
     Parameters
     ----------
-    model : CentralSpinModel
+    model : BatteryModel
     m : int
         Flipped battery spins, ``0 <= m <= N_B`` (``0``: empty battery).
     n : int
@@ -111,7 +111,7 @@ def dicke_state(model: CentralSpinModel, m: int, n: int, *, dm: bool = False) ->
 
 
 def spin_coherent_charger(
-    model: CentralSpinModel, theta: float, phi: float = 0.0, *, m: int = 0, dm: bool = False
+    model: BatteryModel, theta: float, phi: float = 0.0, *, m: int = 0, dm: bool = False
 ) -> qutip.Qobj:
     r"""Battery in :math:`|m\rangle_B`, charger in a spin-coherent state :math:`|\theta,\phi\rangle`.
 
@@ -173,7 +173,7 @@ def _as_dia(ket: qutip.Qobj) -> qutip.Qobj:
     return qutip.Qobj(data, dims=ket.dims)
 
 
-def check_state(model: CentralSpinModel, state, name: str = "state") -> qutip.Qobj:
+def check_state(model: BatteryModel, state, name: str = "state") -> qutip.Qobj:
     """Check that ``state`` is a ket or density matrix on the model's Dicke space.
 
     Raises

@@ -23,7 +23,6 @@ from ..results import ChargingResult
 from .sector import SectorEngine
 
 __all__ = [
-    "charge_closed",
     "charge_exact",
     "charge_mixture",
     "closed_result",
@@ -102,30 +101,6 @@ def charge_exact(model, psi0, times, *, e_ops=None, options=None, engine=None) -
         options=options,
         start=start,
         method="sector diagonalisation (LAPACK dstevd)",
-    )
-
-
-def charge_closed(model, psi0, times, *, e_ops=None, options=None) -> ChargingResult:
-    """Exact closed evolution of ``psi0`` for any battery model, on its conserved sectors
-    (:meth:`~qutip_centralspin.models.base.BatteryModel.closed_evolution`).
-
-    ``states`` and ``e_ops`` see the full state (the charger truncated where the model says,
-    e.g. the Dicke charger's photon cutoff, recorded in ``stats``).
-    """
-    start = time.perf_counter()
-    _checks.solver_options("exact", options, OPTIONS)  # refused before any work
-    evo, info = model.closed_evolution(psi0, times=times - times[0])
-    info = dict(info)
-    return closed_result(
-        model,
-        evo,
-        times,
-        e_ops=e_ops,
-        options=options,
-        start=start,
-        solver=info.pop("solver", "exact"),
-        method=info.pop("method"),
-        **info,
     )
 
 

@@ -35,6 +35,7 @@ from ..models.protocols import step
 from ..observables.energy import ChargerEnergy
 from ..observables.ergotropy import DEFAULT_BATTERY, Battery, Ergotropy, battery_state
 from ..results import ChargingResult
+from ..solvers.engines import open_solver
 
 __all__ = [
     "BatteryCycle",
@@ -144,7 +145,7 @@ def _charger_energy(model, psi0, times, procs, coupling) -> np.ndarray:
         if len(res.states[0].dims[0]) == 2:
             e_c = ChargerEnergy(model)
             return np.array([e_c(t, s) for t, s in zip(times, res.states, strict=True)])
-    return model.open_solver(procs).charger_energy(psi0, times, coupling=coupling)
+    return open_solver(model, procs).charger_energy(psi0, times, coupling=coupling)
 
 
 def battery_cycle(
