@@ -75,6 +75,11 @@ REACH_TIMES = np.linspace(0.0, 10.0, 201)
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def _nnz(gen) -> int:
+    """Stored entries of an assembled generator; -1 for the matrix-free one (none stored)."""
+    return int(gen.nnz) if hasattr(gen, "Y2") else -1
+
+
 def _grid(tend: float, dt: float) -> np.ndarray:
     """pibs's output times: r.t + dt accumulated from 0, round(tend/dt) + 1 of them."""
     n = round(tend / dt) + 1
@@ -192,8 +197,8 @@ def _child_ours(n: int, tend: float, dt: float, out: str) -> None:
             solve=solve,
             total=total,
             rss_mb=_vmhwm_mb(),
-            dim=int(gen.Y2.shape[0]),
-            nnz=int(gen.nnz),
+            dim=gen.dim,
+            nnz=_nnz(gen),
             terms=float(gen.scale * times[-1]),
         ),
         t=total,
@@ -212,8 +217,8 @@ def _child_reach(n: int, wc: float) -> None:
         result=dict(
             total=seconds,
             rss_mb=_vmhwm_mb(),
-            dim=int(gen.Y2.shape[0]),
-            nnz=int(gen.nnz),
+            dim=gen.dim,
+            nnz=_nnz(gen),
             terms=float(gen.scale * REACH_TIMES[-1]),
             e_max=float(res.delta_energy[i]),
             t_max=float(REACH_TIMES[i]),

@@ -35,6 +35,11 @@ PROCESSES = {
 }
 
 
+def _nnz(gen) -> int:
+    """Stored entries of an assembled generator; -1 for the matrix-free one (none stored)."""
+    return int(gen.nnz) if hasattr(gen, "Y2") else -1
+
+
 def _processes(kind: str):
     from qutip_centralspin import decay, dephasing, pumping
 
@@ -71,8 +76,8 @@ def _run_case(kind: str, n: int, memory: str) -> dict:
     gen = next(iter(solver._generators.values()))
     return {
         "seconds": elapsed,
-        "dim": int(gen.Y2.shape[0]),
-        "nnz": int(gen.nnz),
+        "dim": gen.dim,
+        "nnz": _nnz(gen),
         "terms": float(gen.scale * TIMES[-1]),
         "rss_mb": _peak_rss_mb(),
         "delta_e_end": float(res.delta_energy[-1]),

@@ -24,9 +24,14 @@ import bench_pibs  # noqa: E402
 import qutip_centralspin.solvers.chebyshev as cheb  # noqa: E402
 
 
+def _nnz(gen) -> int:
+    """Stored entries of an assembled generator; -1 for the matrix-free one (none stored)."""
+    return int(gen.nnz) if hasattr(gen, "Y2") else -1
+
+
 def main(n: int, wc: float) -> None:
     products = [0]
-    step, segment = cheb._Recurrence.step, cheb._chebyshev_segment
+    step, segment = cheb.CsrRecurrence.step, cheb._chebyshev_segment
 
     def counted_step(self, *args, **kwargs):
         products[0] += 1
@@ -39,17 +44,18 @@ def main(n: int, wc: float) -> None:
         print(f"  segment of length {rel[-1]:.3g}: {products[0] - before} products, {verdict}")
         return out
 
-    cheb._Recurrence.step, cheb._chebyshev_segment = counted_step, reported_segment
+    cheb.CsrRecurrence.step, cheb._chebyshev_segment = counted_step, reported_segment
     solver = bench_pibs._solver(n, wc)
     profile = cProfile.Profile()
     start = time.perf_counter()
     profile.enable()
-    solver.solve((0, n), bench_pibs.REACH_TIMES, options={"num_cpus": 1})
+    # the assembled generator (the matrix-free one is profiled by bench_matrix_free.py)
+    solver.solve((0, n), bench_pibs.REACH_TIMES, options={"num_cpus": 1, "generator": "csr"})
     profile.disable()
     gen = next(iter(solver._generators.values()))
     print(
         f"N = {n}, wc = {wc}: {time.perf_counter() - start:.1f} s under cProfile; dim "
-        f"{gen.Y2.shape[0]}, nnz {gen.nnz}, series length scale * t = "
+        f"{gen.dim}, nnz {_nnz(gen)}, series length scale * t = "
         f"{gen.scale * bench_pibs.REACH_TIMES[-1]:.0f}, products {products[0]}; load average "
         f"{os.getloadavg()[0]:.2f}"
     )

@@ -100,13 +100,19 @@ def _max_state_error(states_a, states_b):
     return max((a - b).norm("max") for a, b in zip(states_a, states_b, strict=True))
 
 
+#: Both generators of the block solver: assembled (CSR) and matrix-free (compiled stencil).
+GENERATORS = ["csr", "matrix-free"]
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
 @pytest.mark.parametrize("model, label, procs", CASES)
-def test_blocks_match_bruteforce(model, label, procs):
+def test_blocks_match_bruteforce(model, label, procs, generator):
     psi0 = dicke_state(model, *label)
     opts = {"store_states": True}
-    res = charge(model, psi0, TIMES, processes=procs, options=opts)
+    res = charge(model, psi0, TIMES, processes=procs, options={**opts, "generator": generator})
     ref = bruteforce_mesolve(model, psi0, TIMES, procs, options={**opts, **ODE_OPTIONS})
     assert res.solver == "blocks" and ref.solver == "bruteforce"
+    assert res.stats["generator"] == generator
     assert np.abs(res.delta_energy - ref.delta_energy).max() < BRUTEFORCE_ATOL
     assert np.abs(res.power - ref.power).max() < BRUTEFORCE_ATOL
     assert res.initial_energy == pytest.approx(ref.initial_energy, abs=BRUTEFORCE_ATOL)
@@ -114,7 +120,8 @@ def test_blocks_match_bruteforce(model, label, procs):
     assert _max_state_error(res.states, ref.states) < BRUTEFORCE_ATOL
 
 
-def test_blocks_match_bruteforce_from_a_mixture_over_sectors():
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_blocks_match_bruteforce_from_a_mixture_over_sectors(generator):
     model = CentralSpinModel(3, 3, B=1.1, h=0.9, A=1.0, delta=0.1)
     rho0 = (
         0.5 * dicke_state(model, 0, 3, dm=True)
@@ -122,7 +129,8 @@ def test_blocks_match_bruteforce_from_a_mixture_over_sectors():
         + 0.2 * dicke_state(model, 1, 0, dm=True)
     )
     procs = [decay(0.2), dephasing(0.1, "charger"), pumping(0.05, "charger", "collective")]
-    res = charge(model, rho0, TIMES, processes=procs, options={"store_states": True})
+    opts = {"store_states": True, "generator": generator}
+    res = charge(model, rho0, TIMES, processes=procs, options=opts)
     ref = bruteforce_mesolve(model, rho0, TIMES, procs, options={"store_states": True})
     assert np.abs(res.delta_energy - ref.delta_energy).max() < BRUTEFORCE_ATOL
     assert _max_state_error(res.states, ref.states) < BRUTEFORCE_ATOL
@@ -311,11 +319,14 @@ def test_chiral_symmetry_halves_the_evolved_space():
     assert BlockSolver(resonant, dephasing(0.1)).dimension(mixed) == full
 
 
-def test_symmetry_breaking_superposition_matches_bruteforce():
+@pytest.mark.parametrize("generator", GENERATORS)
+@pytest.mark.parametrize("phase", [1.0, 1j], ids=["real", "imaginary"])
+def test_symmetry_breaking_superposition_matches_bruteforce(generator, phase):
+    """A real superposition breaks the chiral symmetry; an imaginary one keeps it."""
     model = CentralSpinModel(3, 2)
-    psi0 = (dicke_state(model, 0, 2) + 0.5 * dicke_state(model, 1, 1)).unit()
+    psi0 = (dicke_state(model, 0, 2) + 0.5 * phase * dicke_state(model, 1, 1)).unit()
     procs = [dephasing(0.2), decay(0.1, "charger")]
-    res = charge(model, psi0, TIMES, processes=procs)
+    res = charge(model, psi0, TIMES, processes=procs, options={"generator": generator})
     ref = bruteforce_mesolve(model, psi0, TIMES, procs)
     assert np.abs(res.delta_energy - ref.delta_energy).max() < BRUTEFORCE_ATOL
 
@@ -467,9 +478,10 @@ def test_no_processes_keeps_the_closed_behaviour():
         ),
     ],
 )
-def test_blocks_match_bruteforce_larger(model, procs):
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_blocks_match_bruteforce_larger(model, procs, generator):
     psi0 = dicke_state(model, 0, min(model.n_charger, 5))
-    res = charge(model, psi0, TIMES, processes=procs)
+    res = charge(model, psi0, TIMES, processes=procs, options={"generator": generator})
     ref = bruteforce_mesolve(model, psi0, TIMES, procs)
     assert np.abs(res.delta_energy - ref.delta_energy).max() < BRUTEFORCE_ATOL
 

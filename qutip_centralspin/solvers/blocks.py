@@ -115,14 +115,21 @@ from ..models.protocols import PiecewiseConstant
 from ..models.spin import CentralSpinModel
 from ..models.states import check_state
 from ..results import ChargingResult
-from .chebyshev import propagate
-from .dissipators import local_terms, log_multiplicity
+from .chebyshev import CsrRecurrence, propagate
+from .dissipators import local_factors, local_terms, log_multiplicity
+from .matrix_free import AVAILABLE as MATRIX_FREE_AVAILABLE
+from .matrix_free import JumpTerm, MatrixFreeGenerator
 from .sector import SectorEngine
 
 __all__ = ["BatteryPopulations", "BlockObservables", "BlockSolver", "charge_blocks", "OPTIONS"]
 
 #: Options understood by the block solver (QuTiP's names where QuTiP has one).
-OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus")
+OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus", "generator")
+#: Values of ``options["generator"]``: the assembled CSR generator or the matrix-free product.
+GENERATORS = ("auto", "csr", "matrix-free")
+#: ``generator="auto"`` takes the matrix-free product from this many block entries on
+#: (measured: benchmarks/bench_matrix_free.py; below it assembling is cheap and CSR as fast).
+MATRIX_FREE_MIN_SIZE = 20_000
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
@@ -162,6 +169,13 @@ class _Subspace:
         local = np.arange(blk.size, dtype=dtype) - self.offset[blk].astype(dtype)
         a, b = np.divmod(local, self.d[blk].astype(dtype))
         return blk, a, b
+
+
+def _chiral_real(X: np.ndarray) -> bool:
+    """Whether a block is real on even :math:`k_a - k_b` and imaginary on odd (exactly)."""
+    a, b = np.indices(X.shape)
+    odd = (a - b) % 2 == 1
+    return not (np.any(X.imag[~odd]) or np.any(X.real[odd]))
 
 
 def _parity_mask(S: _Subspace) -> np.ndarray:
@@ -208,6 +222,15 @@ class _Generator:
         if self.scale == 0:
             return self.c * v
         return 0.5 * self.scale * (self.Y2 @ v) + self.c * v
+
+    @property
+    def dim(self) -> int:
+        """Length of the evolved vector."""
+        return int(self.Y2.shape[0])
+
+    def recurrence(self, num_cpus=None) -> CsrRecurrence:
+        """The Chebyshev step ``out <- Y2 x + sign out`` on the CSR matrix."""
+        return CsrRecurrence(self.Y2, num_cpus)
 
     @property
     def nnz(self) -> int:
@@ -500,17 +523,17 @@ class BlockSolver:
         r"""The model of :math:`H_B + H_C + \lambda H_I` (:mod:`qutip_centralspin.models.protocols`)."""
         return self.model.replace(A=lam * self.model.A, delta=lam * self.model.delta)
 
-    def _switched(self, lam: float, sectors, chiral: bool) -> _Generator:
+    def _switched(self, lam: float, sectors, chiral: bool, kind: str = "csr"):
         """The generator at coupling ``lam`` on the same blocks (a sibling solver, cached)."""
         if lam == 1.0:
-            return self.generator(sectors, chiral)
+            return self.generator(sectors, chiral, kind)
         if lam not in self._siblings:
             if len(self._siblings) >= _MAX_SIBLINGS:  # keep the newest few (an optimiser
                 self._siblings.pop(next(iter(self._siblings)))  # visits many couplings)
             self._siblings[lam] = type(self)(self._scaled_model(lam), self.processes)
         sibling = self._siblings[lam]
         sibling._share_charger(self)
-        return sibling.generator(sectors, chiral)
+        return sibling.generator(sectors, chiral, kind)
 
     def _share_charger(self, other: BlockSolver) -> None:
         """Take ``other``'s state-dependent charger space (none for a spin charger)."""
@@ -576,23 +599,40 @@ class BlockSolver:
             ks = init
         return ks[::-1].copy()
 
-    def generator(self, sectors, chiral: bool = False) -> _Generator:
-        """The (cached) packed generator on the blocks reachable from ``sectors``.
+    def generator(self, sectors, chiral: bool = False, kind: str = "csr"):
+        """The (cached) generator on the blocks reachable from ``sectors``.
 
         ``sectors`` are the initial excitation sectors (any superset reachable from them
         gives the same generator: see :meth:`reachable_blocks`).
 
         ``chiral=True`` keeps only the half of the packed entries allowed by the chiral
         symmetry (see :attr:`chiral_symmetric`); valid for states that respect it.
+
+        ``kind``: ``"csr"`` assembles the packed real matrix; ``"matrix-free"`` keeps per-row
+        tables and applies the generator with a compiled stencil
+        (:class:`~qutip_centralspin.solvers.matrix_free.MatrixFreeGenerator`, its own layout).
         """
         key = (
             tuple(int(k) for k in sorted(set(np.asarray(sectors).tolist()), reverse=True)),
             bool(chiral),
             self.n_charger,
+            kind,
         )
         if key not in self._generators:
-            self._generators[key] = self._build(np.array(key[0], dtype=int), key[1])
+            build = self._build_matrix_free if kind == "matrix-free" else self._build
+            self._generators[key] = build(np.array(key[0], dtype=int), key[1])
         return self._generators[key]
+
+    @staticmethod
+    def _generator_kind(options, size: int) -> str:
+        """``options["generator"]`` resolved for ``size`` block entries."""
+        kind = options.get("generator", "auto")
+        if kind not in GENERATORS:
+            raise ValueError(f"options['generator'] must be one of {GENERATORS}, got {kind!r}")
+        if kind == "auto":
+            big = size >= MATRIX_FREE_MIN_SIZE
+            return "matrix-free" if MATRIX_FREE_AVAILABLE and big else "csr"
+        return kind
 
     @property
     def chiral_symmetric(self) -> bool:
@@ -741,6 +781,47 @@ class BlockSolver:
             pop_k=pop_k,
             weights=weights,
             keep=keep,
+        )
+
+    def _build_matrix_free(self, sectors: np.ndarray, chiral: bool) -> MatrixFreeGenerator:
+        """The generator as per-row tables (:mod:`~qutip_centralspin.solvers.matrix_free`)."""
+        S = self._subspace(sectors)
+        nb, nc = self.model.n_battery, self.n_charger
+        d = S.d.astype(np.int64)
+        blk = np.repeat(np.arange(d.size), d)
+        k = S.kmin[blk] + (np.arange(blk.size) - np.repeat(np.cumsum(d) - d, d))
+        jb, m = nb / 2 - S.q[blk], k - nb / 2
+        charger = self._charger_labels(S.r[blk], S.K[blk] - k)
+        half = np.zeros(blk.size)
+        terms = []
+        for (kind, who, scope), rate in self._rates.items():
+            if scope == "collective":
+                dexc = {"dephasing": 0, "decay": -1, "pumping": 1}[kind]
+                if who == "battery":
+                    f = self._collective_battery(kind, jb, m)
+                else:
+                    f = self._collective_charger(kind, charger)
+                half += -0.5 * rate * f**2
+                dk = dexc if who == "battery" else 0
+                terms.append(JumpTerm(0, 0, dexc, dk, np.sqrt(rate) * f))
+                continue
+            J, mm, n_sp = (jb, m, nb) if who == "battery" else (*charger, nc)
+            for dl, dexc, g in local_factors(kind, rate, n_sp, J, mm):
+                if dl is None:
+                    half += g
+                elif who == "battery":
+                    terms.append(JumpTerm(dl, 0, dexc, dexc, g))
+                else:
+                    terms.append(JumpTerm(0, dl, dexc, 0, g))
+        return MatrixFreeGenerator(
+            space=S,
+            chiral=chiral,
+            energy=np.asarray(self._energy(m, charger), dtype=float),
+            up=np.asarray(self._exchange(jb, m, charger)[0], dtype=float),
+            half=half,
+            terms=terms,
+            log_mult=self._log_mult_table(),
+            bohr_width=self._bohr_width(S),
         )
 
     def _add_terms(self, asm: _Assembler, S: _Subspace) -> None:
@@ -900,12 +981,16 @@ class BlockSolver:
         sectors = np.unique(exc[pops > 0]) if np.any(pops > 0) else np.unique(exc)
         return rho, sectors
 
-    def _initial_vector(self, S: _Subspace, rho: sp.csr_matrix) -> np.ndarray:
-        v = np.zeros(S.size)
+    def _initial_matrices(self, S: _Subspace, rho: sp.csr_matrix):
+        """``(block id, X)`` of every block of ``rho`` (the symmetric ladders ``q = r = 0``)."""
         for i in np.nonzero((S.q == 0) & (S.r == 0))[0]:
             k = S.kmin[i] + np.arange(S.d[i])
             idx = self._basis.full_index(k, S.K[i] - k)
-            X = rho[idx][:, idx].toarray()
+            yield i, rho[idx][:, idx].toarray()
+
+    def _initial_vector(self, S: _Subspace, rho: sp.csr_matrix) -> np.ndarray:
+        v = np.zeros(S.size)
+        for i, X in self._initial_matrices(S, rho):
             d, o = S.d[i], S.offset[i]
             upper = np.triu_indices(d)
             v[o : o + upper[0].size] = X.real[upper]
@@ -981,6 +1066,7 @@ class BlockSolver:
                 "method": "Chebyshev propagation on the invariant (j, K) blocks",
                 "run time": time.perf_counter() - start,
                 "dimension": run.dimension,
+                "generator": run.generator,
             },
         )
 
@@ -1045,7 +1131,7 @@ class BlockSolver:
             raise ValueError(f"order must be >= 0, got {order}")
         horizon = _checks.positive_real("horizon", horizon)
         options = _checks.solver_options("blocks", options, OPTIONS)
-        gen, v0, _, _ = self._prepare(psi0)
+        gen, v0, _, _ = self._prepare(psi0, {"generator": "csr"})  # reads M^T
         nb = self.model.n_battery
         f = np.zeros(v0.size)
         f[gen.pop_rows] = self.model.B * (gen.pop_k - nb / 2)
@@ -1075,14 +1161,21 @@ class BlockSolver:
         """
         return self.observables(psi0, tlist, options=options, coupling=coupling).charger_energy
 
-    def _prepare(self, psi0):
-        """The generator of ``psi0``'s invariant blocks and its packed initial vector.
+    def _prepare(self, psi0, options=None):
+        """The generator of ``psi0``'s invariant blocks and its initial vector.
 
-        Returns ``(gen, v0, init_sectors, chiral)``.
+        ``options["generator"]`` picks the assembled or the matrix-free generator (each has
+        its own vector layout). Returns ``(gen, v0, init_sectors, chiral)``.
         """
         psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
         S = self._subspace(init_sectors)
+        kind = self._generator_kind(options or {}, S.size)
+        if kind == "matrix-free":
+            mats = list(self._initial_matrices(S, rho0))
+            chiral = self.chiral_symmetric and all(_chiral_real(X) for _, X in mats)
+            gen = self.generator(init_sectors, chiral, kind)
+            return gen, gen.pack(mats), init_sectors, chiral
         v0 = self._initial_vector(S, rho0)
         chiral = self._uses_chiral(S, v0)
         gen = self.generator(init_sectors, chiral)
@@ -1103,7 +1196,7 @@ class BlockSolver:
         )
         F = sp.csr_matrix(
             (np.ones(gen.pop_rows.size), (inv.ravel(), gen.pop_rows)),
-            shape=(labels.shape[1], gen.Y2.shape[0]),
+            shape=(labels.shape[1], gen.dim),
         )
         return F, labels[0], labels[1]
 
@@ -1116,6 +1209,11 @@ class BlockSolver:
         functional (``functional=True``) reads :math:`\mathrm{tr}\,O X` and so carries the
         off-diagonal entries of :math:`O` twice.
         """
+        if isinstance(gen, MatrixFreeGenerator):
+            if functional:
+                raise ValueError("functionals are read on the assembled generator only")
+            yield from gen.blocks(vec)
+            return
         S = gen.space
         full = np.zeros(S.size)
         if gen.keep is None:
@@ -1186,7 +1284,9 @@ class BlockSolver:
         if storage_time < 0:
             raise ValueError(f"storage_time must be >= 0, got {storage_time!r}")
         options = _checks.solver_options("blocks", options, OPTIONS)
-        gen, v0, init_sectors, chiral = self._prepare(psi0)
+        # the storage map is read off the assembled generator's diagonal entries
+        opts = options if storage_time == 0 else {**options, "generator": "csr"}
+        gen, v0, init_sectors, chiral = self._prepare(psi0, opts)
         F, q, k = self._population_functionals(gen)
         if storage_time > 0:
             F = self._stored(F, gen, self._switched(0.0, init_sectors, chiral), storage_time)
@@ -1229,7 +1329,8 @@ class BlockSolver:
         return out.tocsr()
 
     def _run(self, psi0, times, options, *, populations: bool, coupling=None) -> _Run:
-        gen, v0, init_sectors, chiral = self._prepare(psi0)
+        gen, v0, init_sectors, chiral = self._prepare(psi0, options)
+        kind = "matrix-free" if isinstance(gen, MatrixFreeGenerator) else "csr"
         S = gen.space
         nb = self.model.n_battery
         # observables: battery energy, sector weights, (on request) battery populations
@@ -1265,11 +1366,11 @@ class BlockSolver:
                 inside = np.nonzero((times >= a) & (times <= b))[0]
                 rel = np.concatenate([times[inside] - a, [b - a]])
                 part, v = propagate(
-                    self._switched(lam, init_sectors, chiral), v, rel, F, options, final=True
+                    self._switched(lam, init_sectors, chiral, kind), v, rel, F, options, final=True
                 )
                 values[:, inside] = part[:, :-1]
             lam0 = float(coupling(times[0]))
-            rate0 = F[[0]] @ self._switched(lam0, init_sectors, chiral).apply(v0)
+            rate0 = F[[0]] @ self._switched(lam0, init_sectors, chiral, kind).apply(v0)
         states = None
         if populations:
             states = self._battery_states(values[n_func:], pop_q, pop_k)
@@ -1281,6 +1382,7 @@ class BlockSolver:
             charger_energy=values[1 + sectors_desc.size],
             battery_states=states,
             dimension=v0.size,
+            generator=kind,
         )
 
     def _battery_states(self, pops: np.ndarray, q, k) -> list[qutip.Qobj]:
@@ -1342,6 +1444,7 @@ class _Run:
     charger_energy: np.ndarray
     battery_states: list | None
     dimension: int
+    generator: str = "csr"
 
 
 def charge_blocks(

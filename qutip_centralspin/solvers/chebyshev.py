@@ -1,8 +1,11 @@
 r"""Chebyshev propagation of :math:`e^{tM}v` for a real generator, at many times in one sweep.
 
-Generic: any generator object with ``Y2`` (sparse, :math:`2(M - c)/s`), ``c``, ``scale``
-(:math:`s`), ``modified`` and ``weights`` (the physical-norm weight of each entry) can be
-propagated. :math:`e^{tM} = e^{ct}\sum_k (2-\delta_{k0}) J_k(st)\, i^k T_k((M-c)/(is))`
+Generic: any generator object with ``dim`` (the vector length), ``recurrence(num_cpus)`` (an
+object whose ``step(x, out, sign)`` overwrites ``out`` with :math:`Y_2x + \sigma\,out`,
+:math:`Y_2 = 2(M - c)/s`, and ``close()``), ``c``, ``scale`` (:math:`s`), ``modified`` and
+``weights`` (the physical-norm weight of each entry) can be propagated: the assembled
+generator (:class:`CsrRecurrence` on its CSR matrix) and the matrix-free one
+(:mod:`.matrix_free`) both are. :math:`e^{tM} = e^{ct}\sum_k (2-\delta_{k0}) J_k(st)\, i^k T_k((M-c)/(is))`
 (Jacobi-Anger), or with modified Bessel functions :math:`I_k` along the real axis when
 dissipation dominates (``modified``). Only the observables :math:`F h_k` of each recurrence
 vector are kept. The series stops where the Bessel tail is below :data:`CHEBYSHEV_TAIL`; a
@@ -26,7 +29,13 @@ try:  # SciPy's compiled y += A x kernel (frees the GIL); optional speed-up
 except ImportError:  # pragma: no cover
     _csr_matvec = None
 
-__all__ = ["bessel_table", "propagate", "CHEBYSHEV_TAIL", "MAX_RECURRENCE_GROWTH"]
+__all__ = [
+    "bessel_table",
+    "propagate",
+    "CsrRecurrence",
+    "CHEBYSHEV_TAIL",
+    "MAX_RECURRENCE_GROWTH",
+]
 
 #: Chebyshev series truncated where every remaining Bessel coefficient is below this.
 CHEBYSHEV_TAIL = 1e-17
@@ -101,7 +110,7 @@ def bessel_table(x, modified: bool = False) -> np.ndarray:
     return table[: int(significant.max()) + 1]
 
 
-class _Recurrence:
+class CsrRecurrence:
     """In-place Chebyshev step ``out = A @ x + sign * out`` (no allocation), threaded by rows.
 
     Uses SciPy's compiled CSR kernel, which accumulates into ``out`` and releases the GIL;
@@ -200,10 +209,10 @@ def propagate(gen, v0, times, F, options, *, final: bool = False, dense: bool = 
         raise ValueError("propagate: ask for final or dense, not both")
     out = np.zeros((F.shape[0], times.size))
     v0 = np.asarray(v0, dtype=float)
-    if gen.Y2.shape[0] == 0 or gen.scale <= 0:
+    if gen.dim == 0 or gen.scale <= 0:
         if dense:
             raise ValueError("dense output needs a non-trivial generator")
-        if gen.Y2.shape[0] == 0:
+        if gen.dim == 0:
             return (out, v0) if final else out
         # the generator is c times the identity
         out = (F @ v0)[:, None] * np.exp(gen.c * times)[None, :]
@@ -226,7 +235,7 @@ def propagate(gen, v0, times, F, options, *, final: bool = False, dense: bool = 
 
 def _propagate(gen, v0, times, F, options, final, dense=False):
     out = np.zeros((F.shape[0], times.size))
-    rec = _Recurrence(gen.Y2, options.get("num_cpus"))
+    rec = gen.recurrence(options.get("num_cpus"))
     bar = qutip.ui.progressbar.progress_bars[options.get("progress_bar")](
         int(np.ceil((gen.scale * times[-1] + 100) / _MOMENT_CHUNK)),
         **dict(options.get("progress_kwargs") or {}),

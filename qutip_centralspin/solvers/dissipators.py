@@ -15,7 +15,7 @@ from scipy.special import gammaln
 
 from ..models.operators import ladder_down, ladder_up
 
-__all__ = ["local_terms", "log_multiplicity"]
+__all__ = ["local_factors", "local_terms", "log_multiplicity"]
 
 
 def _sqrt0(x):
@@ -42,6 +42,44 @@ def _safe_div(num, den):
     return out
 
 
+def local_factors(kind: str, rate: float, n_spins: int, J, m):
+    r"""The terms of :math:`\sum_i D[\sqrt\gamma\,o_i]` as row factors of one ladder label.
+
+    Every coefficient of :func:`local_terms` factorises over the ket and the bra: the
+    :math:`-\frac12\{L^\dagger L,\cdot\}` part is :math:`h(m_a) + h(m_b)` and each jump is
+    :math:`g(m_a)\,g(m_b)` (the ladder prefactors are :math:`\ge 0`, their square roots are
+    folded into :math:`g`). Yields ``(None, 0, h)`` first, then ``(d_ladder, d_excitation, g)``
+    per jump (``d_ladder``: ``0`` for :math:`J \to J`, ``+1`` for :math:`J - 1`, ``-1`` for
+    :math:`J + 1`), evaluated at ``(J, m)`` of the *source* label. This is the one place the
+    Chase-Geremia / Shammah et al. coefficients are written; the assembled generator
+    (:func:`local_terms`) and the matrix-free one (:mod:`.matrix_free`) both take them from here.
+    """
+    half = n_spins / 2
+    J = np.asarray(J, dtype=float)
+    m = np.asarray(m, dtype=float)
+    same = _sqrt0(_safe_div(half + 1, J * (J + 1)))
+    down = _sqrt0(_safe_div(half + J + 1, J * (2 * J + 1)))  # J -> J - 1 (q grows)
+    up = _sqrt0(_safe_div(half - J, (J + 1) * (2 * J + 1)))  # J -> J + 1
+    if kind == "dephasing":
+        s = np.sqrt(2 * rate)
+        yield None, 0, np.full(np.broadcast(J, m).shape, -0.5 * rate * n_spins)
+        yield 0, 0, s * same * m
+        yield 1, 0, s * down * _sqrt0(J**2 - m**2)
+        yield -1, 0, s * up * _sqrt0((J + 1) ** 2 - m**2)
+        return
+    s = np.sqrt(0.5 * rate)
+    if kind == "pumping":  # decay with m -> -m
+        yield None, 0, -0.5 * rate * (half - m)
+        yield 0, 1, s * same * ladder_up(J, m)
+        yield 1, 1, s * down * _sqrt0((J - m) * (J - m - 1))
+        yield -1, 1, s * up * _sqrt0((J + m + 1) * (J + m + 2))
+        return
+    yield None, 0, -0.5 * rate * (half + m)
+    yield 0, -1, s * same * ladder_down(J, m)
+    yield 1, -1, s * down * _sqrt0((J + m) * (J + m - 1))
+    yield -1, -1, s * up * _sqrt0((J - m + 1) * (J - m + 2))
+
+
 def local_terms(kind: str, rate: float, n_spins: int, J, m_a, m_b):
     r"""Terms of :math:`\sum_i D[\sqrt\gamma\,o_i]` on the permutation-invariant blocks.
 
@@ -49,102 +87,13 @@ def local_terms(kind: str, rate: float, n_spins: int, J, m_a, m_b):
     ``(d_ladder, d_excitation, value)`` for each jump :math:`\sum_i o_i X o_i^\dagger` from
     ladder :math:`J` to :math:`J` (``d_ladder = 0``), :math:`J-1` (``+1``: q grows) and
     :math:`J+1` (``-1``), one at a time (to bound the memory). The coefficients are those of
-    Chase & Geremia (2008) / Shammah et al. (2018) as used by ``qutip.piqs``; local dephasing
-    uses :math:`\sigma^z = 2s^z`, i.e. four times the PIQS ``dephasing`` rate.
+    Chase & Geremia (2008) / Shammah et al. (2018) as used by ``qutip.piqs``
+    (:func:`local_factors` on the ket and the bra); local dephasing uses
+    :math:`\sigma^z = 2s^z`, i.e. four times the PIQS ``dephasing`` rate.
     """
-    half = n_spins / 2
-    if kind == "dephasing":
-        yield None, 0, np.full(J.shape, -rate * n_spins)
-        yield 0, 0, 2 * rate * _safe_div(half + 1, J * (J + 1)) * m_a * m_b
-        yield (
-            1,
-            0,
-            (
-                2
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0(J**2 - m_a**2)
-                * _sqrt0(J**2 - m_b**2)
-            ),
-        )
-        yield (
-            -1,
-            0,
-            (
-                2
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J + 1) ** 2 - m_a**2)
-                * _sqrt0((J + 1) ** 2 - m_b**2)
-            ),
-        )
-    elif kind == "decay":
-        yield None, 0, -0.5 * rate * ((half + m_a) + (half + m_b))
-        yield (
-            0,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + 1, J * (J + 1))
-                * ladder_down(J, m_a)
-                * ladder_down(J, m_b)
-            ),
-        )
-        yield (
-            1,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0((J + m_a) * (J + m_a - 1))
-                * _sqrt0((J + m_b) * (J + m_b - 1))
-            ),
-        )
-        yield (
-            -1,
-            -1,
-            (
-                0.5
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J - m_a + 1) * (J - m_a + 2))
-                * _sqrt0((J - m_b + 1) * (J - m_b + 2))
-            ),
-        )
-    else:  # pumping: decay with m -> -m
-        yield None, 0, -0.5 * rate * ((half - m_a) + (half - m_b))
-        yield (
-            0,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + 1, J * (J + 1))
-                * ladder_up(J, m_a)
-                * ladder_up(J, m_b)
-            ),
-        )
-        yield (
-            1,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half + J + 1, J * (2 * J + 1))
-                * _sqrt0((J - m_a) * (J - m_a - 1))
-                * _sqrt0((J - m_b) * (J - m_b - 1))
-            ),
-        )
-        yield (
-            -1,
-            1,
-            (
-                0.5
-                * rate
-                * _safe_div(half - J, (J + 1) * (2 * J + 1))
-                * _sqrt0((J + m_a + 1) * (J + m_a + 2))
-                * _sqrt0((J + m_b + 1) * (J + m_b + 2))
-            ),
-        )
+    for (dl, dx, fa), (_, _, fb) in zip(
+        local_factors(kind, rate, n_spins, J, m_a),
+        local_factors(kind, rate, n_spins, J, m_b),
+        strict=True,
+    ):
+        yield dl, dx, (fa + fb if dl is None else fa * fb)
