@@ -2,6 +2,7 @@
 
     python benchmarks/bench_groups.py            # best of 5 runs per case
     python benchmarks/bench_groups.py --quick    # one run per case
+    python benchmarks/bench_groups.py --sparse   # dense vs sparse sectors, side by side
 
 Targets: N_B = 10 battery spins with two charger groups of 100 spins each, all excited,
 P_max in < 1 s; with three charger groups of 50, in < 10 s; a 100-sample disorder average of
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from qutip_centralspin import CentralSpinModel, max_power  # noqa: E402
 from qutip_centralspin.models.groups import GroupModel  # noqa: E402
 from qutip_centralspin.solvers.group_engine import GroupEngine  # noqa: E402
+from qutip_centralspin.solvers.group_sparse import DENSE_SECTOR_LIMIT  # noqa: E402
 from qutip_centralspin.studies.disorder import binned_model, box_profile  # noqa: E402
 
 B10 = [(10, 1.0)]
@@ -63,9 +65,64 @@ def _best_time(fn, repeat: int):
     return best, out
 
 
+#: (label, N_B, number of charger groups of 50 spins, run the dense path too); the product
+#: space must stay below 2**62 (int64 indices): 11 groups of 50 do not
+SPARSE_CASES = [(f"N_B={nb}, {g} x 50", nb, g, g <= 5) for nb, g in
+                [(10, 4), (10, 5), (10, 6), (10, 8), (10, 10)]]  # fmt: skip
+SPARSE_TIMES = np.linspace(0.0, 0.5, 201)  # P_max is at tau ~ 0.08 for these models
+
+
+def sparse_section() -> int:
+    """Dense vs sparse sectors from scratch: E_B on 201 times for the all-excited state (one
+    sector), dense (eigh) against the sparse path (Chebyshev) and scipy's expm_multiply."""
+    from scipy.sparse.linalg import expm_multiply
+
+    print(
+        f"\nsparse sectors: E_B on {SPARSE_TIMES.size} times in [0, {SPARSE_TIMES[-1]:g}], "
+        f"from scratch (default dense_limit = {DENSE_SECTOR_LIMIT}); max |dE| relative to "
+        "|B|N_B"
+    )
+    failed = 0
+    for label, n_b, groups, dense_too in SPARSE_CASES:
+        coupling = [list(np.linspace(1.0, 0.2, groups))]
+        model = GroupModel(battery=[(n_b, 1.0)], charger=[(50, 1.0)] * groups, A=coupling)
+        state = ((0,), (50,) * groups)
+        start = time.perf_counter()
+        sparse_evo = GroupEngine(model, dense_limit=0).evolve(state)
+        sparse = sparse_evo.battery_energy(SPARSE_TIMES)
+        t_sparse = time.perf_counter() - start
+        sec = next(iter(sparse_evo._sectors.values()))
+        start = time.perf_counter()
+        psi = sparse_evo._blocks[sec.k][:, 0]
+        out = expm_multiply(
+            -1j * sec.hamiltonian, psi, start=0, stop=SPARSE_TIMES[-1], num=SPARSE_TIMES.size
+        )
+        expm = (out.real**2 + out.imag**2) @ sec.z
+        t_expm = time.perf_counter() - start
+        scale = model.battery_spread
+        line = (
+            f"{label:18s} sector size {sec.size:6d}: sparse (Chebyshev) {t_sparse:7.2f} s, "
+            f"expm_multiply {t_expm:7.2f} s (|diff| {np.abs(expm - sparse).max() / scale:.1e})"
+        )
+        if dense_too:
+            start = time.perf_counter()
+            dense = GroupEngine(model, dense_limit=sec.size).evolve(state)
+            energy = dense.battery_energy(SPARSE_TIMES)
+            t_dense = time.perf_counter() - start
+            diff = np.abs(energy - sparse).max() / scale
+            failed += not diff < 1e-9
+            line += f", dense (eigh) {t_dense:7.2f} s (|diff| {diff:.1e})"
+        else:
+            line += f", dense (eigh) skipped (needs {24 * sec.size**2 / 2**30:.1f} GiB for H)"
+        failed += not t_sparse < 60
+        print(line)
+    return failed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run per case")
+    parser.add_argument("--sparse", action="store_true", help="only dense vs sparse sectors")
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else 5
     print("qutip_centralspin benchmark: certified P_max of the multi-group model")
@@ -74,6 +131,8 @@ def main(argv=None) -> int:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; best of {repeat}"
     )
+    if args.sparse:
+        return int(sparse_section() > 0)
     failed = 0
     for label, battery, charger, A, delta, target in CASES:
         model = GroupModel(battery=battery, charger=charger, A=A, delta=delta)

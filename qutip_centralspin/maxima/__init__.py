@@ -5,6 +5,7 @@
 * :mod:`.ergotropy` -- the largest ergotropy :math:`W_{max}` (or its first peak);
 * :mod:`.charging_time` -- the charging time by either paper's definition;
 * :mod:`.open` -- the same for dissipative runs on the exact block solver, over a window.
+* :mod:`.grid` -- grid *estimates* where no spectrum certifies (sparse group sectors);
 * :mod:`.estimates` -- TWA *estimates* (not certified) of :math:`P_{max}`, :math:`\tau` and the
   first :math:`E_{max}` at large sizes (``max_power(..., method="twa")``).
 """

@@ -122,6 +122,7 @@ from ..results import Maximum
 from ..solvers.engines import closed_evolution
 from ..solvers.mixture import MixtureEvolution
 from ..solvers.sector import SectorEvolution
+from .grid import grid_max_energy, grid_max_power
 
 __all__ = ["max_power", "max_energy"]
 
@@ -314,6 +315,8 @@ def certified_max_power(evo: SectorEvolution, *, rtol: float = CERTIFIED_RTOL) -
     value found (``0`` only if nothing above round-off was seen), its time and a rigorous upper
     bound for all times, with ``converged=False`` and the ``reason``.
     """
+    if not getattr(evo, "certifiable", True):  # sparse sectors: no spectrum, an estimate
+        return grid_max_power(evo)
     scaled, shift = _rescaled(evo)
     result = _max_power(scaled, rtol)
     result = _scale_back(result, shift, power=True) if shift else result
@@ -429,6 +432,8 @@ def certified_max_energy(
 ) -> Maximum:
     """:func:`max_energy` for an already prepared :class:`SectorEvolution`."""
     peak = _check_peak(peak)
+    if not getattr(evo, "certifiable", True):  # sparse sectors: no spectrum, an estimate
+        return grid_max_energy(evo, window=window, peak=peak)
     scaled, shift = _rescaled(evo)
     if window is not None and shift:
         window = math.ldexp(window, shift)  # H / 2^k runs 2^k times slower

@@ -33,10 +33,14 @@ group labels with that sum (about :math:`K^{G-1}` of them for :math:`G` groups).
 sector's :math:`H` is built from the labels with the ladder coefficients of
 :func:`~qutip_centralspin.models.operators.ladder_up` /
 :func:`~qutip_centralspin.models.operators.ladder_down`
-and diagonalised densely (LAPACK ``syevd``). :class:`~qutip_centralspin.solvers.group_engine.GroupEngine` is a
-:class:`~qutip_centralspin.solvers.sectors.SectorBasis`, so its evolutions are
+and diagonalised densely (LAPACK ``syevd``) up to ``dense_limit`` levels (default 4000).
+:class:`~qutip_centralspin.solvers.group_engine.GroupEngine` is a
+:class:`~qutip_centralspin.solvers.sectors.SectorBasis`, so its dense evolutions are
 :class:`~qutip_centralspin.solvers.sector.SectorEvolution` objects: energies, power, states
-and the certified maxima of :mod:`qutip_centralspin.maxima.certified` work unchanged.
+and the certified maxima of :mod:`qutip_centralspin.maxima.certified` work unchanged. Larger
+sectors are built as sparse (CSR) matrices and propagated by a Chebyshev sweep
+(:mod:`qutip_centralspin.solvers.group_sparse`): the same observables, to ~1e-12 relative to
+:math:`|B|N_B`, and grid-estimated (never certified) maxima.
 
 Thermal groups
 --------------

@@ -27,7 +27,7 @@ from .blocks import BlockSolver
 from .cavity_blocks import CavityBlockSolver
 from .cavity_engine import CavityEngine
 from .dicke_engine import dicke_evolution
-from .group_engine import group_evolution
+from .group_engine import group_evolution, group_method
 from .sector import SectorEngine
 
 __all__ = ["closed_evolution", "open_solver"]
@@ -51,7 +51,8 @@ def _dicke(model, state, times):
 
 
 def _groups(model, state, times):
-    return group_evolution(model, state), {"method": "group-sector diagonalisation (LAPACK syevd)"}
+    evo = group_evolution(model, state)  # dense or sparse sectors by size
+    return evo, {"method": group_method(evo)}
 
 
 #: model class -> f(model, state, elapsed times or None) -> (evolution, stats)

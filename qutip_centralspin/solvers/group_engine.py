@@ -1,6 +1,8 @@
 """The exact closed engine of the multi-group model.
 
-The sectors of conserved total excitation, spanned by the group labels, diagonalised densely.
+The sectors of conserved total excitation, spanned by the group labels: diagonalised densely
+up to the engine's ``dense_limit`` levels (:data:`DENSE_SECTOR_LIMIT` by default; certified
+maxima), propagated on sparse sectors beyond it (:mod:`.group_sparse`; grid-estimated maxima).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import itertools
 import math
 import numbers
 import time
+from typing import NamedTuple
 
 import numpy as np
 import qutip
@@ -23,12 +26,19 @@ from ..models.groups import (
     group_labels,
     has_gibbs,
 )
-from ..models.operators import ladder_down, ladder_up
 from ..models.states import validate_state
 from ..models.thermal import log_ladder_weights, thermal_populations
 from ..resources import require
 from ..results import ChargingResult
 from .exact import closed_result
+from .group_sparse import (
+    DENSE_SECTOR_LIMIT,
+    SparseGroupEvolution,
+    SparseSector,
+    dm_columns,
+    sector_elements,
+    sparse_sector,
+)
 from .mixture import WeightedEvolution
 from .sector import SectorEvolution
 from .sectors import Sector, SectorBasis
@@ -36,13 +46,30 @@ from .sectors import Sector, SectorBasis
 __all__ = [
     "GroupEngine",
     "GroupEvolution",
+    "SectorTable",
+    "DENSE_SECTOR_LIMIT",
     "mixture_evolution",
     "charge_groups",
     "group_evolution",
+    "group_method",
 ]
 
 
 _FLOAT = 8
+
+
+class SectorTable(NamedTuple):
+    """The basis of one sector, not diagonalised: group labels (rows), their ascending QuTiP
+    indices and :math:`H_B` on them."""
+
+    k: int
+    labels: np.ndarray
+    index: np.ndarray
+    z: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.index.size
 
 
 # -- the exact engine ---------------------------------------------------------------------------
@@ -76,12 +103,24 @@ class GroupEngine(SectorBasis):
         H_{x + e_a - e_b,\,x} = A_{ab}\sqrt{(j_a - s_a)(j_a + s_a + 1)}
                                        \sqrt{(j_b + u_b)(j_b - u_b + 1)},
 
-    with :math:`s_a = m_a - N_a/2`, :math:`u_b = n_b - N_b/2`, :math:`j_g = N_g/2`; it is
-    diagonalised once (LAPACK ``syevd``) and cached on the instance.
+    with :math:`s_a = m_a - N_a/2`, :math:`u_b = n_b - N_b/2`, :math:`j_g = N_g/2`
+    (:func:`~.group_sparse.sector_elements`). Which path runs is decided per evolution by the
+    largest occupied sector:
+
+    * up to ``dense_limit`` levels, the dense path: the sector is diagonalised once (LAPACK
+      ``syevd``) and cached on the instance; :math:`E_B(t)` is then exact to round-off at any
+      time and the maxima are certified (:mod:`qutip_centralspin.maxima.certified`);
+    * beyond it, the sparse path: the sector is a CSR matrix (never dense) and the state is
+      propagated by a Chebyshev sweep (:class:`~.group_sparse.SparseGroupEvolution`),
+      accurate to ~1e-12 relative to :math:`|B|N_B`; the maxima are grid estimates
+      (:mod:`qutip_centralspin.maxima.grid`, ``converged=False``).
 
     Parameters
     ----------
     model : GroupModel
+    dense_limit : int, optional
+        Largest sector (levels) diagonalised densely, ``>= 0``; default
+        :data:`DENSE_SECTOR_LIMIT`. ``0`` forces the sparse path on every sector.
 
     Examples
     --------
@@ -92,20 +131,30 @@ class GroupEngine(SectorBasis):
     >>> evo = GroupEngine(model).evolve(((0,), (10, 10)))
     >>> evo.sector_weights
     {20: 1.0}
+    >>> sparse = GroupEngine(model, dense_limit=0).evolve(((0,), (10, 10)))
+    >>> t = np.array([0.1, 0.2])
+    >>> bool(np.allclose(sparse.delta_energy(t), evo.delta_energy(t), atol=1e-12))
+    True
     """
 
-    def __init__(self, model: GroupModel):
+    def __init__(self, model: GroupModel, *, dense_limit: int | None = None):
         super().__init__(check_group_model(model))
         if model.shape >= MAX_DIMENSION:
             raise ValueError(
                 f"the product space of the groups must have fewer than 2**62 dimensions, got "
                 f"{model.shape:.3g}; use fewer groups"
             )
+        self.dense_limit = (
+            DENSE_SECTOR_LIMIT
+            if dense_limit is None
+            else _checks.int_in_range("dense_limit", dense_limit, 0, MAX_DIMENSION)
+        )
         self.sizes = np.array(model.battery_sizes + model.charger_sizes, dtype=np.int64)
         dims = self.sizes + 1
         self.strides = np.cumprod(np.concatenate([[1], dims[::-1][:-1]]))[::-1].astype(np.int64)
         self.n_battery_groups = len(model.battery)
-        self._tables: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._tables: dict[int, SectorTable] = {}
+        self._sparse: dict[int, SparseSector] = {}
 
     # -- the QuTiP vector ---------------------------------------------------------------------
     @property
@@ -148,44 +197,40 @@ class GroupEngine(SectorBasis):
         labels = _compositions(k, self.sizes)
         return labels[np.argsort(self.label_index(labels), kind="stable")]
 
+    def block_basis(self, k: int) -> SectorTable:
+        """The (cached) basis of sector ``k``, not diagonalised: what state blocks are
+        written in, on either path."""
+        k = int(k)
+        if k not in self._tables:
+            labels = self.sector_labels(k)
+            nb = self.n_battery_groups
+            z = (labels[:, :nb] - self.sizes[:nb] / 2) @ self.model.battery_fields
+            self._tables[k] = SectorTable(k, labels, self.label_index(labels), z)
+        return self._tables[k]
+
     def sector_hamiltonian(self, k: int) -> np.ndarray:
         """The dense real symmetric :math:`H` of sector ``k`` (basis of :meth:`sector_labels`)."""
-        labels = self.sector_labels(k)
-        return self._hamiltonian(labels, self.label_index(labels))
+        table = self.block_basis(k)
+        return self._hamiltonian(table.labels, table.index)
 
     def _hamiltonian(self, labels: np.ndarray, index: np.ndarray) -> np.ndarray:
-        mod, nb = self.model, self.n_battery_groups
         size = index.size
         require(3.0 * _FLOAT * size * size, f"the dense sector of size {size}")
-        half = self.sizes / 2
-        mz = labels - half  # s_a and u_b
-        s, u = mz[:, :nb], mz[:, nb:]
-        diag = (
-            s @ mod.battery_fields
-            + u @ mod.charger_fields
-            + 2 * np.einsum("ia,ab,ib->i", s, mod.delta, u)
-        )
+        diag, src, dst, amp = sector_elements(self, labels, index)
         h = np.diag(diag)
-        for a in range(nb):
-            up = ladder_up(half[a], s[:, a])
-            for b in range(len(mod.charger)):
-                if mod.A[a, b] == 0:
-                    continue
-                amp = mod.A[a, b] * up * ladder_down(half[nb + b], u[:, b])
-                src = np.flatnonzero(amp)
-                dst = np.searchsorted(index, index[src] - self.strides[a] + self.strides[nb + b])
-                h[dst, src] = amp[src]
-                h[src, dst] = amp[src]
+        h[dst, src] = amp
+        h[src, dst] = amp
         return h
 
     def sector(self, k: int) -> Sector:
-        """The (cached) sector with ``k`` excitations, diagonalised."""
+        """The (cached) sector with ``k`` excitations, diagonalised densely (whatever its size:
+        the evolutions decide the path, :meth:`evolve`)."""
         k = int(k)
         if k not in self._sectors:
-            labels = self.sector_labels(k)
-            index = self.label_index(labels)
+            table = self.block_basis(k)
+            labels = table.labels
             with np.errstate(over="ignore", invalid="ignore"):
-                h = self._hamiltonian(labels, index)
+                h = self._hamiltonian(labels, table.index)
             if not np.all(np.isfinite(h)):
                 raise ValueError(
                     f"the Hamiltonian of sector K={k} overflows double precision: the model's "
@@ -193,8 +238,6 @@ class GroupEngine(SectorBasis):
                 )
             energies, vectors = np.linalg.eigh(h)
             nb = self.n_battery_groups
-            z = (labels[:, :nb] - self.sizes[:nb] / 2) @ self.model.battery_fields
-            self._tables[k] = (labels, index, z)
             self._sectors[k] = Sector(
                 k,
                 labels[:, :nb].sum(axis=1),
@@ -206,21 +249,48 @@ class GroupEngine(SectorBasis):
             )
         return self._sectors[k]
 
-    def sector_indices(self, sector: Sector) -> np.ndarray:
+    def sparse_sector(self, k: int) -> SparseSector:
+        """The (cached) sector with ``k`` excitations as a sparse (CSR) matrix."""
+        k = int(k)
+        if k not in self._sparse:
+            table = self.block_basis(k)
+            self._sparse[k] = sparse_sector(self, k, table.labels, table.index, table.z)
+        return self._sparse[k]
+
+    def sector_indices(self, sector) -> np.ndarray:
         """QuTiP vector indices of the sector's basis (ascending)."""
-        return self._tables[sector.k][1]
+        return self.block_basis(sector.k).index
 
-    def positions(self, sector: Sector, index) -> np.ndarray:
+    def positions(self, sector, index) -> np.ndarray:
         """Positions in the sector's basis of the QuTiP vector indices ``index``."""
-        return np.searchsorted(self._tables[sector.k][1], np.asarray(index, dtype=np.int64))
+        return np.searchsorted(self.block_basis(sector.k).index, np.asarray(index, dtype=np.int64))
 
-    def battery_energies(self, sector: Sector) -> np.ndarray:
+    def battery_energies(self, sector) -> np.ndarray:
         r""":math:`\sum_a B_a(m_a - N_a/2)` on the sector's basis."""
-        return self._tables[sector.k][2]
+        return self.block_basis(sector.k).z
+
+    def is_sparse(self, blocks: dict) -> bool:
+        """Whether the evolution of the sector ``blocks`` runs on the sparse path: a sector
+        of more than ``dense_limit`` levels is occupied."""
+        return any(self.block_basis(k).size > self.dense_limit for k in blocks)
+
+    def _evolution(self, blocks: dict, *, is_ket: bool, source=None, dm_entries=None):
+        """The dense :class:`GroupEvolution` or the :class:`SparseGroupEvolution` of the
+        sector ``blocks`` (:meth:`is_sparse`)."""
+        if not self.is_sparse(blocks):
+            return GroupEvolution(
+                self, None, is_ket=is_ket, blocks=blocks, source=source, dm_entries=dm_entries
+            )
+        columns = None if dm_entries is None else dm_columns(self, *dm_entries)
+        return SparseGroupEvolution(
+            self, blocks, is_ket=is_ket, columns=columns, dense_limit=self.dense_limit
+        )
 
     # -- states ---------------------------------------------------------------------------
-    def evolve(self, state) -> GroupEvolution:
-        r"""Prepare the exact evolution of ``state``.
+    def evolve(self, state) -> GroupEvolution | SparseGroupEvolution:
+        r"""Prepare the exact evolution of ``state``: a :class:`GroupEvolution` (dense
+        sectors) or, if an occupied sector has more than ``dense_limit`` levels, a
+        :class:`~.group_sparse.SparseGroupEvolution` (class notes).
 
         Parameters
         ----------
@@ -238,11 +308,13 @@ class GroupEngine(SectorBasis):
         if isinstance(state, tuple):
             state = {state: 1.0}
         if isinstance(state, dict):
-            return GroupEvolution(self, None, is_ket=True, blocks=self._label_blocks(state))
+            return self._evolution(self._label_blocks(state), is_ket=True)
         state = _check_state(self.model, state)
-        return self.state_evolution(state, GroupEvolution)
+        return self.state_evolution(
+            state, lambda engine, data, **kwargs: engine._evolution(**kwargs)
+        )
 
-    def evolve_mixture(self, populations: dict) -> GroupEvolution:
+    def evolve_mixture(self, populations: dict) -> GroupEvolution | SparseGroupEvolution:
         r"""The exact evolution of :math:`\rho = \sum p_{mn}|m, n\rangle\langle m, n|`.
 
         Parameters
@@ -265,7 +337,7 @@ class GroupEngine(SectorBasis):
             ((k, column),) = self._label_blocks({key: 1.0}).items()
             columns.setdefault(k, []).append(column * math.sqrt(p / total))
         blocks = {k: np.hstack(cols) for k, cols in columns.items()}
-        return GroupEvolution(self, None, is_ket=False, blocks=blocks)
+        return self._evolution(blocks, is_ket=False)
 
     def _label_blocks(self, amplitudes: dict) -> dict[int, np.ndarray]:
         """Normalised sector blocks of ``{(m, n): amplitude}``."""
@@ -278,7 +350,7 @@ class GroupEngine(SectorBasis):
             if not (isinstance(key, tuple) and len(key) == 2):
                 raise ValueError(f"group labels must be (m, n) pairs of tuples, got {key!r}")
             m, n = group_labels(self.model, *key)
-            sec = self.sector(sum(m) + sum(n))
+            sec = self.block_basis(sum(m) + sum(n))
             block = blocks.get(sec.k)
             if block is None:
                 block = blocks[sec.k] = np.zeros((sec.size, 1), dtype=float if real else complex)
@@ -379,7 +451,9 @@ def _ladders(size: int, field: float, label) -> list[tuple[float, int, np.ndarra
     return out
 
 
-def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
+def mixture_evolution(
+    model: GroupModel, m, n, *, dense_limit: int | None = None
+) -> WeightedEvolution:
     r"""The exact evolution of a product state with :class:`Gibbs` groups (module notes).
 
     :math:`\rho = \bigotimes_g \rho_g`, each :math:`\rho_g` a Dicke state
@@ -395,6 +469,9 @@ def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
     model : GroupModel
     m, n : sequence of int or Gibbs
         One label per battery group and per charger group.
+    dense_limit : int, optional
+        The ``dense_limit`` of each part's :class:`GroupEngine` (a part whose occupied
+        sectors are larger runs on the sparse path).
 
     Returns
     -------
@@ -436,7 +513,7 @@ def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
                 A=model.A[np.ix_(battery, charger - nb)],
                 delta=model.delta[np.ix_(battery, charger - nb)],
             )
-            engines[spins] = (GroupEngine(part), kept)
+            engines[spins] = (GroupEngine(part, dense_limit=dense_limit), kept)
         engine, kept = engines[spins]
         populations = {}
         for labels in itertools.product(*[np.flatnonzero(combo[g][2]) for g in kept]):
@@ -448,10 +525,18 @@ def mixture_evolution(model: GroupModel, m, n) -> WeightedEvolution:
     return WeightedEvolution(model, parts, stationary_energy=stationary)
 
 
-def group_evolution(model: GroupModel, state, engine: GroupEngine | None = None):
+def group_evolution(
+    model: GroupModel, state, engine: GroupEngine | None = None, *, dense_limit=None
+):
     """The exact evolution of ``state``: one engine (``engine`` if given, built for
-    ``model``), or one per ladder with Gibbs groups (``engine`` must then be None)."""
+    ``model``), or one per ladder with Gibbs groups (``engine`` must then be None); new
+    engines get ``dense_limit`` (:class:`GroupEngine`)."""
     check_group_model(model)
+    if engine is not None and dense_limit is not None:
+        raise ValueError(
+            f"dense_limit must be None when an engine is given (the engine has its own, "
+            f"{getattr(engine, 'dense_limit', None)!r}), got {dense_limit!r}"
+        )
     if engine is not None and (not isinstance(engine, GroupEngine) or engine.model is not model):
         raise ValueError(
             f"engine must be a GroupEngine built for this model, got {type(engine).__name__}"
@@ -460,13 +545,33 @@ def group_evolution(model: GroupModel, state, engine: GroupEngine | None = None)
     if has_gibbs(state):
         if engine is not None:
             raise ValueError("engine must be None for a state with Gibbs groups (one per ladder)")
-        return mixture_evolution(model, *state)
-    return (engine or GroupEngine(model)).evolve(state)
+        return mixture_evolution(model, *state, dense_limit=dense_limit)
+    return (engine or GroupEngine(model, dense_limit=dense_limit)).evolve(state)
+
+
+def group_method(evo) -> str:
+    """What ran, for a result's ``stats``: the dense or the sparse path (or both, for the
+    parts of a mixture)."""
+    dense = "group-sector diagonalisation (LAPACK syevd)"
+    parts = [e for _, e in evo.parts] if isinstance(evo, WeightedEvolution) else [evo]
+    sparse = [e.method for e in parts if isinstance(e, SparseGroupEvolution)]
+    if not sparse:
+        return dense
+    if len(sparse) == len(parts):
+        return sparse[0] if len(parts) == 1 else f"{sparse[0]}, one engine per ladder"
+    return f"{dense}; sparse parts: {sparse[0]}"
 
 
 # -- entry points -------------------------------------------------------------------------------
 def charge_groups(
-    model: GroupModel, state, tlist, e_ops=None, options=None, *, engine: GroupEngine | None = None
+    model: GroupModel,
+    state,
+    tlist,
+    e_ops=None,
+    options=None,
+    *,
+    engine: GroupEngine | None = None,
+    dense_limit: int | None = None,
 ) -> ChargingResult:
     r"""Exact closed charging of a :class:`GroupModel` on ``tlist``.
 
@@ -490,11 +595,16 @@ def charge_groups(
         ``max_memory``.
     engine : GroupEngine, optional
         Reuse the diagonalised sectors of an engine built for ``model``.
+    dense_limit : int, optional
+        Largest sector diagonalised densely (:class:`GroupEngine`; default
+        :data:`DENSE_SECTOR_LIMIT`); only without ``engine``.
 
     Returns
     -------
     ChargingResult
-        ``solver="exact"``.
+        ``solver="exact"``; ``stats["method"]`` says which path ran: dense sectors (exact to
+        round-off) or sparse sectors with Chebyshev propagation (~1e-12 relative to
+        :math:`|B|N_B`).
 
     Examples
     --------
@@ -508,13 +618,14 @@ def charge_groups(
     start = time.perf_counter()
     check_group_model(model)
     times = _checks.time_list("tlist", tlist)
+    evo = group_evolution(model, state, engine, dense_limit=dense_limit)
     return closed_result(
         model,
-        group_evolution(model, state, engine),
+        evo,
         times,
         e_ops=e_ops,
         options=options,
         start=start,
-        method="group sector diagonalisation (LAPACK syevd)",
+        method=group_method(evo),
         groups=len(model.battery) + len(model.charger),
     )

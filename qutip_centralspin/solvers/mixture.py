@@ -140,6 +140,12 @@ class WeightedEvolution:
         p2 = (d2 - 2 * p1) / t
         return p, p1, p2, (d3 - 3 * p2) / t
 
+    @property
+    def certifiable(self) -> bool:
+        """Whether every part has the spectral form the certified maxima need (a part on
+        the sparse group path has not: :mod:`qutip_centralspin.maxima.grid` estimates)."""
+        return all(getattr(evo, "certifiable", True) for _, evo in self.parts)
+
     # -- certification data (sums and maxima of the parts' bounds) ---------------------------
     def derivative_bound(self, order: int) -> float:
         """:math:`\\sum_r w_r M_k^{(r)} \\ge |d^k E_B/dt^k|` for all t (for ``k = 0`` plus

@@ -149,6 +149,12 @@ class SectorBasis:
         """
         return self.model.B * (sector.m - self.model.n_battery / 2)
 
+    def block_basis(self, k: int):
+        """The basis the state blocks of sector ``k`` are written in (``k``, ``size`` and
+        :meth:`positions`): the diagonalised sector here; a basis with a sparse path returns
+        its labels without diagonalising."""
+        return self.sector(k)
+
     # -- states from their nonzero entries (never the full space) --------------------------
     def ket_blocks(self, index: np.ndarray, values: np.ndarray) -> dict[int, np.ndarray]:
         r"""Sector blocks ``{k: C_k}`` (one column) of the ket with ``values`` at ``index``
@@ -163,7 +169,7 @@ class SectorBasis:
         occupied = np.unique(exc[np.abs(values) ** 2 > EMPTY_SECTOR_WEIGHT])
         blocks = {}
         for k in occupied.tolist():
-            sec = self.sector(k)
+            sec = self.block_basis(k)
             mine = exc == k
             block = np.zeros((sec.size, 1), dtype=values.dtype)
             block[self.positions(sec, index[mine]), 0] = values[mine]
@@ -193,7 +199,7 @@ class SectorBasis:
         occupied = np.unique(exc[diagonal > EMPTY_SECTOR_WEIGHT])
         blocks = {}
         for k in occupied.tolist():
-            sec = self.sector(k)
+            sec = self.block_basis(k)
             mine = np.flatnonzero(exc == k)
             rho = sub[np.ix_(mine, mine)]
             if float(np.trace(rho).real) <= EMPTY_SECTOR_WEIGHT:
