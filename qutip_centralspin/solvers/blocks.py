@@ -129,7 +129,7 @@ OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus", "generator")
 GENERATORS = ("auto", "csr", "matrix-free")
 #: ``generator="auto"`` takes the matrix-free product from this many block entries on
 #: (measured: benchmarks/bench_matrix_free.py; below it assembling is cheap and CSR as fast).
-MATRIX_FREE_MIN_SIZE = 20_000
+MATRIX_FREE_MIN_SIZE = 50_000
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)

@@ -86,15 +86,25 @@ def _kernels():
         return _KERNELS
     import numba
 
+    @numba.njit(cache=True, inline="always")
+    def rotate_none(z):
+        return z
+
+    @numba.njit(cache=True, inline="always")
+    def rotate_minus_i(z):
+        return complex(z.imag, -z.real)  # -i z
+
     @numba.njit(parallel=True, cache=True)
-    def product(x, y, alpha, c, sign, ket_lo, ket_hi, bra_lo, bra_hi, chunks,
+    def product(x, y, alpha, c, sign, rotate, ket_lo, ket_hi, bra_lo, bra_hi, chunks,
                 d, rowoff, start, energy, up, half, src, shift, g):  # fmt: skip
         """y <- alpha (L x - c x) + sign y, block by block, row by row.
 
         ``start[row]`` (unsigned) is the entry of the row's diagonal element; X_{a,b}
         (a <= b) is entry ``start[row a] + b - a``, and X_{b,a} its conjugate. ``g`` is flat:
-        term t's factor of row ``rs`` is ``g[t * n_rows + rs]``. The inner loops index with
-        unsigned integers (no negative-index test) and have no branch: they vectorise.
+        term t's factor of row ``rs`` is ``g[t * n_rows + rs]``. The commutator is
+        ``rotate`` of a real combination of neighbours (``-i`` of it in the complex layout,
+        itself in the chiral one). The inner loops index with unsigned integers (no
+        negative-index test) and have no data-dependent branch: they vectorise.
         """
         n_terms = src.shape[1]
         n_rows = start.size
@@ -114,14 +124,14 @@ def _kernels():
                     uhi = up[r] if a < db - 1 else 0.0
                     # the diagonal element (its neighbours X_{a,a-1}, X_{a+1,a} are conjugates)
                     xd = x[i0]
-                    acc = (2.0 * ha - c) * xd
+                    br = 0.0 * xd
                     if a > 0:
                         above = x[start[r - 1] + one]  # X_{a-1,a}
-                        acc += ulo * (ket_lo * above + bra_lo * np.conj(above))
+                        br += ulo * (ket_lo * above + bra_lo * np.conj(above))
                     if n > one:
                         right = x[i0 + one]  # X_{a,a+1}
-                        acc += uhi * (ket_hi * np.conj(right) + bra_hi * right)
-                    val = sign * y[i0] + alpha * acc
+                        br += uhi * (ket_hi * np.conj(right) + bra_hi * right)
+                    val = sign * y[i0] + alpha * ((2.0 * ha - c) * xd + rotate(br))
                     y[i0] = val.real
                     if n == one:
                         continue
@@ -131,23 +141,23 @@ def _kernels():
                     nxt = start[r + 1] - one
                     klo, khi = alpha * ket_lo * ulo, alpha * ket_hi * uhi
                     blo, bhi = alpha * bra_lo, alpha * bra_hi
-                    hc = ha - c
-                    for j in range(one, n):
+                    hc = alpha * (ha - c)
+                    ea = alpha * energy[r]
+                    for j in range(one, n - one):  # X_{a,b+1} is in the row
                         i = i0 + j
-                        y[i] = (
-                            sign * y[i]
-                            + alpha * (hc + half[ru + j]) * x[i]
-                            + blo * up[ru + j - one] * x[i - one]
-                            + klo * x[prev + j]
-                            + khi * x[nxt + j]
-                        )
-                    for j in range(one, n - one):
-                        y[i0 + j] += bhi * up[ru + j] * x[i0 + j + one]
-                    if has_energy:
-                        hk = alpha * ket_hi
-                        ea = energy[r]
+                        xi = x[i]
+                        br = blo * up[ru + j - one] * x[i - one] + bhi * up[ru + j] * x[i + one]
+                        br += klo * x[prev + j] + khi * x[nxt + j]
+                        y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * xi + rotate(br)
+                    j = n - one  # the last column
+                    i = i0 + j
+                    br = blo * up[ru + j - one] * x[i - one] + klo * x[prev + j]
+                    br += khi * x[nxt + j]
+                    y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * x[i] + rotate(br)
+                    if has_energy:  # -i (E_a - E_b) X_ab
                         for j in range(one, n):
-                            y[i0 + j] += hk * (ea - energy[ru + j]) * x[i0 + j]
+                            i = i0 + j
+                            y[i] += rotate((ea - alpha * energy[ru + j]) * x[i])
                 # the jumps: row a gathers row a + shift of a neighbouring block, for the
                 # rows where that row exists (one range per term)
                 for t in range(n_terms):
@@ -209,7 +219,14 @@ def _kernels():
             for i in range(chunks[ch], chunks[ch + 1]):
                 a[i] = b[i] + s * c[i]
 
-    _KERNELS.update(product=product, gershgorin=gershgorin, triad=triad_kernel, numba=numba)
+    _KERNELS.update(
+        product=product,
+        rotate_none=rotate_none,
+        rotate_minus_i=rotate_minus_i,
+        gershgorin=gershgorin,
+        triad=triad_kernel,
+        numba=numba,
+    )
     return _KERNELS
 
 
@@ -455,10 +472,12 @@ class _MatrixFreeRecurrence:
         cuts = np.searchsorted(work, np.linspace(0, work[-1] if work.size else 0, n_chunks + 1))
         cuts[0], cuts[-1] = 0, d.size
         self.chunks = np.unique(cuts).astype(np.int64)
-        if gen.chiral:
-            self.coef = (-1.0, 1.0, -1.0, 1.0)  # ket_lo, ket_hi, bra_lo, bra_hi
+        # rotation, ket_lo, ket_hi, bra_lo, bra_hi: -i[H, X] = rotation of
+        # (ket_lo u_{a-1} X_{a-1,b} + ket_hi u_a X_{a+1,b} + bra_lo u_{b-1} X_{a,b-1} + ...)
+        if gen.chiral:  # X = i^(k_a - k_b) Y: the -i and the neighbours' phases give +-1
+            self.coef = (k["rotate_none"], -1.0, 1.0, -1.0, 1.0)
         else:
-            self.coef = (-1j, -1j, 1j, 1j)
+            self.coef = (k["rotate_minus_i"], 1.0, 1.0, -1.0, -1.0)
         self.d = d
 
     def product(self, x, y, alpha, c, sign):
