@@ -41,6 +41,8 @@ paths run the same Chebyshev series and agree to rounding.
 from __future__ import annotations
 
 import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,7 +51,9 @@ __all__ = ["AVAILABLE", "JumpTerm", "MatrixFreeGenerator", "triad", "upper_slots
 
 #: Whether Numba (the compiler of the matrix-free kernel) is importable.
 AVAILABLE = importlib.util.find_spec("numba") is not None
-_CHUNKS_PER_THREAD = 8  # block ranges per thread (blocks differ in size: balance the load)
+#: Generators with at least this many reals use two threads by default (below, waking a
+#: second thread costs more than it saves).
+THREADED_MIN_ENTRIES = 1_000_000
 _KERNELS: dict = {}  # the compiled kernels, built on first use
 
 
@@ -94,10 +98,10 @@ def _kernels():
     def rotate_minus_i(z):
         return complex(z.imag, -z.real)  # -i z
 
-    @numba.njit(parallel=True, cache=True)
-    def product(x, y, alpha, c, sign, rotate, ket_lo, ket_hi, bra_lo, bra_hi, chunks,
+    @numba.njit(nogil=True, cache=True)
+    def product(x, y, alpha, c, sign, rotate, ket_lo, ket_hi, bra_lo, bra_hi, blk_lo, blk_hi,
                 d, rowoff, start, energy, up, half, src, shift, g):  # fmt: skip
-        """y <- alpha (L x - c x) + sign y, block by block, row by row.
+        """y <- alpha (L x - c x) + sign y on blocks ``blk_lo .. blk_hi - 1``, row by row.
 
         ``start[row]`` (unsigned) is the entry of the row's diagonal element; X_{a,b}
         (a <= b) is entry ``start[row a] + b - a``, and X_{b,a} its conjugate. ``g`` is flat:
@@ -110,72 +114,71 @@ def _kernels():
         n_rows = start.size
         one = np.uint64(1)
         has_energy = np.any(energy != 0.0)
-        for ch in numba.prange(chunks.size - 1):
-            for blk in range(chunks[ch], chunks[ch + 1]):
-                db = d[blk]
-                ro = rowoff[blk]
-                for a in range(db):
-                    r = ro + a
-                    ru = np.uint64(r)
-                    i0 = start[r]
-                    n = np.uint64(db - a)
-                    ha = half[r]
-                    ulo = up[r - 1] if a > 0 else 0.0
-                    uhi = up[r] if a < db - 1 else 0.0
-                    # the diagonal element (its neighbours X_{a,a-1}, X_{a+1,a} are conjugates)
-                    xd = x[i0]
-                    br = 0.0 * xd
-                    if a > 0:
-                        above = x[start[r - 1] + one]  # X_{a-1,a}
-                        br += ulo * (ket_lo * above + bra_lo * np.conj(above))
-                    if n > one:
-                        right = x[i0 + one]  # X_{a,a+1}
-                        br += uhi * (ket_hi * np.conj(right) + bra_hi * right)
-                    val = sign * y[i0] + alpha * ((2.0 * ha - c) * xd + rotate(br))
-                    y[i0] = val.real
-                    if n == one:
-                        continue
-                    # the rest of the row, b = a + j; X_{a-1,b} at prev + j (a > 0; else any
-                    # entry of the row, times ulo = 0), X_{a+1,b} at nxt + j
-                    prev = start[r - 1] + one if a > 0 else i0
-                    nxt = start[r + 1] - one
-                    klo, khi = alpha * ket_lo * ulo, alpha * ket_hi * uhi
-                    blo, bhi = alpha * bra_lo, alpha * bra_hi
-                    hc = alpha * (ha - c)
-                    ea = alpha * energy[r]
-                    for j in range(one, n - one):  # X_{a,b+1} is in the row
-                        i = i0 + j
-                        xi = x[i]
-                        br = blo * up[ru + j - one] * x[i - one] + bhi * up[ru + j] * x[i + one]
-                        br += klo * x[prev + j] + khi * x[nxt + j]
-                        y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * xi + rotate(br)
-                    j = n - one  # the last column
+        for blk in range(blk_lo, blk_hi):
+            db = d[blk]
+            ro = rowoff[blk]
+            for a in range(db):
+                r = ro + a
+                ru = np.uint64(r)
+                i0 = start[r]
+                n = np.uint64(db - a)
+                ha = half[r]
+                ulo = up[r - 1] if a > 0 else 0.0
+                uhi = up[r] if a < db - 1 else 0.0
+                # the diagonal element (its neighbours X_{a,a-1}, X_{a+1,a} are conjugates)
+                xd = x[i0]
+                br = 0.0 * xd
+                if a > 0:
+                    above = x[start[r - 1] + one]  # X_{a-1,a}
+                    br += ulo * (ket_lo * above + bra_lo * np.conj(above))
+                if n > one:
+                    right = x[i0 + one]  # X_{a,a+1}
+                    br += uhi * (ket_hi * np.conj(right) + bra_hi * right)
+                val = sign * y[i0] + alpha * ((2.0 * ha - c) * xd + rotate(br))
+                y[i0] = val.real
+                if n == one:
+                    continue
+                # the rest of the row, b = a + j; X_{a-1,b} at prev + j (a > 0; else any
+                # entry of the row, times ulo = 0), X_{a+1,b} at nxt + j
+                prev = start[r - 1] + one if a > 0 else i0
+                nxt = start[r + 1] - one
+                klo, khi = alpha * ket_lo * ulo, alpha * ket_hi * uhi
+                blo, bhi = alpha * bra_lo, alpha * bra_hi
+                hc = alpha * (ha - c)
+                ea = alpha * energy[r]
+                for j in range(one, n - one):  # X_{a,b+1} is in the row
                     i = i0 + j
-                    br = blo * up[ru + j - one] * x[i - one] + klo * x[prev + j]
-                    br += khi * x[nxt + j]
-                    y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * x[i] + rotate(br)
-                    if has_energy:  # -i (E_a - E_b) X_ab
-                        for j in range(one, n):
-                            i = i0 + j
-                            y[i] += rotate((ea - alpha * energy[ru + j]) * x[i])
-                # the jumps: row a gathers row a + shift of a neighbouring block, for the
-                # rows where that row exists (one range per term)
-                for t in range(n_terms):
-                    sb = src[blk, t]
-                    if sb < 0:
+                    xi = x[i]
+                    br = blo * up[ru + j - one] * x[i - one] + bhi * up[ru + j] * x[i + one]
+                    br += klo * x[prev + j] + khi * x[nxt + j]
+                    y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * xi + rotate(br)
+                j = n - one  # the last column
+                i = i0 + j
+                br = blo * up[ru + j - one] * x[i - one] + klo * x[prev + j]
+                br += khi * x[nxt + j]
+                y[i] = sign * y[i] + (hc + alpha * half[ru + j]) * x[i] + rotate(br)
+                if has_energy:  # -i (E_a - E_b) X_ab
+                    for j in range(one, n):
+                        i = i0 + j
+                        y[i] += rotate((ea - alpha * energy[ru + j]) * x[i])
+            # the jumps: row a gathers row a + shift of a neighbouring block, for the
+            # rows where that row exists (one range per term)
+            for t in range(n_terms):
+                sb = src[blk, t]
+                if sb < 0:
+                    continue
+                sh = shift[blk, t]
+                top = min(db, d[sb] - sh)
+                base = t * n_rows + rowoff[sb] + sh
+                for a in range(max(0, -sh), top):
+                    ga = alpha * g[base + a]
+                    if ga == 0.0:
                         continue
-                    sh = shift[blk, t]
-                    top = min(db, d[sb] - sh)
-                    base = t * n_rows + rowoff[sb] + sh
-                    for a in range(max(0, -sh), top):
-                        ga = alpha * g[base + a]
-                        if ga == 0.0:
-                            continue
-                        i0 = start[ro + a]
-                        s0 = start[rowoff[sb] + a + sh]
-                        gb = np.uint64(base + a)
-                        for j in range(np.uint64(top - a)):
-                            y[i0 + j] += ga * g[gb + j] * x[s0 + j]
+                    i0 = start[ro + a]
+                    s0 = start[rowoff[sb] + a + sh]
+                    gb = np.uint64(base + a)
+                    for j in range(np.uint64(top - a)):
+                        y[i0 + j] += ga * g[gb + j] * x[s0 + j]
 
     @numba.njit(cache=True)
     def gershgorin(d, rowoff, half, src, shift, fwd, fshift, g, diag_term, wrow, wcol):
@@ -213,11 +216,10 @@ def _kernels():
                     rad = max(rad, radius)
         return lo, hi, rad
 
-    @numba.njit(parallel=True, cache=True)
-    def triad_kernel(a, b, c, s, chunks):
-        for ch in numba.prange(chunks.size - 1):
-            for i in range(chunks[ch], chunks[ch + 1]):
-                a[i] = b[i] + s * c[i]
+    @numba.njit(nogil=True, cache=True)
+    def triad_kernel(a, b, c, s, lo, hi):
+        for i in range(lo, hi):
+            a[i] = b[i] + s * c[i]
 
     _KERNELS.update(
         product=product,
@@ -225,7 +227,6 @@ def _kernels():
         rotate_minus_i=rotate_minus_i,
         gershgorin=gershgorin,
         triad=triad_kernel,
-        numba=numba,
     )
     return _KERNELS
 
@@ -244,39 +245,52 @@ def triad(n: int, repeat: int = 5, num_cpus: int | None = None) -> float:
     ``repeat``), compiled and threaded like the matrix-free product (24 bytes per element)."""
     import time
 
-    k = _require()
+    kernel = _require()["triad"]
     a, b, c = np.zeros(n), np.random.default_rng(0).random(n), np.ones(n)
     threads = _threads(num_cpus)
-    chunks = np.linspace(0, n, threads * _CHUNKS_PER_THREAD + 1).astype(np.int64)
+    cuts = np.linspace(0, n, threads + 1).astype(np.int64)
+    ranges = list(zip(cuts[:-1], cuts[1:], strict=True))
     best = np.inf
-    with _thread_limit(k["numba"], threads):
-        k["triad"](a, b, c, 0.5, chunks)
-        for _ in range(repeat):
+    with _Pool(threads) as pool:
+        for i in range(repeat + 1):
             t0 = time.perf_counter()
-            k["triad"](a, b, c, 0.5, chunks)
-            best = min(best, time.perf_counter() - t0)
+            pool.run(lambda lo, hi: kernel(a, b, c, 0.5, lo, hi), ranges)
+            if i:  # the first call warms up
+                best = min(best, time.perf_counter() - t0)
     return 24.0 * n / best
 
 
 def _threads(num_cpus) -> int:
-    import os
-
     n = (os.cpu_count() or 1) if num_cpus is None else int(num_cpus)
-    return max(1, min(n, _require()["numba"].config.NUMBA_NUM_THREADS))
+    return max(1, min(n, os.cpu_count() or 1))
 
 
-class _thread_limit:
-    """Run Numba's parallel loops on ``n`` threads, restoring the previous number after."""
+class _Pool:
+    """Python threads running a GIL-free kernel on ranges (the calling thread takes the
+    first range); one thread: no pool."""
 
-    def __init__(self, numba, n: int):
-        self.numba, self.n = numba, n
+    def __init__(self, threads: int):
+        self.pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
+
+    def run(self, fn, ranges) -> None:
+        if self.pool is None:
+            for lo, hi in ranges:
+                fn(lo, hi)
+            return
+        futures = [self.pool.submit(fn, lo, hi) for lo, hi in ranges[1:]]
+        fn(*ranges[0])
+        for f in futures:
+            f.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def __enter__(self):
-        self.old = self.numba.get_num_threads()
-        self.numba.set_num_threads(self.n)
+        return self
 
     def __exit__(self, *exc):
-        self.numba.set_num_threads(self.old)
+        self.close()
 
 
 @dataclass
@@ -448,6 +462,7 @@ class MatrixFreeGenerator:
         out = np.zeros_like(v)
         rec = self.recurrence(1)
         rec.product(v, out, 1.0, 0.0, 0.0)
+        rec.close()
         return out
 
     @property
@@ -459,19 +474,25 @@ class MatrixFreeGenerator:
 
 
 class _MatrixFreeRecurrence:
-    """The interface of :class:`~qutip_centralspin.solvers.chebyshev` recurrences."""
+    """The interface of :class:`~qutip_centralspin.solvers.chebyshev` recurrences: the
+    kernel on balanced ranges of blocks, one per thread (Python threads; the kernel releases
+    the GIL)."""
 
     def __init__(self, gen: MatrixFreeGenerator, num_cpus):
         self.gen = gen
         k = _require()
-        self.kernel, self.numba = k["product"], k["numba"]
-        self.threads = _threads(2 if num_cpus is None else num_cpus)
+        self.kernel = k["product"]
+        if num_cpus is None:
+            num_cpus = 2 if gen.dim >= THREADED_MIN_ENTRIES else 1
+        self.threads = _threads(num_cpus)
         d = gen.space.d.astype(np.int64)
         work = np.cumsum(upper_slots(d) * (1 + len(gen.terms)))
-        n_chunks = self.threads * _CHUNKS_PER_THREAD if self.threads > 1 else 1
-        cuts = np.searchsorted(work, np.linspace(0, work[-1] if work.size else 0, n_chunks + 1))
+        cuts = np.searchsorted(
+            work, np.linspace(0, work[-1] if work.size else 0, self.threads + 1)
+        )
         cuts[0], cuts[-1] = 0, d.size
-        self.chunks = np.unique(cuts).astype(np.int64)
+        self.ranges = list(zip(cuts[:-1], cuts[1:], strict=True))
+        self.pool = _Pool(self.threads)
         # rotation, ket_lo, ket_hi, bra_lo, bra_hi: -i[H, X] = rotation of
         # (ket_lo u_{a-1} X_{a-1,b} + ket_hi u_a X_{a+1,b} + bra_lo u_{b-1} X_{a,b-1} + ...)
         if gen.chiral:  # X = i^(k_a - k_b) Y: the -i and the neighbours' phases give +-1
@@ -479,16 +500,20 @@ class _MatrixFreeRecurrence:
         else:
             self.coef = (k["rotate_minus_i"], 1.0, 1.0, -1.0, -1.0)
         self.d = d
+        self.g = gen.g.ravel()
 
     def product(self, x, y, alpha, c, sign):
         gen = self.gen
         if not gen.chiral:
             x, y = x.view(np.complex128), y.view(np.complex128)
-        with _thread_limit(self.numba, self.threads):
+
+        def part(lo, hi):
             self.kernel(
-                x, y, alpha, c, sign, *self.coef, self.chunks, self.d, gen.rowoff, gen.start,
-                gen.energy, gen.up, gen.half, gen.src, gen.shift, gen.g.ravel(),
+                x, y, alpha, c, sign, *self.coef, lo, hi, self.d, gen.rowoff, gen.start,
+                gen.energy, gen.up, gen.half, gen.src, gen.shift, self.g,
             )  # fmt: skip
+
+        self.pool.run(part, self.ranges)
 
     def step(self, x: np.ndarray, out: np.ndarray, sign: float) -> np.ndarray:
         """Overwrite ``out`` with ``Y2 x + sign out`` and return it."""
@@ -496,4 +521,4 @@ class _MatrixFreeRecurrence:
         return out
 
     def close(self):
-        pass
+        self.pool.close()
