@@ -317,7 +317,7 @@ def _check_method(model, psi0, method, engine, processes, options) -> tuple[str,
         return method, None
     from .estimates import check_options
 
-    check_options(_twa_options(options))  # refused on either path, not only on the TWA's
+    check_options(options, "auto")  # refused on either path, not only on the TWA's
     if engine is not None:
         return "exact", None
     path, why = choose_method(model, psi0, _ESTIMATE_TIMES, "auto", options=options)

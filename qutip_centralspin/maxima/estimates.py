@@ -55,15 +55,18 @@ MAX_DOUBLINGS = 40
 SIGMAS = 2.0
 
 
-def check_options(options) -> dict:
+def check_options(options, method: str = "twa") -> dict:
+    """``options`` of the TWA maxima checked (``method="auto"`` also takes ``"max_memory"``,
+    the limit of its decision)."""
     if options is None:
         return {}
     if not isinstance(options, dict):
         raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
-    unknown = sorted(set(options) - set(TWA_OPTIONS))
+    allowed = (*TWA_OPTIONS, "max_memory") if method == "auto" else TWA_OPTIONS
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(
-            f"options with method='twa' must be among {', '.join(TWA_OPTIONS)}; got {unknown}"
+            f"options with method={method!r} must be among {', '.join(allowed)}; got {unknown}"
         )
     return dict(options)
 
