@@ -26,7 +26,7 @@ from .models.thermal import ThermalMixture
 from .results import ChargingResult
 from .solvers import blocks, references
 from .solvers.engines import closed_evolution, open_solver
-from .solvers.estimates import estimate
+from .solvers.estimates import METHODS, choose_method, estimate
 from .solvers.exact import OPTIONS as OPTIONS_EXACT
 from .solvers.exact import charge_exact, charge_mixture, closed_result
 from .solvers.qutip_paths import evolve_qutip
@@ -36,7 +36,6 @@ __all__ = ["charge", "Solver", "Method"]
 
 Solver = Literal["auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce"]
 Method = Literal["exact", "twa", "auto"]
-METHODS: tuple[str, ...] = ("exact", "twa", "auto")
 #: ``options`` of the TWA path that are not QuTiP's (the rest go to ``twa_charge``).
 TWA_KEYS = ("ntraj", "seed", "map")
 SOLVERS: tuple[str, ...] = ("auto", "exact", "sesolve", "mesolve", "blocks", "piqs", "bruteforce")
@@ -136,8 +135,9 @@ def charge(
         (:func:`~qutip_centralspin.solvers.twa.twa_charge`; spin and cavity chargers, a label
         ``psi0``, no ``e_ops``, ``c_ops`` or ``coupling``): an *estimate* with a standard
         error in ``stats["standard error"]``, validated on the first charge only (the
-        measured errors are in ``benchmarks/README.md``). Its options go in ``options``:
-        ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` (a QuTiP map function) and those
+        measured errors are in ``docs/twa_accuracy.md``; outside the validated region it
+        warns with them, :mod:`qutip_centralspin.solvers.twa_accuracy`). Its options go in
+        ``options``: ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` (a QuTiP map function) and those
         of ``twa_charge`` (``"dt"``, ``"batch_size"``, ``"num_cpus"``, the progress bar).
         ``"auto"``: exact when the resource estimate of the exact path
         (:func:`qutip_centralspin.solvers.estimates.estimate`) fits the memory limit, TWA beyond;
@@ -160,13 +160,18 @@ def charge(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method != "exact":
-        choice = _choose_method(model, psi0, tlist, method, solver, processes, options)
-        if choice is not None:
+        path, choice = choose_method(
+            model, psi0, tlist, method, solver=solver, processes=processes, options=options
+        )
+        if path == "twa":
             return _charge_twa(model, psi0, tlist, c_ops, e_ops, solver, options, processes,
                                coupling, choice)  # fmt: skip
+        exact_options = None
+        if isinstance(options, dict):  # the TWA's options are for the path not taken
+            exact_options = {k: v for k, v in options.items() if k not in TWA_KEYS}
         result = charge(model, psi0, tlist, c_ops=c_ops, e_ops=e_ops, solver=solver,
-                        options=options, processes=processes, coupling=coupling)  # fmt: skip
-        result.stats["method choice"] = "exact: within the resource estimate's limit"
+                        options=exact_options, processes=processes, coupling=coupling)  # fmt: skip
+        result.stats["method choice"] = choice
         return result
     if not isinstance(model, CentralSpinModel):
         return _charge_model(
@@ -232,26 +237,6 @@ def _dispatch(model, psi0, times, procs, c_ops, e_ops, solver, options) -> Charg
     return evolve_qutip(
         model, psi0, times, c_ops=c_ops, e_ops=e_ops, options=options, method=solver
     )
-
-
-def _choose_method(model, psi0, tlist, method, solver, processes, options) -> str | None:
-    """``None`` for the exact path, else why the TWA runs (``method`` is "twa" or "auto")."""
-    if method == "twa":
-        return "twa: asked for (method='twa')"
-    if not isinstance(model, CentralSpinModel) or not isinstance(psi0, tuple):
-        return None  # the resource estimate covers the spin charger from a label
-    exact_options = {k: v for k, v in (options or {}).items() if k not in TWA_KEYS}
-    est = estimate(
-        model,
-        psi0,
-        _checks.time_list("tlist", tlist),
-        solver=solver,
-        processes=as_processes(processes),
-        options=exact_options,
-    )
-    if est.fits:
-        return None
-    return f"twa: the exact path needs about {est.memory / 2**30:.3g} GiB, over the limit"
 
 
 def _charge_twa(model, psi0, tlist, c_ops, e_ops, solver, options, processes, coupling, choice):

@@ -192,7 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also the largest ergotropy W_max, its time and W/Delta E_B at tau",
     )
     _add_battery_arg(pmax)
-    _add_method_args(pmax, ("exact", "twa"))
+    _add_method_args(
+        pmax, ("exact", "twa", "auto"), "; twa estimates P_max, tau and the first E_max"
+    )
     _add_process_args(pmax)
     _add_progress_arg(pmax, "the open-system solver's progress bar")
 
@@ -207,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="end of the time grid (default: 3x the closed-system tau)",
     )
     chg.add_argument("--points", type=int, default=201, help="time points (default 201)")
-    _add_method_args(chg, ("exact", "twa", "auto"))
+    _add_method_args(chg, ("exact", "twa", "auto"), "; twa and auto need --t-max")
     _add_state_args(chg)
     chg.add_argument("--plot", default=None, metavar="FILE", help="write Delta E_B(t), P_B(t)")
     _add_process_args(chg)
@@ -239,23 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_method_args(p, methods) -> None:
-    more = (
-        " or auto (exact within the memory limit, twa beyond); twa and auto need --t-max"
-        if "auto" in methods
-        else "; pmax then estimates P_max, tau and the first E_max"
-    )
+def _add_method_args(p, methods, more: str) -> None:
     p.add_argument(
         "--method",
         choices=methods,
         default="exact",
         help="exact (default), twa (truncated Wigner estimate with error bars, first charge "
-        "only)" + more,
+        "only) or auto (exact within the memory limit of the resource estimate, "
+        f"QUTIP_CENTRALSPIN_MAX_MEMORY, twa beyond){more}",
     )
     p.add_argument(
-        "--ntraj", type=int, default=None, help="TWA trajectories (default 1000; --method twa)"
+        "--ntraj",
+        type=int,
+        default=None,
+        help="TWA trajectories (default 1000; --method twa or auto)",
     )
-    p.add_argument("--seed", type=int, default=None, help="TWA seed (--method twa)")
+    p.add_argument("--seed", type=int, default=None, help="TWA seed (--method twa or auto)")
 
 
 def _add_charger_arg(p) -> None:
@@ -762,9 +763,15 @@ def _cmd_pmax(args) -> int:
         evolution_of,
         with_caveat,
     )
+    from .solvers.estimates import choose_method
 
     battery = _battery(args)
     if args.charger == "dicke":
+        if args.method == "twa":
+            raise ValueError(
+                "--method twa is for the spin and cavity chargers; the Dicke charger is exact "
+                "(--method exact or auto)"
+            )
         return _pmax_dicke(args, battery)
     model, state, spec = _model_state(args)
     processes = _processes(args, model)
@@ -774,10 +781,12 @@ def _cmd_pmax(args) -> int:
             "--horizon applies to open runs: add a process flag (e.g. --decay G) or "
             "--cavity-loss K; closed maxima are certified over all t (P_max) or their window"
         )
-    if args.method == "twa":
-        return _pmax_twa(args, model, state, spec, processes, options)
-    if {"ntraj", "seed"} & args.given:
-        raise ValueError("--ntraj and --seed apply to --method twa")
+    # the decision of charge(method="auto"): the exact path within the memory limit
+    method, choice = choose_method(model, state, 2, args.method, processes=processes or None)
+    if method == "twa":
+        return _pmax_twa(args, model, state, spec, processes, options, choice)
+    if args.method == "exact" and {"ntraj", "seed"} & args.given:
+        raise ValueError("--ntraj and --seed apply to --method twa or auto")
     evo = evolution_of(model, state)
     p = with_caveat(model, evo, certified_max_power(evo))
     e = with_caveat(model, evo, certified_max_energy(evo))
@@ -806,7 +815,10 @@ def _cmd_pmax(args) -> int:
         "charger_state": spec,
         "battery_state": args.battery_state,
         "processes": _process_records(processes),
+        "method": "exact",
     }
+    if args.method == "auto":
+        out["method_choice"] = choice
     if horizon is not None:
         out.update({"cavity_loss": args.cavity_loss, "horizon": horizon})
     if args.ergotropy and horizon is not None:  # W of the dissipative run
@@ -851,14 +863,15 @@ def _cmd_pmax(args) -> int:
     return 0
 
 
-def _pmax_twa(args, model, state, spec, processes, options) -> int:
+def _pmax_twa(args, model, state, spec, processes, options, choice: str) -> int:
     """``pmax --method twa``: P_max, tau and the first E_max estimated by the truncated Wigner
     approximation (never certified: ``converged`` is false and the reason says so)."""
     from .maxima.certified import max_energy, max_power
 
     if args.ergotropy or args.horizon is not None:
         raise ValueError(
-            "--method twa estimates P_max and the first E_max: no --ergotropy, --horizon"
+            "the TWA path (--method twa, or auto beyond the memory limit) estimates P_max and "
+            "the first E_max: no --ergotropy, --horizon"
         )
     twa = {**(options or {}), "ntraj": args.ntraj or 1000, "seed": args.seed}
     procs = processes or None
@@ -872,13 +885,14 @@ def _pmax_twa(args, model, state, spec, processes, options) -> int:
         "charger_state": spec,
         "processes": _process_records(processes),
         "method": "twa",
+        "method_choice": choice,
     }
     if args.json:
         print(_json(out))
         return 0
     print(
         f"{_describe(model)}  battery |m0={args.m0}>, charger {spec}  processes: "
-        f"{_process_names(processes)}  (TWA estimates)"
+        f"{_process_names(processes)}  (TWA estimates; {choice})"
     )
     print(_maximum_line("P_max", p))
     print(f"tau   = {p.time:.6g}")

@@ -101,6 +101,10 @@ class Maximum:
         being that of the evaluations where the bound is attained.
     reason : str
         Why the result is not converged (empty when it is).
+    method : str
+        ``"exact"`` (the exact engines: certified, or a grid estimate) or ``"twa"`` (a truncated
+        Wigner estimate, :mod:`qutip_centralspin.maxima.estimates`): with ``method="auto"``, the
+        path that was taken.
     """
 
     value: float
@@ -112,6 +116,7 @@ class Maximum:
     horizon: float | None = None
     tolerance: float | None = None
     reason: str = ""
+    method: str = "exact"
 
     @property
     def error(self) -> float:

@@ -8,6 +8,8 @@ import pytest
 
 import qutip_centralspin as qcs
 from qutip_centralspin.cli import main
+from qutip_centralspin.resources import MEMORY_ENV
+from qutip_centralspin.solvers.twa_accuracy import TWAAccuracyWarning
 
 TLIST = 0.3 + np.linspace(0.0, 0.15, 11)  # the first charge of N_B = N = 32 (t0 > 0)
 
@@ -36,11 +38,17 @@ def test_auto_runs_exact_where_it_fits_and_twa_beyond():
     assert auto.solver == exact.solver == "blocks"
     assert auto.stats["method choice"].startswith("exact")
     np.testing.assert_array_equal(auto.delta_energy, exact.delta_energy)
-    tight = qcs.charge(
-        model, (0, 6), TLIST, processes=procs, method="auto",
-        options={"max_memory": 1000, "ntraj": 50, "seed": 1},
-    )  # fmt: skip
+    with pytest.warns(TWAAccuracyWarning, match="validated to"):  # N = 6: outside, said
+        tight = qcs.charge(
+            model, (0, 6), TLIST, processes=procs, method="auto",
+            options={"max_memory": 1000, "ntraj": 50, "seed": 1},
+        )  # fmt: skip
     assert tight.solver == "twa" and "over the limit" in tight.stats["method choice"]
+    assert "validated to" in tight.stats["accuracy"]
+    # the TWA's options go to the TWA only: on the exact path they are not an error
+    opts = {"ntraj": 50, "seed": 1}
+    fits = qcs.charge(model, (0, 6), TLIST, processes=procs, method="auto", options=opts)
+    np.testing.assert_array_equal(fits.delta_energy, exact.delta_energy)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +77,9 @@ def test_twa_needs_a_label():
 
 def test_cli_method_twa(capsys):
     argv = ["charge", "--nb", "20", "--n", "20", "--decay", "0.1", "--json", "--points", "5"]
-    assert main([*argv, "--method", "twa", "--t-max", "0.3", "--ntraj", "50", "--seed", "2"]) == 0
+    twa = ["--method", "twa", "--t-max", "0.3", "--ntraj", "50", "--seed", "2"]
+    with pytest.warns(TWAAccuracyWarning, match="N_B = 20, N = 20"):
+        assert main([*argv, *twa]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["solver"] == "twa" and len(record["delta_e_stderr"]) == 5
     assert record["processes"][0]["kind"] == "decay"
@@ -93,3 +103,29 @@ def test_cli_pmax_method_twa(capsys):
         <= 0.01 * exact["p_max"] + 3 * (twa["p_max_upper"] - twa["p_max"]) / 2
     )
     assert main([*argv, "--method", "twa", "--ergotropy"]) == 2
+
+
+def test_cli_pmax_method_auto(capsys, monkeypatch):
+    """pmax --method auto: the certified maxima within the memory limit (the same numbers as
+    --method exact), the TWA estimates beyond it; --json says which and why."""
+    argv = ["pmax", "--nb", "4", "--n", "6", "--json"]
+    assert main([*argv, "--method", "auto", "--ntraj", "50"]) == 0
+    auto = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert auto["method"] == exact["method"] == "exact" and auto["p_max_converged"]
+    assert auto["method_choice"].startswith("exact: within")
+    assert auto["p_max"] == exact["p_max"] and auto["e_max"] == exact["e_max"]
+    monkeypatch.setenv(MEMORY_ENV, "1000")  # the limit of the resource estimate
+    with pytest.warns(TWAAccuracyWarning, match="validated to"):
+        assert main([*argv, "--method", "auto", "--ntraj", "50", "--seed", "1"]) == 0
+    twa = json.loads(capsys.readouterr().out)
+    assert twa["method"] == "twa" and not twa["p_max_converged"]
+    assert "over the limit" in twa["method_choice"] and "TWA estimate" in twa["p_max_reason"]
+    assert main([*argv, "--method", "auto", "--ergotropy"]) == 2  # the TWA path refuses it
+    assert "the TWA path" in capsys.readouterr().err
+    monkeypatch.delenv(MEMORY_ENV)
+    assert main([*argv, "--ntraj", "50"]) == 2
+    assert "apply to --method twa or auto" in capsys.readouterr().err
+    assert main(["pmax", "--charger", "dicke", "--nb", "2", "--method", "twa"]) == 2
+    assert "the Dicke charger is exact" in capsys.readouterr().err

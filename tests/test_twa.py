@@ -8,6 +8,9 @@
 The tolerances are the measured TWA (truncation) error plus four standard errors.
 """
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 import qutip
@@ -23,7 +26,9 @@ from qutip_centralspin import (
 from qutip_centralspin.models.cavity import CavityModel
 from qutip_centralspin.models.states import spin_coherent_charger
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
-from qutip_centralspin.solvers.twa import SpinCoherentLabel, twa_charge
+from qutip_centralspin.solvers.twa import SpinCoherentLabel
+from qutip_centralspin.solvers.twa import twa_charge as _twa_charge
+from qutip_centralspin.solvers.twa_accuracy import TWAAccuracyWarning
 
 #: TWA truncation error on the first charge, relative to the exact first E_max (for Delta E_B)
 #: or P_max, measured with 4000 trajectories: N_B = N = 16, 1.5-2.2 % (closed and local
@@ -32,6 +37,27 @@ BIAS_16 = 0.03
 BIAS_8 = 0.06
 #: Statistical allowance: standard errors of the mean.
 SIGMAS = 4
+
+
+#: Sizes measured (docs/twa_accuracy.md) with a first-charge error above 2 % warn: every spin
+#: charger with N_B or N below 32; the cavity charger never.
+VALIDATED_FROM = 32
+
+
+def twa_charge(model, *args, **kwargs):
+    """``twa_charge``, asserting its accuracy warning exactly where the sizes are below the
+    validated region (any other warning passes through)."""
+    small = isinstance(model, CentralSpinModel) and (
+        min(model.n_battery, model.n_charger) < VALIDATED_FROM
+    )
+    if small:
+        context = pytest.warns(TWAAccuracyWarning, match=r"TWA is (not )?validated (at|to)")
+    else:
+        context = contextlib.nullcontext()
+    with context, warnings.catch_warnings():
+        if not small:
+            warnings.simplefilter("error", TWAAccuracyWarning)
+        return _twa_charge(model, *args, **kwargs)
 
 
 def first_peak(values) -> int:
@@ -213,9 +239,27 @@ def test_reproducible_across_maps():
 
 def test_warns_past_the_first_charge():
     model = CentralSpinModel(8, 8)
-    with pytest.warns(UserWarning, match="validated for the first charge only"):
+    with pytest.warns(TWAAccuracyWarning, match="validated for the first charge only"):
         twa = twa_charge(model, (0, 8), np.linspace(0, 1.5, 31), ntraj=200, seed=1)
     assert 0.35 < twa.stats["first charge"] < 0.6
+
+
+def test_accuracy_warning_quotes_the_measured_error():
+    """Small sizes warn with the error measured at the largest validated size below them;
+    from N_B = N = 32 on (and N_B, N both large) nothing is said, stats say it is validated."""
+    tlist = np.linspace(0, 0.05, 3)
+    with pytest.warns(
+        TWAAccuracyWarning, match=r"N_B = 20, N = 20 .* measured at N_B = 16, N = 16"
+    ):
+        small = _twa_charge(CentralSpinModel(20, 20), (0, 20), tlist, ntraj=10, seed=1)
+    assert "measured at N_B = 16" in small.stats["accuracy"]
+    with pytest.warns(TWAAccuracyWarning, match=r"not validated at N_B = 2, N = 3"):
+        _twa_charge(CentralSpinModel(2, 3), (0, 3), tlist, ntraj=10, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TWAAccuracyWarning)
+        early = np.linspace(0, 1e-3, 3)  # well before the first charge (about 0.03)
+        large = _twa_charge(CentralSpinModel(40, 300), (0, 300), early, ntraj=10, seed=1)
+    assert large.stats["accuracy"].startswith("within the validated region")
 
 
 @pytest.mark.parametrize(
@@ -235,7 +279,7 @@ def test_refusals(kwargs, match):
     args = {"state": (0, 6), "processes": ()} | kwargs
     state, processes = args.pop("state"), args.pop("processes")
     with pytest.raises(ValueError, match=match):
-        twa_charge(CentralSpinModel(4, 6), state, [0.0, 0.1], processes, **args)
+        _twa_charge(CentralSpinModel(4, 6), state, [0.0, 0.1], processes, **args)
 
 
 @pytest.mark.slow

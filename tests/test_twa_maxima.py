@@ -6,6 +6,7 @@ measured TWA error (about 1 %: -0.9 % mean over five seeds of 4000 trajectories,
 three standard errors.
 """
 
+import dataclasses
 import math
 
 import pytest
@@ -19,6 +20,9 @@ from qutip_centralspin import (
     max_power,
 )
 from qutip_centralspin.maxima.open import open_max_power
+from qutip_centralspin.resources import MEMORY_ENV
+from qutip_centralspin.solvers.sector import SectorEngine
+from qutip_centralspin.solvers.twa_accuracy import TWAAccuracyWarning
 
 N = 32
 #: Measured TWA error of P_max and of the first E_max at N_B = N = 32 (relative).
@@ -73,15 +77,18 @@ def test_open_max_power(model):
 
 def test_seeded_estimate_is_reproducible(model):
     small = CentralSpinModel(4, 8)
-    a = max_power(small, (0, 8), method="twa", options={"ntraj": 50, "seed": 3})
-    b = max_power(small, (0, 8), method="twa", options={"ntraj": 50, "seed": 3})
-    assert a == b
+    with pytest.warns(TWAAccuracyWarning, match="validated to"):
+        a = max_power(small, (0, 8), method="twa", options={"ntraj": 50, "seed": 3})
+    with pytest.warns(TWAAccuracyWarning, match="validated to"):
+        b = max_power(small, (0, 8), method="twa", options={"ntraj": 50, "seed": 3})
+    assert a == b and a.method == "twa"
+    assert "validated to" in a.reason  # the measured error of the size, said in the result
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"method": "mc"}, r"method must be one of 'exact', 'twa'; got 'mc'"),
+        ({"method": "mc"}, r"method must be one of 'exact', 'twa', 'auto'; got 'mc'"),
         ({"processes": [decay(0.1)]}, r"processes is only taken with method='twa'"),
         ({"options": {"ntraj": 10}}, r"options is only taken with method='twa'"),
         ({"method": "twa", "options": {"ntrajs": 10}}, r"must be among ntraj, seed.*'ntrajs'"),
@@ -91,6 +98,12 @@ def test_seeded_estimate_is_reproducible(model):
         ),
         ({"method": "twa", "options": [1]}, r"options must be a dict or None, got list"),
         ({"method": "twa", "engine": object()}, r"engine must be None with method='twa'"),
+        (
+            {"method": "auto", "processes": [decay(0.1)]},
+            r"processes are not taken with method='auto'",
+        ),
+        # refused on the exact path too, not only where the TWA would read them
+        ({"method": "auto", "options": {"ntrajs": 10}}, r"must be among ntraj, seed.*'ntrajs'"),
     ],
 )
 def test_errors_name_the_parameter(kwargs, match):
@@ -107,3 +120,49 @@ def test_twa_energy_is_the_first_peak_only():
         max_energy(model, (0, 4), method="twa")
     with pytest.raises(ValueError, match=r"window=1.0"):
         max_energy(model, (0, 4), method="twa", peak="first", window=1.0)
+
+
+def test_auto_is_exact_where_it_fits():
+    """Within the memory limit: the certified maxima, identical to method="exact"."""
+    small = CentralSpinModel(4, 8)
+    for method in ("auto", "exact"):
+        assert max_power(small, (0, 8), method=method).method == "exact"
+    assert max_power(small, (0, 8), method="auto") == max_power(small, (0, 8))
+    first = max_energy(small, (0, 8), peak="first")
+    assert first.converged
+    assert max_energy(small, (0, 8), peak="first", method="auto") == first
+    # the TWA's options are for the path not taken; an engine means the exact path
+    opts = {"ntraj": 50, "seed": 1}
+    assert max_power(small, (0, 8), method="auto", options=opts) == max_power(small, (0, 8))
+    engine = SectorEngine(small)
+    assert max_power(small, (0, 8), method="auto", engine=engine, options=opts).converged
+
+
+def test_auto_is_the_twa_beyond_the_limit(monkeypatch):
+    """Over the limit (options["max_memory"] or the environment variable): the TWA estimate,
+    the same numbers as method="twa", its reason saying why."""
+    small = CentralSpinModel(4, 8)
+    opts = {"ntraj": 50, "seed": 3}
+    with pytest.warns(TWAAccuracyWarning):
+        twa = max_power(small, (0, 8), method="twa", options=opts)
+    with pytest.warns(TWAAccuracyWarning):
+        auto = max_power(small, (0, 8), method="auto", options={**opts, "max_memory": 1000})
+    assert auto.method == "twa" and not auto.converged
+    assert "chosen by method='auto' (twa: the exact path needs about" in auto.reason
+    assert "over the limit" in auto.reason
+    assert dataclasses.replace(auto, reason=twa.reason) == twa
+    monkeypatch.setenv(MEMORY_ENV, "1000")
+    with pytest.warns(TWAAccuracyWarning):
+        energy = max_energy(small, (0, 8), peak="first", method="auto", options=opts)
+    assert energy.method == "twa" and energy.horizon is None
+    with pytest.raises(ValueError, match=r"method='auto' .* peak must be 'first'"):
+        max_energy(small, (0, 8), method="auto")
+
+
+def test_auto_beyond_the_limit_at_n32_is_validated(model, monkeypatch):
+    """At N_B = N = 32 the TWA is validated (no warning) and within 1 % + 3 sigma of exact."""
+    monkeypatch.setenv(MEMORY_ENV, "1000")
+    est = max_power(model, (0, N), method="auto", options=OPTIONS)
+    assert est.method == "twa" and "validated" not in est.reason
+    monkeypatch.delenv(MEMORY_ENV)
+    _within(est, max_power(model, (0, N)).value)

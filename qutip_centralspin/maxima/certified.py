@@ -120,6 +120,7 @@ from ..models.spin import CentralSpinModel
 from ..models.thermal import ThermalMixture
 from ..results import Maximum
 from ..solvers.engines import closed_evolution
+from ..solvers.estimates import choose_method
 from ..solvers.mixture import MixtureEvolution
 from ..solvers.sector import SectorEvolution
 from .grid import grid_max_energy, grid_max_power
@@ -129,8 +130,9 @@ __all__ = ["max_power", "max_energy"]
 #: What :func:`max_energy` maximises: the window's maximum, or the first local maximum.
 Peak = Literal["window", "first"]
 PEAKS = ("window", "first")
-#: ``method`` of :func:`max_power` and :func:`max_energy`: certified, or the TWA estimate.
-METHODS = ("exact", "twa")
+#: ``method`` of :func:`max_power` and :func:`max_energy`: certified, the TWA estimate, or
+#: the choice between them by the resource estimate (that of ``charge``).
+METHODS = ("exact", "twa", "auto")
 #: Default relative accuracy of certified maxima (the issue's target is 1e-10).
 CERTIFIED_RTOL = 1e-10
 #: A window-doubling agreement threshold (a heuristic, used by the tests only, never a proof).
@@ -234,18 +236,25 @@ def max_power(
         round-off floor, see ``tolerance``).
     engine : SectorEngine, optional
         Reuse the diagonalised sectors of an engine built for ``model``.
-    method : {"exact", "twa"}, default "exact"
+    method : {"exact", "twa", "auto"}, default "exact"
         ``"exact"``: certified, as above. ``"twa"``: an *estimate*, not a bound, from truncated
         Wigner trajectories (:mod:`qutip_centralspin.maxima.estimates`) for sizes the exact
         engines do not reach: ``psi0`` a label, ``converged=False``, ``horizon=None``,
         ``upper_bound`` = value + 2 standard errors, ``reason`` "TWA estimate (N trajectories):
-        ± standard error, not certified"; ``rtol`` and ``engine`` are not used.
+        ± standard error, not certified" (with the measured TWA error where it is above 2 %,
+        :mod:`qutip_centralspin.solvers.twa_accuracy`); ``rtol`` and ``engine`` are not used.
+        ``"auto"``: ``"exact"`` when the exact engine's resource estimate fits the memory
+        limit (the decision of ``charge``,
+        :func:`~qutip_centralspin.solvers.estimates.choose_method`; always with an ``engine``
+        or a state other than a label), ``"twa"`` beyond; ``method`` of the result says which,
+        and on the TWA path its ``reason`` says why.
     processes : Process or list of Process, optional
         Only with ``method="twa"`` (the certified path is closed; for open runs see
-        :func:`~qutip_centralspin.maxima.open.open_max_power`).
+        :func:`~qutip_centralspin.maxima.open.open_max_power`, certified over a horizon).
     options : dict, optional
-        Only with ``method="twa"``: ``"ntraj"`` (default 1000), ``"seed"``, ``"map"`` and the
-        options of :func:`~qutip_centralspin.solvers.twa.twa_charge`.
+        With ``method="twa"`` or ``"auto"``: ``"ntraj"`` (default 1000), ``"seed"``, ``"map"``
+        and the options of :func:`~qutip_centralspin.solvers.twa.twa_charge`; with ``"auto"``
+        also ``"max_memory"`` (the limit of the decision, as for ``charge``).
 
     Returns
     -------
@@ -269,30 +278,65 @@ def max_power(
     >>> round(res.value, 10)  # c* sqrt(b_{4,2}) = c* sqrt(6)
     1.7749280786
     """
-    if _check_method(method, engine, processes, options) == "twa":
+    path, why = _check_method(model, psi0, method, engine, processes, options)
+    if path == "twa":
         from .estimates import twa_max_power
 
-        return twa_max_power(model, psi0, processes or (), options=options)
+        result = twa_max_power(model, psi0, processes or (), options=_twa_options(options))
+        return _chosen(result, why)
     rtol = _checks.positive_real("rtol", rtol)
     evo = evolution_of(model, psi0, engine)
     return with_caveat(model, evo, certified_max_power(evo, rtol=rtol))
 
 
-def _check_method(method, engine, processes, options) -> str:
-    """``method`` checked; the TWA-only arguments refused on the exact path."""
+#: Points of the time grid the exact engine's resource estimate is made for (its buffers).
+_ESTIMATE_TIMES = 2
+
+
+def _check_method(model, psi0, method, engine, processes, options) -> tuple[str, str | None]:
+    """``method`` checked, the TWA-only arguments refused on the exact path, and the path
+    taken: ``("exact" | "twa", why)``, ``why`` set when ``method="auto"`` chose the TWA."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     if method == "twa" and engine is not None:
         raise ValueError(f"engine must be None with method='twa', got {type(engine).__name__}")
+    if method == "auto" and processes:
+        raise ValueError(
+            "processes are not taken with method='auto': the certified maxima of open runs hold "
+            "over a horizon (maxima.open.open_max_power); method='twa' estimates them; got "
+            f"processes={processes!r} with method='auto'"
+        )
     if method == "exact":
         for name, value in (("processes", processes), ("options", options)):
             if value:
                 raise ValueError(
-                    f"{name} is only taken with method='twa' (the certified maxima are of "
-                    "closed runs; open runs: maxima.open.open_max_power); got "
+                    f"{name} is only taken with method='twa' or 'auto' (the certified maxima "
+                    "are of closed runs; open runs: maxima.open.open_max_power); got "
                     f"{name}={value!r} with method='exact'"
                 )
-    return method
+    if method != "auto":
+        return method, None
+    from .estimates import check_options
+
+    check_options(options, "auto")  # refused on either path, not only on the TWA's
+    if engine is not None:
+        return "exact", None
+    path, why = choose_method(model, psi0, _ESTIMATE_TIMES, "auto", options=options)
+    return path, (why if path == "twa" else None)
+
+
+def _chosen(result: Maximum, why: str | None) -> Maximum:
+    """A TWA estimate that ``method="auto"`` chose, with why in its ``reason``."""
+    if why is None:
+        return result
+    return replace(result, reason=f"{result.reason}; chosen by method='auto' ({why})")
+
+
+def _twa_options(options) -> dict | None:
+    """``options`` without ``"max_memory"`` (the decision's limit, not the TWA's)."""
+    if not isinstance(options, dict) or "max_memory" not in options:
+        return options
+    return {k: v for k, v in options.items() if k != "max_memory"}
 
 
 def with_caveat(model, evo, result: Maximum) -> Maximum:
@@ -359,6 +403,7 @@ def max_energy(
         As for :func:`max_power`. ``method="twa"`` estimates the *first* peak only (the TWA
         is validated for the first charge): ``peak`` must be ``"first"`` and ``window``
         ``None``; an estimate, not a bound (``upper_bound`` = value + 2 standard errors).
+        So must they with ``method="auto"`` (either path may be taken).
     peak : {"window", "first"}, default "window"
         ``"window"``: the maximum over the window. ``"first"``: the first local maximum of
         :math:`\Delta E_B(t)` for :math:`t > 0`, the charging time of Ferraro et al.,
@@ -401,15 +446,18 @@ def max_energy(
         If ``window`` needs more than :data:`MAX_SCAN_POINTS` samples.
     """
     peak = _check_peak(peak)
-    if _check_method(method, engine, processes, options) == "twa":
-        if peak != "first" or window is not None:
-            raise ValueError(
-                "method='twa' estimates the first peak only (validated for the first charge): "
-                f"peak must be 'first' and window None, got peak={peak!r}, window={window!r}"
-            )
+    if method in ("twa", "auto") and (peak != "first" or window is not None):
+        raise ValueError(
+            f"method={method!r} estimates the first peak only on its TWA path (validated for "
+            "the first charge): peak must be 'first' and window None, got "
+            f"peak={peak!r}, window={window!r}"
+        )
+    path, why = _check_method(model, psi0, method, engine, processes, options)
+    if path == "twa":
         from .estimates import twa_max_energy
 
-        return twa_max_energy(model, psi0, processes or (), options=options)
+        result = twa_max_energy(model, psi0, processes or (), options=_twa_options(options))
+        return _chosen(result, why)
     rtol = _checks.positive_real("rtol", rtol)
     evo = evolution_of(model, psi0, engine)
     if window is not None:

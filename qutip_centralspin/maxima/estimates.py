@@ -4,7 +4,7 @@ The door of :func:`~qutip_centralspin.max_power` and :func:`~qutip_centralspin.m
 ``method="twa"``, for sizes the exact engines do not reach. The truncated Wigner approximation
 (:func:`~qutip_centralspin.solvers.twa.twa_charge`) is validated for the *first* charge only,
 where both maxima sit when charging from :math:`|0, N\rangle`; its measured error is in
-``benchmarks/README.md`` (P_max about -1 % at :math:`N_B = N = 16`, -0.4 % at 32).
+``docs/twa_accuracy.md`` (:mod:`qutip_centralspin.solvers.twa_accuracy`).
 
 The grid is chosen automatically, in two runs of the same seed tree:
 
@@ -19,7 +19,9 @@ The grid is chosen automatically, in two runs of the same seed tree:
 ``value`` is the best sample of the final run's mean, ``upper_bound`` the value plus two of
 its standard errors: an *estimate* of a 2-sigma statistical bracket, not a bound (the TWA's
 systematic error, measured above, is not in it). ``converged`` is always ``False``,
-``horizon`` ``None``; ``reason`` says it is an estimate.
+``horizon`` ``None``; ``reason`` says it is an estimate and, where the size is outside the
+validated region (:mod:`qutip_centralspin.solvers.twa_accuracy`), the measured error, which is
+also warned (a :class:`~qutip_centralspin.solvers.twa_accuracy.TWAAccuracyWarning`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 from .. import _checks
 from ..models.processes import as_processes
 from ..results import Maximum
-from ..solvers import twa
+from ..solvers import twa, twa_accuracy
 
 __all__ = ["twa_max_power", "twa_max_energy", "twa_maxima", "TWA_OPTIONS"]
 
@@ -53,15 +55,18 @@ MAX_DOUBLINGS = 40
 SIGMAS = 2.0
 
 
-def _options(options) -> dict:
+def check_options(options, method: str = "twa") -> dict:
+    """``options`` of the TWA maxima checked (``method="auto"`` also takes ``"max_memory"``,
+    the limit of its decision)."""
     if options is None:
         return {}
     if not isinstance(options, dict):
         raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
-    unknown = sorted(set(options) - set(TWA_OPTIONS))
+    allowed = (*TWA_OPTIONS, "max_memory") if method == "auto" else TWA_OPTIONS
+    unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(
-            f"options with method='twa' must be among {', '.join(TWA_OPTIONS)}; got {unknown}"
+            f"options with method={method!r} must be among {', '.join(allowed)}; got {unknown}"
         )
     return dict(options)
 
@@ -107,7 +112,7 @@ def twa_maxima(model, psi0, processes=(), *, options=None) -> tuple[Maximum, Max
         Naming the option or argument, the allowed values and the value received;
         ``RuntimeError`` if no first maximum of :math:`\Delta E_B` is found.
     """
-    opts = _options(options)
+    opts = check_options(options)
     ntraj = _checks.positive_int("options['ntraj']", opts.get("ntraj", 1000))
     if ntraj < 2:
         raise ValueError(f"options['ntraj'] must be an integer >= 2, got {ntraj!r}")
@@ -140,6 +145,10 @@ def twa_maxima(model, psi0, processes=(), *, options=None) -> tuple[Maximum, Max
     result = _run(model, psi0, times, processes, ntraj, final_seed, opts)
     err = result.stats["standard error"]
     reason = f"TWA estimate ({ntraj} trajectories): ± {{:.3g}} (standard error), not certified"
+    note = twa_accuracy.accuracy_note(model)
+    if note is not None:  # the runs' own warnings are silenced above: said once, here
+        warnings.warn(note, twa_accuracy.TWAAccuracyWarning, stacklevel=3)
+        reason += f"; {note}"
     window = (0.0, float(times[-1]))
     i = 1 + int(np.argmax(result.power[1:]))
     p_err = float(err["power"][i])
@@ -151,6 +160,7 @@ def twa_maxima(model, psi0, processes=(), *, options=None) -> tuple[Maximum, Max
         converged=False,
         horizon=None,
         reason=reason.format(p_err),
+        method="twa",
     )
     k = int(np.argmax(result.delta_energy))
     e_err = float(err["delta_energy"][k])
@@ -162,6 +172,7 @@ def twa_maxima(model, psi0, processes=(), *, options=None) -> tuple[Maximum, Max
         converged=False,
         horizon=None,
         reason=reason.format(e_err),
+        method="twa",
     )
     if not math.isfinite(power.value) or not math.isfinite(energy.value):
         raise RuntimeError("the TWA run gave a non-finite maximum")

@@ -3,6 +3,10 @@ r"""Estimates of what a run of :func:`~qutip_centralspin.charge` will need, allo
 Each solver path is modelled by its largest arrays (state vectors or matrices, generators,
 stored states, per-time buffers). These are estimates, meant to be right within a small
 factor; the limit they are checked against is that of :mod:`qutip_centralspin.resources`.
+
+:func:`choose_method` is the one decision of ``method="auto"`` (exact within the limit, the
+truncated Wigner estimate beyond), for :func:`~qutip_centralspin.charge` and for
+:func:`~qutip_centralspin.max_power` / :func:`~qutip_centralspin.max_energy` alike.
 """
 
 from __future__ import annotations
@@ -10,12 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.processes import as_processes, has_local
+from ..models.spin import CentralSpinModel
 from ..models.statedata import ket_entries, operator_entries
-from ..resources import Estimate, memory_limit
+from ..resources import Estimate, _format, memory_limit
 from .blocks import BlockSolver
 from .sector import SectorEngine
 
-__all__ = ["estimate"]
+__all__ = ["estimate", "choose_method", "METHODS"]
+
+#: ``method`` of the entry points that have a truncated Wigner path.
+METHODS: tuple[str, ...] = ("exact", "twa", "auto")
 
 _COMPLEX, _FLOAT, _SPARSE = 16, 8, 28  # bytes per complex, float, complex CSR entry
 
@@ -109,6 +117,65 @@ def estimate(
             details["stored states"] = n_times * d * d * _COMPLEX
     details["results"] = 4 * n_times * _FLOAT * (1 + _count(e_ops))
     return Estimate(solver, float(sum(details.values())), limit, int(size), details)
+
+
+def choose_method(
+    model, psi0, tlist, method: str = "auto", *, solver: str = "auto", processes=None, options=None
+) -> tuple[str, str]:
+    r"""The path ``method`` takes, ``"exact"`` or ``"twa"``, and why (one sentence).
+
+    ``"exact"`` and ``"twa"`` are taken as asked. ``"auto"``: the exact path when its
+    :func:`estimate` fits the memory limit (:func:`qutip_centralspin.resources.memory_limit`:
+    ``options["max_memory"]``, else the environment variable, else a fraction of the memory
+    available), the truncated Wigner estimate beyond. The estimate covers the spin charger
+    from a Dicke label ``(m, n)`` (the TWA's start): any other model or state stays exact.
+
+    Parameters
+    ----------
+    model, psi0
+        As for :func:`estimate`.
+    tlist : array_like or int
+        The times of the run, or their number (the maxima: a few).
+    method : {"exact", "twa", "auto"}
+    solver, processes
+        As for :func:`~qutip_centralspin.charge` (the exact path estimated).
+    options : dict, optional
+        Only ``"max_memory"`` and ``"store_states"`` are read; the rest (the TWA's
+        ``"ntraj"``, ``"seed"``, ...) is ignored here.
+
+    Returns
+    -------
+    (str, str)
+        ``("exact" | "twa", reason)``; the reason starts with the path's name.
+
+    Examples
+    --------
+    >>> from qutip_centralspin import CentralSpinModel
+    >>> from qutip_centralspin.solvers.estimates import choose_method
+    >>> choose_method(CentralSpinModel(4, 4), (0, 4), 2)[0]
+    'exact'
+    >>> choose_method(CentralSpinModel(4, 4), (0, 4), 2, options={"max_memory": 1000})[0]
+    'twa'
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method != "auto":
+        return method, f"{method}: asked for (method={method!r})"
+    if not isinstance(model, CentralSpinModel) or not isinstance(psi0, tuple):
+        return "exact", "exact: the resource estimate covers the spin charger from a label only"
+    options = options if isinstance(options, dict) else {}
+    kept = {k: options[k] for k in ("max_memory", "store_states") if k in options}
+    if not isinstance(tlist, (int, np.integer)):
+        tlist = np.atleast_1d(np.asarray(tlist, dtype=float))
+    est = estimate(
+        model, psi0, tlist, solver=solver, processes=as_processes(processes), options=kept
+    )
+    if est.fits:
+        return "exact", "exact: within the resource estimate's limit"
+    return "twa", (
+        f"twa: the exact path needs about {_format(est.memory)}, over the limit "
+        f"{_format(est.limit)}"
+    )
 
 
 def _count(ops) -> int:

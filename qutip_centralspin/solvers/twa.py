@@ -140,17 +140,19 @@ drift is linear).
 
 Accuracy
 --------
-Measured against the exact solvers (``benchmarks/bench_twa.py``, table in
-``benchmarks/README.md``), from :math:`|0, N\rangle`: TWA is validated for the *first* charge
-(up to the first maximum of :math:`\Delta E_B`); its error falls with :math:`N`, about
-equally for every process kind, target, scope and rate measured (0.01-10): P_max -5 % at
-:math:`N_B = N = 4`, -2.4 % at 8, -1.1 % at 16, -0.4 % at 32, -0.2 % at 48, -0.1 % at 64
-(closed; the first maximum :math:`E_1` about twice that); with :math:`N_B \ll N` the battery's
-size sets it (:math:`N_B = 4`, :math:`N = 64`: -1.1 %, :math:`E_1` -2.9 %). Past the first
-charge the error grows to 6-22 % of :math:`E_1` (:func:`twa_charge` warns). From the empty
-battery and
-the cavity vacuum, where nothing happens exactly, the vacuum fluctuations of the Wigner samples
-charge the battery spuriously (a known TWA artefact).
+Measured against the exact solvers (``benchmarks/twa_validation.py``, the table in
+``docs/twa_accuracy.md``; earlier ``benchmarks/bench_twa.py``, ``benchmarks/README.md``), from
+:math:`|0, N\rangle`: TWA is validated for the *first* charge (up to the first maximum of
+:math:`\Delta E_B`); its error falls with :math:`N`, about equally for every process kind,
+target, scope and rate measured (0.01-1; 3-10 in ``bench_twa.py``): over all of them at most
+11 % at :math:`N_B = N = 4`, 5.3 % at 8, 2.4 % at 16, 1.4 % at 32, 1.1 % at 48 (closed:
+P_max -5 %, -2.4 %, -1.1 %, -0.4 %, -0.2 %; the first maximum :math:`E_1` about twice that);
+with :math:`N_B \ll N` the battery's size sets it (:math:`N_B = 4`, :math:`N = 48`: 3.8 %).
+Past the first charge the error grows to 12-27 % of :math:`E_1`. :func:`twa_charge` warns
+(:mod:`~qutip_centralspin.solvers.twa_accuracy`) with the measured error at sizes where it
+exceeds 2 % and past the first charge. From the empty battery and the cavity vacuum, where
+nothing happens exactly, the vacuum fluctuations of the Wigner samples charge the battery
+spuriously (a known TWA artefact).
 
 One module because the sampling of each state's Wigner distribution, the drift and noise of
 every process and the integrator share the phase-space variables and their conventions; the
@@ -173,6 +175,7 @@ from ..models.operators import check_model
 from ..models.processes import as_processes
 from ..models.spin import CentralSpinModel
 from ..results import ChargingResult
+from . import twa_accuracy
 
 __all__ = ["twa_charge", "SpinCoherentLabel", "OPTIONS", "FIRST_CHARGE_MARGIN"]
 
@@ -540,7 +543,8 @@ def twa_charge(
         ``solver="twa"``; ``stats["standard error"]`` holds the standard error of the mean of
         ``"delta_energy"`` and ``"power"`` on ``times``; ``stats["method"]`` says it is an
         estimate; ``stats["first charge"]`` is the time of the first maximum of
-        :math:`\Delta E_B` (``None`` if not resolved in ``tlist``).
+        :math:`\Delta E_B` (``None`` if not resolved in ``tlist``); ``stats["accuracy"]`` the
+        measured error where the size is outside the validated region.
 
     Raises
     ------
@@ -549,9 +553,11 @@ def twa_charge(
 
     Warns
     -----
-    UserWarning
-        If ``tlist`` runs past :data:`FIRST_CHARGE_MARGIN` times the first charge, where the
-        TWA is not validated.
+    TWAAccuracyWarning
+        (a ``UserWarning``, :mod:`~qutip_centralspin.solvers.twa_accuracy`) if ``tlist`` runs
+        past :data:`FIRST_CHARGE_MARGIN` times the first charge, where the TWA is not
+        validated, or if the size is one where its measured first-charge error exceeds 2 %
+        (both with the measured error; ``stats["accuracy"]`` says the latter too).
 
     Examples
     --------
@@ -629,11 +635,15 @@ def twa_charge(
         warnings.warn(
             f"tlist runs to t - t0 = {elapsed[-1]:.3g}, past the first charge (first maximum of "
             f"Delta E_B at t - t0 = {first - times[0]:.3g}): the TWA is validated for the first "
-            "charge only; later its Delta E_B error was measured at 6-22 % of the first maximum "
-            "(N_B = N = 16-64, against 0.5-2 % on the first charge)",
-            UserWarning,
+            "charge only; later its Delta E_B was measured off by up to "
+            f"{100 * twa_accuracy.late_error(model):.2g} % of the first maximum "
+            f"({twa_accuracy.SOURCE})",
+            twa_accuracy.TWAAccuracyWarning,
             stacklevel=2,
         )
+    note = twa_accuracy.accuracy_note(model)
+    if note is not None:
+        warnings.warn(note, twa_accuracy.TWAAccuracyWarning, stacklevel=2)
     return ChargingResult.from_energy(
         model,
         times,
@@ -646,6 +656,7 @@ def twa_charge(
             "method": f"twa (truncated Wigner estimate, {ntraj} trajectories)",
             "standard error": {"delta_energy": energy_error, "power": power_error},
             "first charge": first,
+            "accuracy": note or "within the validated region (first charge, error <= 2 %)",
             "ntraj": ntraj,
             "batches": len(sizes),
             "dt": dt_max,
