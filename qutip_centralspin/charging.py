@@ -114,7 +114,9 @@ def charge(
         ``progress_bar`` and ``progress_kwargs`` (QuTiP's names; the bar prints on stderr,
         never on stdout); ``sesolve``/``mesolve``
         and the references also take QuTiP's integrator options (``atol``, ``rtol``, ...);
-        the block solver ``num_cpus``. ``max_memory`` (bytes or e.g. ``"8G"``) sets the limit
+        the block solver ``num_cpus`` and ``generator`` (``"auto"``, ``"csr"``,
+        ``"matrix-free"``: :mod:`qutip_centralspin.solvers.blocks`). ``max_memory`` (bytes or
+        e.g. ``"8G"``) sets the limit
         of the resource guard (:mod:`qutip_centralspin.resources`): a run whose estimate
         exceeds it raises :class:`~qutip_centralspin.resources.ResourceError` before
         allocating (:func:`qutip_centralspin.solvers.estimates.estimate` gives the estimate).

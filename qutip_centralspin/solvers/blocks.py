@@ -80,6 +80,18 @@ with the Bessel coefficients. The series is truncated where the Bessel tail is b
 (real extent larger than :math:`\Omega`) the expansion is taken along the real axis with
 modified Bessel functions :math:`I_k` instead.
 
+Two generators
+--------------
+The generator is either assembled as a real CSR matrix (``options["generator"] = "csr"``:
+~12 stored entries per unknown) or applied without being stored
+(``"matrix-free"``, :mod:`~qutip_centralspin.solvers.matrix_free`: every coefficient is a
+product of per-row factors of the block labels, kept as :math:`\sum d` numbers per term, and a
+compiled stencil computes the product; its memory is the Chebyshev vectors). Both have the
+same blocks, the same spectral interval and the same series, and agree to rounding; the
+default ``"auto"`` takes the matrix-free one from :data:`MATRIX_FREE_MIN_SIZE` entries on
+(it is faster there, and it reaches sizes whose CSR matrix does not fit in memory), and the
+result's ``stats["generator"]`` says which ran.
+
 The reduced battery state :math:`\rho_B(t)` is diagonal in :math:`(j, k)` because the state is
 block-diagonal in :math:`K`. It is returned as a ``Qobj``: on the :math:`N_B+1` symmetric
 levels (``qutip.jmat`` order, index :math:`N_B - k`) without local battery processes, otherwise
@@ -88,11 +100,7 @@ N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity
 
 One module because the (j, K) block basis, the generator assembled on it and its propagation
 share one bookkeeping of blocks, chiral halves and reachable sectors; the generic parts already
-live apart (dissipators.py, chebyshev.py).
-
-One module because the (j, K) block basis, the generator assembled on it and its propagation
-share one bookkeeping of blocks, chiral halves and reachable sectors; the generic parts already
-live apart (dissipators.py, chebyshev.py).
+live apart (dissipators.py, chebyshev.py, matrix_free.py).
 """
 
 from __future__ import annotations
@@ -127,9 +135,11 @@ __all__ = ["BatteryPopulations", "BlockObservables", "BlockSolver", "charge_bloc
 OPTIONS = (*_checks.COMMON_OPTIONS, "num_cpus", "generator")
 #: Values of ``options["generator"]``: the assembled CSR generator or the matrix-free product.
 GENERATORS = ("auto", "csr", "matrix-free")
-#: ``generator="auto"`` takes the matrix-free product from this many block entries on
-#: (measured: benchmarks/bench_matrix_free.py; below it assembling is cheap and CSR as fast).
-MATRIX_FREE_MIN_SIZE = 50_000
+#: ``generator="auto"`` takes the matrix-free product from this many block entries on.
+#: Measured (benchmarks/bench_matrix_free.py, issue 16's reach setting): its product is 1.3-2.3x
+#: faster from ~1e5 entries, but the first use in a process costs ~1 s (Numba's import and
+#: the cached kernels), which the assembled generator's longer build repays from ~4e5 on.
+MATRIX_FREE_MIN_SIZE = 400_000
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
 _ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
@@ -624,8 +634,10 @@ class BlockSolver:
         return self._generators[key]
 
     @staticmethod
-    def _generator_kind(options, size: int) -> str:
-        """``options["generator"]`` resolved for ``size`` block entries."""
+    def generator_kind(options, size: int) -> str:
+        """``options["generator"]`` resolved for ``size`` block entries: ``"csr"`` or
+        ``"matrix-free"`` (``"auto"``: matrix-free from :data:`MATRIX_FREE_MIN_SIZE` entries
+        on, when Numba is installed)."""
         kind = options.get("generator", "auto")
         if kind not in GENERATORS:
             raise ValueError(f"options['generator'] must be one of {GENERATORS}, got {kind!r}")
@@ -1020,8 +1032,9 @@ class BlockSolver:
             :math:`E_C(t) = \mathrm{tr}[H_C\rho(t)]` from the same sweep.
         options : dict, optional
             ``store_states``, ``store_final_state`` (:math:`\rho_B`), ``progress_bar``
-            (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the sparse
-            products; default 2 for large generators).
+            (QuTiP's names), ``progress_kwargs``, ``num_cpus`` (threads for the generator
+            products; default 2 for large generators), ``generator`` (``"auto"``,
+            ``"csr"`` or ``"matrix-free"``: see the module notes).
         coupling : PiecewiseConstant, optional
             :math:`\lambda(t)` multiplying :math:`H_I` (:mod:`qutip_centralspin.models.protocols`):
             each constant segment is propagated exactly with its own generator.
@@ -1170,7 +1183,7 @@ class BlockSolver:
         psi0 = self._check_state(psi0)
         rho0, init_sectors = self._initial_blocks(psi0)
         S = self._subspace(init_sectors)
-        kind = self._generator_kind(options or {}, S.size)
+        kind = self.generator_kind(options or {}, S.size)
         if kind == "matrix-free":
             mats = list(self._initial_matrices(S, rho0))
             chiral = self.chiral_symmetric and all(_chiral_real(X) for _, X in mats)

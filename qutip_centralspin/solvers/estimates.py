@@ -92,7 +92,7 @@ def estimate(
         solver = "blocks" if procs else ("mesolve" if c_ops else "exact")
     details: dict[str, float] = {}
     if procs and solver in ("blocks", "piqs", "bruteforce", "mesolve"):
-        size = _open(model, psi0, procs, solver, n_times, details)
+        size = _open(model, psi0, procs, solver, n_times, details, options)
     elif solver == "exact":
         s = min(nb, nc) + 1
         sectors = _occupied_sectors(model, psi0).size
@@ -164,7 +164,7 @@ def choose_method(
     if not isinstance(model, CentralSpinModel) or not isinstance(psi0, tuple):
         return "exact", "exact: the resource estimate covers the spin charger from a label only"
     options = options if isinstance(options, dict) else {}
-    kept = {k: options[k] for k in ("max_memory", "store_states") if k in options}
+    kept = {k: options[k] for k in ("max_memory", "store_states", "generator") if k in options}
     if not isinstance(tlist, (int, np.integer)):
         tlist = np.atleast_1d(np.asarray(tlist, dtype=float))
     est = estimate(
@@ -187,14 +187,20 @@ def _count(ops) -> int:
     return 1
 
 
-def _open(model, psi0, procs, solver, n_times, details) -> int:
+def _open(model, psi0, procs, solver, n_times, details, options) -> int:
     nb, nc = model.n_battery, model.n_charger
     local_b = has_local(procs, "battery")
     local_c = has_local(procs, "charger")
     nds = lambda n: (n // 2 + 1) * (n - n // 2 + 1)  # noqa: E731
     if solver == "blocks":
         size = BlockSolver(model, procs).size_bound(_occupied_sectors(model, psi0))
-        details["generator and assembly"] = 360.0 * size
+        if BlockSolver.generator_kind(options, size) == "matrix-free":
+            # ~7 vectors of the Chebyshev sweep and the per-row tables (measured: 54 bytes per
+            # evolved real at N = 140, benchmarks/bench_matrix_free.py); size counts complex
+            # entries, so the chiral half is not subtracted
+            details["vectors (matrix-free generator)"] = 64.0 * size
+        else:
+            details["generator and assembly"] = 360.0 * size
         details["battery populations"] = n_times * 2.0 * (nb + 1) * (nb // 2 + 1) * _FLOAT
         return size
     if solver == "piqs":

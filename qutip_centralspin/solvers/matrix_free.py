@@ -51,9 +51,9 @@ __all__ = ["AVAILABLE", "JumpTerm", "MatrixFreeGenerator", "triad", "upper_slots
 
 #: Whether Numba (the compiler of the matrix-free kernel) is importable.
 AVAILABLE = importlib.util.find_spec("numba") is not None
-#: Generators with at least this many reals use two threads by default (below, waking a
-#: second thread costs more than it saves).
-THREADED_MIN_ENTRIES = 1_000_000
+#: Products of at least this much work (reals times the terms of each, 5 + jumps) use two
+#: threads by default (below, waking a second thread costs more than it saves).
+THREADED_MIN_WORK = 1_000_000
 _KERNELS: dict = {}  # the compiled kernels, built on first use
 
 
@@ -483,7 +483,7 @@ class _MatrixFreeRecurrence:
         k = _require()
         self.kernel = k["product"]
         if num_cpus is None:
-            num_cpus = 2 if gen.dim >= THREADED_MIN_ENTRIES else 1
+            num_cpus = 2 if gen.dim * (5 + len(gen.terms)) >= THREADED_MIN_WORK else 1
         self.threads = _threads(num_cpus)
         d = gen.space.d.astype(np.int64)
         work = np.cumsum(upper_slots(d) * (1 + len(gen.terms)))
