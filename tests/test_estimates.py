@@ -71,8 +71,8 @@ def test_limit_from_option_environment_and_default(monkeypatch):
 
 def test_charge_refuses_before_allocating(monkeypatch):
     monkeypatch.setenv(MEMORY_ENV, "64M")
-    model = CentralSpinModel(60, 60)
-    psi0 = dicke_state(model, 0, 60)
+    model = CentralSpinModel(100, 100)
+    psi0 = dicke_state(model, 0, 100)
     with pytest.raises(ResourceError, match=r"solver='blocks'.*memory limit 64 MiB"):
         charge(model, psi0, np.linspace(0, 1, 11), processes=[decay(0.1)])
     # the option overrides the environment
@@ -93,3 +93,17 @@ def test_operators_and_states_refuse_huge_models():
     # ... its density matrix needs memory of the order of the dimension
     with pytest.raises(ResourceError, match=r"the density matrix \|m, n><m, n\|"):
         dicke_state(CentralSpinModel(1000, 10**6), 0, 0, dm=True)
+
+
+def test_matrix_free_generator_needs_less_memory():
+    """The assembled generator stores ~12 entries per unknown; the matrix-free one only the
+    Chebyshev vectors (its estimate is what the guard checks when it would run)."""
+    model = CentralSpinModel(60, 60)
+    psi0 = dicke_state(model, 0, 60)
+    est = {
+        g: estimate(model, psi0, 11, processes=[decay(0.1)], options={"generator": g})
+        for g in ("csr", "matrix-free", "auto")
+    }
+    assert est["matrix-free"].memory < est["csr"].memory / 3
+    assert "vectors (matrix-free generator)" in est["matrix-free"].details
+    assert est["auto"].memory == est["matrix-free"].memory  # 60 x 60 local decay: > 4e5
