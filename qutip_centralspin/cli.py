@@ -5,9 +5,6 @@ error on stderr and exit code 2.
 
 One module because the subcommands share their flags, their model and state parsing and their
 reporting (text, JSON, plots); it only parses, calls the public API and prints.
-
-One module because the subcommands share their flags, their model and state parsing and their
-reporting (text, JSON, plots); it only parses, calls the public API and prints.
 """
 
 from __future__ import annotations

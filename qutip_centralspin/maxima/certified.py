@@ -98,10 +98,6 @@ best sample with the grid error *estimated* from second differences (never ``con
 One module because the certificate is one argument: the rigorous derivative bounds, the Taylor-
 certified peak and the branch and bound share one round-off model and one search state; split,
 each part would reach into the others' internals.
-
-One module because the certificate is one argument: the rigorous derivative bounds, the Taylor-
-certified peak and the branch and bound share one round-off model and one search state; split,
-each part would reach into the others' internals.
 """
 
 from __future__ import annotations

@@ -94,10 +94,6 @@ and :class:`~qutip_centralspin.models.cavity.CavityModel` (anything with ``n_bat
 One module because the ergotropy and the entropy of rho_B are evaluated on the same ladder
 blocks (symmetric levels, the PIQS basis, mixtures over j_B) in both battery pictures; the
 block algebra is shared by every function here.
-
-One module because the ergotropy and the entropy of rho_B are evaluated on the same ladder
-blocks (symmetric levels, the PIQS basis, mixtures over j_B) in both battery pictures; the
-block algebra is shared by every function here.
 """
 
 from __future__ import annotations

@@ -4,9 +4,6 @@ Two parity sectors at a photon cutoff chosen by a convergence check (:func:`phot
 
 One module because the parity-sector engine, its evolution and the photon-cutoff check that
 sizes it are used together; the check needs the engine's internals (the top Fock populations).
-
-One module because the parity-sector engine, its evolution and the photon-cutoff check that
-sizes it are used together; the check needs the engine's internals (the top Fock populations).
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 The sectors of conserved total excitation, spanned by the group labels: diagonalised densely
 up to the engine's ``dense_limit`` levels (:data:`DENSE_SECTOR_LIMIT` by default; certified
 maxima), propagated on sparse sectors beyond it (:mod:`.group_sparse`; grid-estimated maxima).
+
+One module because the sector tables of the group labels, the dense/sparse dispatch and the
+mixtures over Gibbs ladders share one bookkeeping of labels and sectors; the sparse
+propagation already lives apart (group_sparse.py).
 """
 
 from __future__ import annotations

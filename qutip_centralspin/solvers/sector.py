@@ -24,9 +24,6 @@ densified; the certified maxima then work on the spectral form of
 
 One module because SectorEvolution is one object: the spectral form of E_B(t), its rigorous
 derivative bounds and the reduced battery state all read the same occupied eigen-components.
-
-One module because SectorEvolution is one object: the spectral form of E_B(t), its rigorous
-derivative bounds and the reduced battery state all read the same occupied eigen-components.
 """
 
 from __future__ import annotations

@@ -93,9 +93,6 @@ Examples
 
 One module because the optimal-protocol search, its exact segment propagation and the
 certification of the optimum share the piecewise-constant parametrisation.
-
-One module because the optimal-protocol search, its exact segment propagation and the
-certification of the optimum share the piecewise-constant parametrisation.
 """
 
 from __future__ import annotations
