@@ -354,6 +354,38 @@ def test_split_segments_give_the_same_answer(monkeypatch):
     assert np.abs(whole.delta_energy - split.delta_energy).max() < EXACT_ATOL
 
 
+@pytest.mark.parametrize("quiet", [10.0, 0.0], ids=["probe-then-rest", "probe-length-kept"])
+def test_probe_segment_gives_the_same_answer(monkeypatch, quiet):
+    """A long series starts with a probe segment of PROBE_TERMS terms; then the rest of the
+    span in one segment (quiet probe) or segments of the probe's length. Neither changes the
+    answer, and the segments are the ones the rule says."""
+    model = CentralSpinModel(6, 6, h=0.8)
+    procs = [decay(0.2), dephasing(0.1)]
+    psi0 = dicke_state(model, 0, 6)
+    times = np.linspace(0.0, 6.0, 61)
+    monkeypatch.setattr(chebyshev, "PROBE_TERMS", 10**9)  # no probe
+    whole = BlockSolver(model, procs).solve(psi0, times)
+    lengths = []
+    segment = chebyshev._chebyshev_segment
+
+    def recorded(rec, gen, v, rel, F, **kwargs):
+        out = segment(rec, gen, v, rel, F, **kwargs)
+        lengths.append((float(rel[-1]), gen.scale, not isinstance(out, chebyshev._Rejected)))
+        return out
+
+    monkeypatch.setattr(chebyshev, "_chebyshev_segment", recorded)
+    monkeypatch.setattr(chebyshev, "PROBE_TERMS", 40)
+    monkeypatch.setattr(chebyshev, "PROBE_QUIET_GROWTH", quiet)
+    probed = BlockSolver(model, procs).solve(psi0, times)
+    assert np.abs(whole.delta_energy - probed.delta_energy).max() < EXACT_ATOL
+    first, scale, ok = lengths[0]
+    assert ok and first == pytest.approx(40 / scale)
+    if quiet:  # the rest of the span at once
+        assert len(lengths) == 2 and lengths[1][0] == pytest.approx(6.0 - first)
+    else:  # every segment as long as the probe
+        assert len(lengths) == int(np.ceil(6.0 / first - 1e-9))
+
+
 def test_states_and_e_ops_on_the_reduced_battery_state():
     model = CentralSpinModel(4, 3)
     psi0 = dicke_state(model, 0, 3)

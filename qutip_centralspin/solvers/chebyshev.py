@@ -45,6 +45,13 @@ CHEBYSHEV_TAIL = 1e-17
 #: instead of 1e4 moves Delta E_B by 4e-13 (|Delta E_B| ~ 50) and saves the first rejected
 #: segment (1296 -> 666 products detuned, 1385 -> 1180 resonant).
 MAX_RECURRENCE_GROWTH = 1e6
+#: A long series first runs a probe segment of about this many terms: the recurrence vectors of
+#: a non-normal generator grow in bursts after a few hundred terms (benchmarks/README.md,
+#: session 7), and a rejected segment's products are lost. If the probe's vectors grew less
+#: than :data:`PROBE_QUIET_GROWTH`, the rest of the span is one segment.
+PROBE_TERMS = 256
+#: Growth of the probe's recurrence vectors below which the rest of the span is one segment.
+PROBE_QUIET_GROWTH = 10.0
 #: Largest series length accepted (spectral half-width times the time span).
 MAX_TERMS = 1e8
 #: Generators with at least this many entries use two threads for the sparse products.
@@ -245,6 +252,9 @@ def _propagate(gen, v0, times, F, options, final, dense=False):
     )
     try:
         t0, v, seg = 0.0, np.asarray(v0, dtype=float), float(times[-1])
+        probe = gen.scale * seg > PROBE_TERMS
+        if probe:
+            seg = PROBE_TERMS / gen.scale
         remaining = np.ones(times.size, dtype=bool)
         segments = []
         while remaining.any():
@@ -264,7 +274,10 @@ def _propagate(gen, v0, times, F, options, final, dense=False):
                         "parameters and times"
                     )
                 continue
-            values, v, moments = done
+            values, v, moments, growth = done
+            if probe and growth < PROBE_QUIET_GROWTH:  # the rest in one segment
+                seg = float(times[-1])
+            probe = False
             if dense:
                 segments.append((t0, t_end, moments))
             out[:, inside] = values[:, :-1]
@@ -300,9 +313,10 @@ def _shorter(rejected: _Rejected, scale: float, length: float) -> float:
 def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
     """One Chebyshev sweep from ``v`` over the times ``rel`` (relative to the segment start).
 
-    Returns ``(values, v_end, moments)`` with ``v_end`` the state at ``rel[-1]`` (if
-    ``need_end``) and every moment ``F h_k`` (if ``keep``), or a :class:`_Rejected` if the
-    recurrence vectors grew beyond :data:`MAX_RECURRENCE_GROWTH`.
+    Returns ``(values, v_end, moments, growth)`` with ``v_end`` the state at ``rel[-1]`` (if
+    ``need_end``), every moment ``F h_k`` (if ``keep``) and the largest growth of the
+    recurrence vectors seen, or a :class:`_Rejected` if they grew beyond
+    :data:`MAX_RECURRENCE_GROWTH`.
     """
     scale, modified = gen.scale, gen.modified
     coef = bessel_table(scale * rel, modified=modified)  # (n_terms, n_times)
@@ -320,6 +334,7 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
     cur *= 0.5
     sign = -1.0 if modified else 1.0
     filled, first = 0, 0
+    growth = 1.0
     kept = [] if keep else None
     for k in range(n_terms):
         vec = prev if k == 0 else cur
@@ -334,9 +349,10 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
             first += filled
             filled = 0
             bar.update()
-            if float(np.abs(vec * weights).max()) > MAX_RECURRENCE_GROWTH * base:
+            growth = max(growth, float(np.abs(vec * weights).max()) / base)
+            if growth > MAX_RECURRENCE_GROWTH:
                 return _Rejected(k + 1, n_terms)
         if k >= 1 and k < n_terms - 1:
             prev = rec.step(cur, prev, sign)  # prev <- Y2 cur + sign prev = h_{k+1}
             prev, cur = cur, prev
-    return values, v_end, (np.concatenate(kept) if keep else None)
+    return values, v_end, (np.concatenate(kept) if keep else None), growth
