@@ -1,7 +1,7 @@
 r"""The spectral bounds of the block solver's packed generator really enclose its range.
 
 :meth:`BlockSolver.generator` returns ``re_low``, ``re_high`` and ``omega``, and the Chebyshev
-propagation relies on the claim (module notes and :class:`_Generator`) that the *numerical
+propagation relies on the claim (module notes and ``AssembledGenerator``) that the *numerical
 range* of :math:`\mathcal L` in the physical (Hilbert-Schmidt) norm lies in the rectangle
 :math:`[\mathrm{re\_low}, \mathrm{re\_high}] \times i[-\omega, \omega]`. The bounds are the
 Gershgorin discs of the dissipator plus the Bohr width of :math:`H`.
@@ -25,7 +25,7 @@ spectrum of :math:`(N - N^T)/2i`. These are the exact extremes of the range, muc
 Gershgorin bounds than the spectrum of :math:`M`.
 
 Mutation check (scratch copy of ``blocks.py``): with the Gershgorin radius of
-``_Assembler.dissipator_bounds`` halved, :func:`test_numerical_range_inside_bounds` fails on
+``Assembler.dissipator_bounds`` halved, :func:`test_numerical_range_inside_bounds` fails on
 every case with a dissipator jump term; halving only the ``re_low`` or the ``re_high`` margin
 fails most cases; halving only the dissipator margin of ``omega`` fails the collective pumping,
 collective decay and Hamiltonian-free cases. The spectrum alone

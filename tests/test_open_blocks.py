@@ -535,13 +535,14 @@ def test_blocks_match_piqs_at_n8(procs):
 def test_assembly_in_chunks_builds_the_same_generator(monkeypatch):
     """The element labels exist one chunk of blocks at a time; the result does not depend
     on the chunk size (here a few blocks per chunk against one chunk)."""
+    from qutip_centralspin.solvers import assembly as assembly_module
     from qutip_centralspin.solvers import blocks as blocks_module
 
     model = CentralSpinModel(5, 4, B=1.0, h=0.8, A=0.9, delta=0.2)
     procs = [dephasing(0.1), decay(0.2), pumping(0.05), decay(0.1, target="charger")]
     whole = BlockSolver(model, procs).generator([4])
     monkeypatch.setattr(blocks_module, "_ASSEMBLY_CHUNK", 40)
-    monkeypatch.setattr(blocks_module, "_ASSEMBLY_BATCH", 500)
+    monkeypatch.setattr(assembly_module, "ASSEMBLY_BATCH", 500)
     solver = BlockSolver(model, procs)
     chunked = solver.generator([4])
     assert len(list(_chunks(solver, [4]))) >= 8
@@ -557,7 +558,8 @@ def test_assembly_in_chunks_builds_the_same_generator(monkeypatch):
 
 
 def _chunks(solver, sectors):
-    from qutip_centralspin.solvers.blocks import _ASSEMBLY_CHUNK, _Assembler
+    from qutip_centralspin.solvers.assembly import Assembler
+    from qutip_centralspin.solvers.blocks import _ASSEMBLY_CHUNK
 
     S = solver._subspace(sectors)
-    return _Assembler(S, solver._log_mult_table()).chunks(_ASSEMBLY_CHUNK)
+    return Assembler(S, solver._log_mult_table()).chunks(_ASSEMBLY_CHUNK)

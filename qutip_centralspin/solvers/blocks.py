@@ -98,9 +98,10 @@ levels (``qutip.jmat`` order, index :math:`N_B - k`) without local battery proce
 in the PIQS Dicke basis of ``qutip.piqs`` (``nds`` x ``nds``, ladders :math:`j = N_B/2,
 N_B/2-1, \dots` in blocks, :math:`m` descending within a block; the multiplicity traced out).
 
-One module because the (j, K) block basis, the generator assembled on it and its propagation
-share one bookkeeping of blocks, chiral halves and reachable sectors; the generic parts already
-live apart (dissipators.py, chebyshev.py, matrix_free.py).
+One module because the solver's states, reachable sectors, functionals and propagation share
+one bookkeeping of blocks and chiral halves; the block table and the assembled generator
+(assembly.py), the matrix-free one (matrix_free.py), the dissipator coefficients
+(dissipators.py) and the Chebyshev propagation (chebyshev.py) live apart.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ from ..models.protocols import PiecewiseConstant
 from ..models.spin import CentralSpinModel
 from ..models.states import check_state
 from ..results import ChargingResult
-from .chebyshev import CsrRecurrence, propagate
+from .assembly import AssembledGenerator, Assembler, BlockSpace, chiral_real, parity_mask
+from .chebyshev import propagate
 from .dissipators import local_factors, local_terms, log_multiplicity
 from .matrix_free import AVAILABLE as MATRIX_FREE_AVAILABLE
 from .matrix_free import JumpTerm, MatrixFreeGenerator
@@ -142,330 +144,10 @@ GENERATORS = ("auto", "csr", "matrix-free")
 MATRIX_FREE_MIN_SIZE = 400_000
 #: Coherences between different excitation sectors above this make psi0 unsupported.
 SECTOR_COHERENCE_ATOL = 1e-12
-_ASSEMBLY_BATCH = 600_000  # matrix entries turned into CSR at a time (bounds the memory)
 _ASSEMBLY_CHUNK = 500_000  # block elements labelled at a time while assembling
 _MAX_SIBLINGS = 8  # generators kept for other couplings lambda (protocols)
 #: size_bound is exact (the reachable blocks) on (q, r, K) label grids up to this size.
 _EXACT_SIZE_GRID = 4_000_000
-
-
-# ------------------------------------------------------------------------------------------
-# the invariant subspace and its generator
-# ------------------------------------------------------------------------------------------
-@dataclass
-class _Subspace:
-    """Block table and element labels of the evolved subspace (all NumPy arrays)."""
-
-    q: np.ndarray  # per block: battery ladder
-    r: np.ndarray  # per block: charger ladder
-    K: np.ndarray  # per block: total excitation
-    kmin: np.ndarray  # per block: smallest battery excitation
-    d: np.ndarray  # per block: size
-    offset: np.ndarray  # per block: first packed index (blocks hold d^2 reals)
-    table: np.ndarray  # (q, r, K) -> block id, -1 if absent
-
-    @property
-    def size(self) -> int:
-        return int(self.offset[-1] + self.d[-1] ** 2) if self.d.size else 0
-
-    @property
-    def sectors(self) -> np.ndarray:
-        return np.unique(self.K)
-
-    def elements(self, dtype=np.int64):
-        """Block id and (a, b) of every element of every full block, a, b in [0, d)."""
-        sizes = self.d * self.d
-        blk = np.repeat(np.arange(self.d.size, dtype=dtype), sizes)
-        local = np.arange(blk.size, dtype=dtype) - self.offset[blk].astype(dtype)
-        a, b = np.divmod(local, self.d[blk].astype(dtype))
-        return blk, a, b
-
-
-def _chiral_real(X: np.ndarray) -> bool:
-    """Whether a block is real on even :math:`k_a - k_b` and imaginary on odd (exactly)."""
-    a, b = np.indices(X.shape)
-    odd = (a - b) % 2 == 1
-    return not (np.any(X.imag[~odd]) or np.any(X.real[odd]))
-
-
-def _parity_mask(S: _Subspace) -> np.ndarray:
-    """Packed entries allowed by the chiral symmetry: Re X_ab for even k_a + k_b, Im X_ab odd."""
-    blk, a, b = S.elements()
-    upper = a <= b
-    even = (a + b) % 2 == 0  # k_a + k_b = 2 kmin + a + b
-    d = S.d[blk]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    off = S.offset[blk]
-    mask = np.zeros(S.size, dtype=bool)
-    sel = upper & even
-    mask[(off + lo * d - lo * (lo - 1) // 2 + (hi - lo))[sel]] = True
-    sel = (a < b) & ~even
-    mask[(off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1))[sel]] = True
-    return mask
-
-
-@dataclass
-class _Generator:
-    """The packed real generator, ready for the Chebyshev recurrence.
-
-    ``Y2 = 2 (M - c) / scale`` where ``M`` is the packed generator of :math:`d/dt`, ``c`` the
-    centre of the real part of its numerical range and ``scale`` the half-width of the
-    expansion interval (imaginary axis, or real axis if ``modified``).
-    """
-
-    space: _Subspace
-    Y2: sp.csr_matrix
-    c: float
-    scale: float
-    modified: bool
-    omega: float  # half-width of the imaginary part of the numerical range
-    re_low: float  # bounds of the real part of the numerical range
-    re_high: float
-    pop_rows: np.ndarray  # packed index of every diagonal element (real part)
-    pop_blk: np.ndarray  # its block id
-    pop_k: np.ndarray  # its battery excitation k
-    weights: np.ndarray  # per packed entry: 1/sqrt(d_j d_l), the physical-norm weight
-    keep: np.ndarray | None = None  # packed entries evolved (None: all; else chiral half)
-
-    def apply(self, v: np.ndarray) -> np.ndarray:
-        """``M @ v``: the time derivative of the packed state ``v``."""
-        if self.scale == 0:
-            return self.c * v
-        return 0.5 * self.scale * (self.Y2 @ v) + self.c * v
-
-    @property
-    def dim(self) -> int:
-        """Length of the evolved vector."""
-        return int(self.Y2.shape[0])
-
-    def recurrence(self, num_cpus=None) -> CsrRecurrence:
-        """The Chebyshev step ``out <- Y2 x + sign out`` on the CSR matrix."""
-        return CsrRecurrence(self.Y2, num_cpus)
-
-    @property
-    def nnz(self) -> int:
-        return int(self.Y2.nnz)
-
-
-class _Assembler:
-    """Builds the packed real generator term by term, vectorised over the block elements.
-
-    Every term maps each full-block element ``(a, b)`` to at most one image with one
-    coefficient; :meth:`add` turns these into entries of the packed real matrix (real part of
-    the upper triangle, imaginary part of the strict upper triangle). The element labels exist
-    for one *chunk* of consecutive blocks at a time (:meth:`set_chunk`), and entries are turned
-    into CSR in batches, so the memory of assembly stays close to that of the result.
-    """
-
-    def __init__(self, S: _Subspace, log_mult: np.ndarray, keep: np.ndarray | None = None):
-        self.S = S
-        self.log_mult = log_mult
-        self.itype = np.int32 if S.size < 2**31 - 1 else np.int64
-        # packed index -> evolved index (-1: dropped by the chiral symmetry); None: all kept
-        self.remap = None
-        self.dim = S.size
-        if keep is not None:
-            self.remap = np.full(S.size, -1, dtype=self.itype)
-            self.remap[keep] = np.arange(keep.size, dtype=self.itype)
-            self.dim = int(keep.size)
-        self.diss_row = np.zeros(S.size)  # off-diagonal |D| row sums (physical norm)
-        self.diss_col = np.zeros(S.size)  # off-diagonal |D| column sums
-        self.diss_diag = np.zeros(S.size)  # diagonal of D
-        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._n_pending = 0
-        self._parts: list[sp.csr_matrix] = []  # partial sums, nnz decreasing (binary counter)
-
-    def chunks(self, max_elements: int):
-        """Consecutive block ranges ``(b0, b1)`` of at most ``max_elements`` elements each."""
-        sizes = self.S.d.astype(np.int64) ** 2
-        b0, count = 0, 0
-        for b, size in enumerate(sizes):
-            if count and count + size > max_elements:
-                yield b0, b
-                b0, count = b, 0
-            count += int(size)
-        if sizes.size:
-            yield b0, sizes.size
-
-    def set_chunk(self, b0: int, b1: int) -> None:
-        """Make the element labels of blocks ``b0 .. b1-1`` current."""
-        S, it = self.S, self.itype
-        sizes = S.d[b0:b1].astype(np.int64) ** 2
-        self.blk = np.repeat(np.arange(b0, b1, dtype=it), sizes)
-        self.elem0 = int(S.offset[b0]) if b1 > b0 else 0
-        self.size = self.blk.size
-        self.same = (self.elem0 + np.arange(self.size, dtype=np.int64)).astype(it)
-        local = self.same - S.offset[self.blk].astype(it)
-        self.a, self.b = (x.astype(it) for x in np.divmod(local, S.d[self.blk].astype(it)))
-        kmin = S.kmin[self.blk]
-        self.ka, self.kb = (kmin + self.a).astype(it), (kmin + self.b).astype(it)
-        self.r_pos, self.i_pos, self.sign, self.upper = self._geometry(self.same, self.blk)
-
-    def _geometry(self, elements, blk=None):
-        """Packed positions (Re, Im), sign of b - a and ``a <= b`` of global elements."""
-        S, it = self.S, self.itype
-        if blk is None:
-            blk = np.searchsorted(S.offset, elements, side="right") - 1
-        d = S.d[blk].astype(np.int64)
-        off = S.offset[blk]
-        a, b = np.divmod(elements.astype(np.int64) - off, d)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        r_pos = (off + lo * d - lo * (lo - 1) // 2 + (hi - lo)).astype(it)
-        i_pos = (
-            off + d * (d + 1) // 2 + lo * (d - 1) - lo * (lo - 1) // 2 + (hi - lo - 1)
-        ).astype(it)
-        return r_pos, i_pos, np.sign(b - a).astype(np.int8), a <= b
-
-    def target(self, dq, dr, dka, dna, dkb, dnb) -> np.ndarray:
-        """Global element index of the image of every current element under a move, or -1."""
-        S = self.S
-        tq = S.q[self.blk] + dq
-        tr = S.r[self.blk] + dr
-        tka = self.ka + dka
-        tK = tka + (S.K[self.blk] - self.ka) + dna
-        ok = (tq >= 0) & (tq < S.table.shape[0]) & (tr >= 0) & (tr < S.table.shape[1])
-        ok &= (tK >= 0) & (tK < S.table.shape[2])
-        tb = np.full(self.size, -1, dtype=np.int64)
-        tb[ok] = S.table[tq[ok], tr[ok], tK[ok]]
-        del tq, tr, tK
-        ok &= tb >= 0
-        tb[~ok] = 0
-        ta = tka - S.kmin[tb]
-        tbb = self.kb + dkb - S.kmin[tb]
-        ok &= (ta >= 0) & (ta < S.d[tb]) & (tbb >= 0) & (tbb < S.d[tb])
-        out = np.full(self.size, -1, dtype=self.itype)
-        tb = tb[ok]
-        out[ok] = S.offset[tb] + ta[ok] * S.d[tb] + tbb[ok]
-        return out
-
-    def add(self, tgt, value, coherent: bool):
-        """Add ``value * X[src]`` (times ``-i`` if ``coherent``) to ``X[tgt]``, all ``src``."""
-        keep = (tgt >= 0) & (value != 0)
-        t_r, t_i, t_sign, t_upper = self._geometry(tgt[keep])
-        keep_t = t_upper  # the lower triangle is implied by Hermiticity
-        src = np.nonzero(keep)[0][keep_t].astype(self.itype)
-        t_r, t_i, t_sign = t_r[keep_t], t_i[keep_t], t_sign[keep_t]
-        v = value[keep][keep_t]
-        s = self.sign[src].astype(float)
-        if coherent:  # -i v (R + iI):  R' += v s I,  I' += -v R
-            sel = s != 0
-            self._push(t_r[sel], self.i_pos[src[sel]], v[sel] * s[sel])
-            sel = t_sign != 0
-            self._push(t_i[sel], self.r_pos[src[sel]], -v[sel])
-        else:  # real v:  R' += v R,  I' += v s I
-            self._push(t_r, self.r_pos[src], v)
-            sel = (s != 0) & (t_sign != 0)
-            self._push(t_i[sel], self.i_pos[src[sel]], v[sel] * s[sel])
-
-    def add_diagonal(self, value):
-        """A term diagonal in the elements (part of the dissipator)."""
-        self.diss_diag[self.elem0 : self.elem0 + self.size] += value
-        self.add(self.same, value, coherent=False)
-
-    @staticmethod
-    def _accumulate(target: np.ndarray, index: np.ndarray, weights: np.ndarray) -> None:
-        """``target[index] += weights`` (repeated indices summed) over the span of ``index``."""
-        if index.size == 0:
-            return
-        lo = int(index.min())
-        target[lo : int(index.max()) + 1] += np.bincount(index - lo, weights=weights)
-
-    def add_jump(self, tgt, value, d_ladder_b: int, d_ladder_c: int):
-        """A jump term of the dissipator; also records its Gershgorin data."""
-        keep = (tgt >= 0) & (value != 0)
-        src = np.nonzero(keep)[0]
-        t = tgt[keep].astype(np.int64)
-        val = value[keep]
-        sq, sr = self.S.q[self.blk[src]], self.S.r[self.blk[src]]
-        # physical-norm entry: D[t, s] sqrt(d_src / d_tgt) with the ladder multiplicities
-        w = np.exp(0.5 * (self.log_mult[sq, sr] - self.log_mult[sq + d_ladder_b, sr + d_ladder_c]))
-        mag = np.abs(val) * w
-        src_global = src + self.elem0
-        same = t == src_global
-        self._accumulate(self.diss_diag, t[same], val[same])
-        off = ~same
-        self._accumulate(self.diss_row, t[off], mag[off])
-        self._accumulate(self.diss_col, src_global[off], mag[off])
-        self.add(tgt, value, coherent=False)
-
-    def dissipator_bounds(self) -> tuple[float, float, float]:
-        """Real-part bounds and imaginary half-width of the dissipator's numerical range.
-
-        Gershgorin discs of its Hermitian and anti-Hermitian parts in the physical
-        (Hilbert-Schmidt) norm, where the commutator part is anti-Hermitian.
-        """
-        if self.S.size == 0:
-            return 0.0, 0.0, 0.0
-        radius = 0.5 * (self.diss_row + self.diss_col)
-        return (
-            float(np.min(self.diss_diag - radius)),
-            float(np.max(self.diss_diag + radius)),
-            float(radius.max()),
-        )
-
-    def _push(self, rows, cols, vals):
-        if self.remap is not None:  # drop the entries that vanish by the chiral symmetry
-            rows, cols = self.remap[rows], self.remap[cols]
-            ok = (rows >= 0) & (cols >= 0)
-            rows, cols, vals = rows[ok], cols[ok], vals[ok]
-        if rows.size == 0:
-            return
-        self._pending.append((rows, cols, vals))
-        self._n_pending += rows.size
-        if self._n_pending >= _ASSEMBLY_BATCH:
-            self._flush()
-
-    def _flush(self):
-        """Turn the pending entries into CSR and merge partial sums of similar size.
-
-        Merging only parts within a factor 2 in size (a binary counter) costs
-        O(nnz log(batches)) and keeps the peak near twice the final matrix.
-        """
-        if not self._pending:
-            return
-        dim = self.dim
-        rows, cols, vals = (np.concatenate(x) for x in zip(*self._pending, strict=True))
-        self._pending, self._n_pending = [], 0
-        part = sp.coo_matrix((vals, (rows, cols)), shape=(dim, dim)).tocsr()
-        del rows, cols, vals
-        parts = self._parts
-        parts.append(part)
-        while len(parts) > 1 and parts[-2].nnz <= 2 * parts[-1].nnz:
-            top = parts.pop()
-            parts[-1] = parts[-1] + top
-            del top
-
-    def populations(self):
-        """Packed index, block and battery excitation of every diagonal element."""
-        S = self.S
-        d = S.d.astype(np.int64)
-        blk = np.repeat(np.arange(d.size), d)
-        a = np.arange(blk.size) - np.repeat(np.cumsum(d) - d, d)
-        rows = S.offset[blk] + a * d[blk] - a * (a - 1) // 2
-        if self.remap is not None:
-            rows = self.remap[rows]  # diagonal entries are always even: never dropped
-        return rows.astype(np.int64), blk.astype(np.int64), (S.kmin[blk] + a).astype(np.int64)
-
-    def finish(self, shift: float, factor: float) -> sp.csr_matrix:
-        """``factor * (M + shift)`` as CSR with 32-bit indices when they fit.
-
-        Drops the element labels first: the assembler cannot add terms afterwards.
-        """
-        for name in ("blk", "a", "b", "ka", "kb", "r_pos", "i_pos", "sign", "upper", "same"):
-            setattr(self, name, None)
-        diag = np.arange(self.S.size, dtype=self.itype)
-        self._push(diag, diag, np.full(self.S.size, shift))
-        self._flush()
-        M = sp.csr_matrix((self.dim, self.dim))
-        while self._parts:
-            M = M + self._parts.pop()
-        M.sum_duplicates()
-        M.data *= factor
-        M.eliminate_zeros()
-        if self.itype == np.int32:
-            M.indices = M.indices.astype(np.int32, copy=False)
-            M.indptr = M.indptr.astype(np.int32, copy=False)
-        return M
 
 
 def _is_charger_energy(op, model) -> bool:
@@ -520,7 +202,7 @@ class BlockSolver:
         self._rates = {p.key: p.rate for p in self.processes if p.rate > 0}
         self.local_battery = has_local(self.processes, "battery")
         self.local_charger = has_local(self.processes, "charger")
-        self._generators: dict[tuple, _Generator] = {}
+        self._generators: dict[tuple, AssembledGenerator] = {}
         self._siblings: dict[float, BlockSolver] = {}  # other couplings lambda (protocols)
         self._basis = self._product_basis()  # the product basis of psi0 (no sector built)
 
@@ -667,7 +349,7 @@ class BlockSolver:
         S = self._subspace(sectors)
         v = self._initial_vector(S, rho0)
         if self._uses_chiral(S, v):
-            return int(_parity_mask(S).sum())
+            return int(parity_mask(S).sum())
         return S.size
 
     def size_bound(self, initial_sectors) -> int:
@@ -690,8 +372,8 @@ class BlockSolver:
         per_pair = (small - 1) * small * (2 * small - 1) / 3 + (big - small + 1) * small**2
         return int(np.sum(per_pair))
 
-    def _uses_chiral(self, S: _Subspace, v: np.ndarray) -> bool:
-        return self.chiral_symmetric and not np.any(v[~_parity_mask(S)])
+    def _uses_chiral(self, S: BlockSpace, v: np.ndarray) -> bool:
+        return self.chiral_symmetric and not np.any(v[~parity_mask(S)])
 
     # -- construction --------------------------------------------------------------------
     def _moves(self) -> set[tuple[int, int, int]]:
@@ -741,7 +423,7 @@ class BlockSolver:
             reach |= frontier
         return reach
 
-    def _subspace(self, initial_sectors) -> _Subspace:
+    def _subspace(self, initial_sectors) -> BlockSpace:
         nb, nc = self.model.n_battery, self.n_charger
         reach = self.reachable_blocks(initial_sectors)
         Q, R, K = np.nonzero(reach)
@@ -754,14 +436,14 @@ class BlockSolver:
         offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         table = -np.ones(reach.shape, dtype=np.int64)
         table[Q, R, K] = np.arange(Q.size)
-        return _Subspace(Q, R, K, kmin, d, offset, table)
+        return BlockSpace(Q, R, K, kmin, d, offset, table)
 
-    def _build(self, sectors: np.ndarray, chiral: bool) -> _Generator:
+    def _build(self, sectors: np.ndarray, chiral: bool) -> AssembledGenerator:
         S = self._subspace(sectors)
         log_mult = self._log_mult_table()
         # the chiral half is dropped while assembling (the full matrix is never built)
-        keep = np.nonzero(_parity_mask(S))[0] if chiral else None
-        asm = _Assembler(S, log_mult, keep)
+        keep = np.nonzero(parity_mask(S))[0] if chiral else None
+        asm = Assembler(S, log_mult, keep)
 
         for b0, b1 in asm.chunks(_ASSEMBLY_CHUNK):
             asm.set_chunk(b0, b1)
@@ -779,7 +461,7 @@ class BlockSolver:
         weights = np.repeat(np.exp(-0.5 * log_mult[S.q, S.r]), S.d**2)
         if keep is not None:
             weights = weights[keep]
-        return _Generator(
+        return AssembledGenerator(
             space=S,
             Y2=Y2,
             c=c,
@@ -836,7 +518,7 @@ class BlockSolver:
             bohr_width=self._bohr_width(S),
         )
 
-    def _add_terms(self, asm: _Assembler, S: _Subspace) -> None:
+    def _add_terms(self, asm: Assembler, S: BlockSpace) -> None:
         """Every term of the generator on the current chunk of block elements."""
         nb, nc = self.model.n_battery, self.n_charger
 
@@ -919,7 +601,7 @@ class BlockSolver:
         # index -1 (q - 1 below 0) wraps to the padding; such terms have zero coefficient
         return lq[:, None] + lr[None, :]
 
-    def _bohr_width(self, S: _Subspace) -> float:
+    def _bohr_width(self, S: BlockSpace) -> float:
         """Largest spread of H over the blocks: the commutator spectrum is in [-W, W].
 
         Gershgorin discs bound every block's spread from above; the extreme eigenvalues
@@ -993,14 +675,14 @@ class BlockSolver:
         sectors = np.unique(exc[pops > 0]) if np.any(pops > 0) else np.unique(exc)
         return rho, sectors
 
-    def _initial_matrices(self, S: _Subspace, rho: sp.csr_matrix):
+    def _initial_matrices(self, S: BlockSpace, rho: sp.csr_matrix):
         """``(block id, X)`` of every block of ``rho`` (the symmetric ladders ``q = r = 0``)."""
         for i in np.nonzero((S.q == 0) & (S.r == 0))[0]:
             k = S.kmin[i] + np.arange(S.d[i])
             idx = self._basis.full_index(k, S.K[i] - k)
             yield i, rho[idx][:, idx].toarray()
 
-    def _initial_vector(self, S: _Subspace, rho: sp.csr_matrix) -> np.ndarray:
+    def _initial_vector(self, S: BlockSpace, rho: sp.csr_matrix) -> np.ndarray:
         v = np.zeros(S.size)
         for i, X in self._initial_matrices(S, rho):
             d, o = S.d[i], S.offset[i]
@@ -1159,7 +841,7 @@ class BlockSolver:
         return dense, bound, n_terms
 
     @classmethod
-    def _functional_norm(cls, gen: _Generator, g: np.ndarray) -> float:
+    def _functional_norm(cls, gen: AssembledGenerator, g: np.ndarray) -> float:
         """max over blocks of the spectral norm of the Hermitian operator read by ``g``."""
         best = 0.0
         for _, O in cls._blocks_of(gen, g, functional=True):
@@ -1186,7 +868,7 @@ class BlockSolver:
         kind = self.generator_kind(options or {}, S.size)
         if kind == "matrix-free":
             mats = list(self._initial_matrices(S, rho0))
-            chiral = self.chiral_symmetric and all(_chiral_real(X) for _, X in mats)
+            chiral = self.chiral_symmetric and all(chiral_real(X) for _, X in mats)
             gen = self.generator(init_sectors, chiral, kind)
             return gen, gen.pack(mats), init_sectors, chiral
         v0 = self._initial_vector(S, rho0)
@@ -1197,7 +879,7 @@ class BlockSolver:
         return gen, v0, init_sectors, chiral
 
     @staticmethod
-    def _population_functionals(gen: _Generator):
+    def _population_functionals(gen: AssembledGenerator):
         """Rows reading the battery populations :math:`P_{qk}` of the packed state.
 
         Returns ``(F, q, k)``: ``F`` (one row per label, sparse) and the labels' battery
@@ -1214,7 +896,7 @@ class BlockSolver:
         return F, labels[0], labels[1]
 
     @staticmethod
-    def _blocks_of(gen: _Generator, vec: np.ndarray, *, functional: bool = False):
+    def _blocks_of(gen: AssembledGenerator, vec: np.ndarray, *, functional: bool = False):
         r"""The Hermitian blocks :math:`X_b` held by a packed vector, grouped by size.
 
         Yields ``(block ids, stack of matrices)`` per block size. A state packs
@@ -1249,7 +931,7 @@ class BlockSolver:
             X = X + np.triu(X, 1).conj().transpose(0, 2, 1)
             yield ids, X
 
-    def _trace_norm(self, gen: _Generator, vec: np.ndarray) -> float:
+    def _trace_norm(self, gen: AssembledGenerator, vec: np.ndarray) -> float:
         r""":math:`\|X\|_1` on the full :math:`2^{N_B+N}` space of the packed operator ``vec``.
 
         :math:`X = \bigoplus_{jlK} X_{jlK}\otimes 1_{d_j}/d_j\otimes 1_{d_l}/d_l` is block
@@ -1323,7 +1005,9 @@ class BlockSolver:
         )
 
     @staticmethod
-    def _stored(F, gen: _Generator, gen0: _Generator, storage_time: float) -> sp.csr_matrix:
+    def _stored(
+        F, gen: AssembledGenerator, gen0: AssembledGenerator, storage_time: float
+    ) -> sp.csr_matrix:
         """The read-out ``F`` after ``storage_time`` under the uncoupled generator ``gen0``."""
         rows = gen.pop_rows
         if not np.array_equal(gen0.pop_rows, rows):  # the same blocks: never expected

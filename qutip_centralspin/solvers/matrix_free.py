@@ -303,7 +303,7 @@ class MatrixFreeGenerator:
 
     Attributes
     ----------
-    space : _Subspace
+    space : BlockSpace
         The blocks (shared with the assembled generator).
     chiral : bool
         Real symmetric layout (:math:`X_{ab} = i^{k_a-k_b}Y_{ab}`).
