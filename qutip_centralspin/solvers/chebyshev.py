@@ -42,7 +42,7 @@ CHEBYSHEV_TAIL = 1e-17
 #: Largest growth of the recurrence vectors accepted before a segment is split (rounding
 #: errors are amplified by at most this factor: 1e6 x 1e-16 stays below 1e-9 relative). Measured
 #: (benchmarks/README.md, session 7): on the open cavity charger at N = 80, t in [0, 10], 1e6
-#: instead of 1e4 moves Delta E_B by 4e-13 (|Delta E_B| ~ 50) and saves the first rejected
+#: instead of 1e4 moves Delta E_B by 4e-13 (Delta E_B of size ~50) and saves the first rejected
 #: segment (1296 -> 666 products detuned, 1385 -> 1180 resonant).
 MAX_RECURRENCE_GROWTH = 1e6
 #: A long series first runs a probe segment of about this many terms: the recurrence vectors of

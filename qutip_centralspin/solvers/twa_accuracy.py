@@ -36,7 +36,7 @@ class TWAAccuracyWarning(UserWarning):
 THRESHOLD = 0.02
 #: The command and date of :data:`MEASURED`.
 SOURCE = "benchmarks/twa_validation.py, 4000 trajectories, 2026-12-04 (docs/twa_accuracy.md)"
-#: Largest |relative error| over every process and rate measured, by (N_B, N).
+#: Largest absolute relative error over every process and rate measured, by (N_B, N).
 MEASURED: dict[tuple[int, int], dict[str, float]] = {
     (4, 4): {"dE": 0.1086, "P_max": 0.0584, "tau": 0.1027, "E_1": 0.1039, "late": 0.2528},
     (8, 8): {"dE": 0.0534, "P_max": 0.0295, "tau": 0.0279, "E_1": 0.0511, "late": 0.1858},
