@@ -292,6 +292,25 @@ REFUSAL = {
 
 
 # -- charge and the e_ops callbacks ------------------------------------------------------------
+OPEN_CASES = [c for c in CASES if c.values[1] == "open" and not _refused(*c.values[:2])]
+
+
+@pytest.fixture
+def matrix_free(monkeypatch):
+    """Every open run of the test on the matrix-free generator (auto takes it from 0 entries)."""
+    from qutip_centralspin.solvers import blocks
+
+    monkeypatch.setattr(blocks, "MATRIX_FREE_MIN_SIZE", 0)
+
+
+@pytest.mark.parametrize(("kind", "mode", "form"), OPEN_CASES)
+def test_matrix_free_generator_against_brute_force(kind, mode, form, matrix_free):
+    """The matrix-free generator joins the cross-path matrix: the same checks, every door."""
+    res = qcs.charge(MODELS[kind], _state(kind, form), TLIST, processes=_processes(kind, mode))
+    assert res.stats["generator"] == "matrix-free"
+    test_charge_and_callbacks_against_brute_force(kind, mode, form)
+
+
 @pytest.mark.parametrize(("kind", "mode", "form"), CASES)
 def test_charge_and_callbacks_against_brute_force(kind, mode, form):
     model, state = MODELS[kind], _state(kind, form)
