@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import qutip
 import scipy.sparse as sp
+from scipy.linalg.blas import daxpy as _daxpy
 from scipy.special import j0, j1
 from threadpoolctl import ThreadpoolController
 
@@ -341,7 +342,7 @@ def _chebyshev_segment(rec, gen, v, rel, F, *, need_end, bar, keep=False):
         moments[filled] = F @ vec
         filled += 1
         if need_end and k > 0:
-            v_end += coef[k, -1] * vec
+            _daxpy(vec, v_end, a=coef[k, -1])  # v_end += c_k h_k in place (no temporary)
         if filled == _MOMENT_CHUNK or k == n_terms - 1:
             values += moments[:filled].T @ coef[first : first + filled]
             if keep:

@@ -325,7 +325,6 @@ class MatrixFreeGenerator:
     omega: float = 0.0
     re_low: float = 0.0
     re_high: float = 0.0
-    keep: None = None  # the assembled generator's chiral selection (unused here)
     pop_rows: np.ndarray = field(init=False)
     pop_blk: np.ndarray = field(init=False)
     pop_k: np.ndarray = field(init=False)
