@@ -19,7 +19,9 @@ from test_certified_maxima import SWEEP, cases
 from test_charging_time import Spectral
 
 from qutip_centralspin import CentralSpinModel, dicke_state
-from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.maxima import bounds as bounds_module
+from qutip_centralspin.maxima import energy as energy_module
+from qutip_centralspin.maxima import power as power_module
 from qutip_centralspin.models.thermal import physical_thermal_charger
 from qutip_centralspin.solvers import SectorEngine
 
@@ -98,7 +100,7 @@ def hard_states(draw):
 
 def check_bounds(model, state, span, spectral):
     evo = SectorEngine(model).evolve(state)
-    bounds = maxima._Bounds(evo)
+    bounds = bounds_module._Bounds(evo)
     omega = max(evo.max_frequency(), 1e-12)
     a, b = span[0] / omega, span[1] / omega
     for k in range(5):  # |E_B^(k)| <= M_k = sum |M_ab| |omega_ab|^k
@@ -109,10 +111,12 @@ def check_bounds(model, state, span, spectral):
         assert bounds.power_derivative_bound(k) >= true - spectral.slack(b, k + 1), f"P^({k})"
     # the interval bounds of the searches, on [a, b] (P only where Delta E_B / t keeps digits)
     ends = np.array([a]), np.array([b])
-    up_e, _ = maxima._energy_interval_bounds(bounds)(*ends, *(evo.delta_energy(x) for x in ends))
+    up_e, _ = energy_module._energy_interval_bounds(bounds)(
+        *ends, *(evo.delta_energy(x) for x in ends)
+    )
     assert up_e[0] >= max_on(spectral, a, b) - spectral.slack(b)
     if a > 0 and bounds.omega > 0:  # (a state with E_B constant is decided before)
-        power = maxima._power_interval_bounds(bounds)
+        power = power_module._power_interval_bounds(bounds)
         up_p, _ = power(*ends, *(evo.power(x) for x in ends))
         true = max_on(lambda t: spectral(t) / t, a, b)
         assert up_p[0] >= true - spectral.slack(b) / a
@@ -163,7 +167,7 @@ def test_power_derivative_bound_is_reached(k, state, spectral_of):
     """|P^(k)(0+)| = |E^(k+1)(0)|/(k+1) = M_(k+1)/(k+1) when that derivative is extremal at 0."""
     spectral = spectral_of(ONE_PAIR, state)
     evo = SectorEngine(ONE_PAIR).evolve(state)
-    bound = maxima._Bounds(evo).power_derivative_bound(k)
+    bound = bounds_module._Bounds(evo).power_derivative_bound(k)
     b = 1e-3 / evo.max_frequency()
     true = max_power_derivative(spectral, 1e-9 * b, b, k)
     assert true <= bound + spectral.slack(b, k + 1)
@@ -184,7 +188,7 @@ def test_power_interval_bound_is_reached(spectral_of):
     a, b = 0.5 * t[i], 1.5 * t[i]
     ends = np.array([a]), np.array([b])
     fa, fb = (evo.power(x) for x in ends)
-    up, _ = maxima._power_interval_bounds(maxima._Bounds(evo))(*ends, fa, fb)
+    up, _ = power_module._power_interval_bounds(bounds_module._Bounds(evo))(*ends, fa, fb)
     true = max_on(lambda s: spectral(s) / s, a, b)
     assert up[0] >= true - spectral.slack(b) / a
     assert true - max(fa[0], fb[0]) >= 0.99 * (up[0] - max(fa[0], fb[0]))
@@ -196,7 +200,7 @@ def test_energy_interval_bound_is_reached(spectral_of):
     state = two_rates_state()
     spectral = spectral_of(TWO_RATES, state)
     evo = SectorEngine(TWO_RATES).evolve(state)
-    bounds = maxima._Bounds(evo)
+    bounds = bounds_module._Bounds(evo)
     omega = evo.max_frequency()
     t = np.linspace(0.01, 12.0 / omega, 200001)
     e = spectral(t)
@@ -205,7 +209,7 @@ def test_energy_interval_bound_is_reached(spectral_of):
     a, b = t[i] - 0.05 / omega, t[i] + 0.05 / omega
     ends = np.array([a]), np.array([b])
     fa, fb = (evo.delta_energy(x) for x in ends)
-    up, _ = maxima._energy_interval_bounds(bounds)(*ends, fa, fb)
+    up, _ = energy_module._energy_interval_bounds(bounds)(*ends, fa, fb)
     true = max_on(spectral, a, b)
     assert up[0] >= true - spectral.slack(b)
     assert true - max(fa[0], fb[0]) >= 0.9 * (up[0] - max(fa[0], fb[0]))
@@ -218,7 +222,7 @@ def test_power_interval_bound_by_the_energy_route_is_reached(spectral_of):
     state = two_rates_state()
     spectral = spectral_of(TWO_RATES, state)
     evo = SectorEngine(TWO_RATES).evolve(state)
-    bounds = maxima._Bounds(evo)
+    bounds = bounds_module._Bounds(evo)
     omega = evo.max_frequency()
     t = np.linspace(390.0 / omega, 396.0 / omega, 60001)
     e = spectral(t)
@@ -227,7 +231,7 @@ def test_power_interval_bound_by_the_energy_route_is_reached(spectral_of):
     a, b = t[i] - 0.2 / omega, t[i] + 0.2 / omega
     ends = np.array([a]), np.array([b])
     fa, fb = (evo.power(x) for x in ends)
-    up, _ = maxima._power_interval_bounds(bounds)(*ends, fa, fb)
+    up, _ = power_module._power_interval_bounds(bounds)(*ends, fa, fb)
     true = max_on(lambda s: spectral(s) / s, a, b)
     assert up[0] >= true - spectral.slack(b) / a
     assert true - max(fa[0], fb[0]) >= 0.85 * (up[0] - max(fa[0], fb[0]))
@@ -275,7 +279,7 @@ def test_bounds_hold_for_physical_thermal_chargers(
     gibbs = physical_thermal_charger(model, T, m=m)
     spectral = mixture_spectral(gibbs, independent_hamiltonian, independent_battery_energy_op)
     evo = gibbs.evolution()
-    bounds = maxima._Bounds(evo)
+    bounds = bounds_module._Bounds(evo)
     omega = evo.max_frequency()
     a, b = span[0] / omega, span[1] / omega
     assert evo.battery_energy(np.array([a, b])) == pytest.approx(
@@ -288,8 +292,10 @@ def test_bounds_hold_for_physical_thermal_chargers(
         true = max_power_derivative(spectral, a, b, k)
         assert bounds.power_derivative_bound(k) >= true - spectral.slack(b, k + 1), f"P^({k})"
     ends = np.array([a]), np.array([b])
-    up_e, _ = maxima._energy_interval_bounds(bounds)(*ends, *(evo.delta_energy(x) for x in ends))
+    up_e, _ = energy_module._energy_interval_bounds(bounds)(
+        *ends, *(evo.delta_energy(x) for x in ends)
+    )
     assert up_e[0] >= max_on(spectral, a, b) - spectral.slack(b)
     if a > 0:
-        up_p, _ = maxima._power_interval_bounds(bounds)(*ends, *(evo.power(x) for x in ends))
+        up_p, _ = power_module._power_interval_bounds(bounds)(*ends, *(evo.power(x) for x in ends))
         assert up_p[0] >= max_on(lambda t: spectral(t) / t, a, b) - spectral.slack(b) / a

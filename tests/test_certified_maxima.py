@@ -24,6 +24,7 @@ from scipy.optimize import minimize_scalar
 
 from qutip_centralspin import CentralSpinModel, dicke_state, hamiltonian, max_energy, max_power
 from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.maxima import energy, power, search, window
 from qutip_centralspin.models.chargers import thermal_charger
 from qutip_centralspin.results import Maximum, grid_maximum
 from qutip_centralspin.solvers import SectorEngine
@@ -43,8 +44,10 @@ MAX_DENSE_POINTS = 200_000  # per dense search (keeps one example well below 0.1
 @pytest.fixture
 def small_budgets(monkeypatch):
     """A runaway search fails fast instead of eating the machine's memory."""
-    monkeypatch.setattr(maxima, "MAX_SCAN_POINTS", 400_000)
-    monkeypatch.setattr(maxima, "MAX_BRANCH_EVALUATIONS", 2_000_000)
+    for module in (power, energy, window):  # every module that reads the scan budget
+        monkeypatch.setattr(module, "MAX_SCAN_POINTS", 400_000)
+    for module in (search, power):  # the default budget and the P_max search's
+        monkeypatch.setattr(module, "MAX_BRANCH_EVALUATIONS", 2_000_000)
 
 
 def size_of(evo):
@@ -353,8 +356,8 @@ def test_f5_narrow_late_lobe_is_found_and_certified(small_budgets):
 def test_f5_out_of_budget_reports_the_best_found_and_a_true_bound(budget, monkeypatch):
     """With a scan budget that ends after the lobe (5000 samples, t <= 495) or before it
     (2000, t <= 198): never value 0 "converged"; the bound always holds the true 6.09e-7."""
-    monkeypatch.setattr(maxima, "MAX_SCAN_POINTS", budget)
-    monkeypatch.setattr(maxima, "NO_GAIN_SCAN_POINTS", budget)
+    monkeypatch.setattr(power, "MAX_SCAN_POINTS", budget)
+    monkeypatch.setattr(power, "NO_GAIN_SCAN_POINTS", budget)
     p = max_power(F5_MODEL, f5_state())
     assert not p.converged and p.reason
     assert p.upper_bound >= 6.0908875e-07
@@ -447,8 +450,8 @@ def test_stationary_states_are_certified_zero_without_a_scan(model, state, monke
     def no_scan(*args, **kwargs):
         raise AssertionError("a stationary state must be decided without a scan")
 
-    monkeypatch.setattr(maxima, "_scan_power", no_scan)
-    monkeypatch.setattr(maxima, "_scan_energy", no_scan)
+    monkeypatch.setattr(power, "_scan_power", no_scan)
+    monkeypatch.setattr(energy, "_scan_energy", no_scan)
     p, e = max_power(model, state), max_energy(model, state)
     assert p.value == 0.0 and p.time == math.inf and p.converged
     assert e.value == 0.0 and e.converged and e.horizon == math.inf
@@ -514,8 +517,9 @@ def check_case(model, state):
     with pytest.MonkeyPatch.context() as mp:
         # smaller budgets than the package's (the same logic, and 0.1 s per example at most):
         # a state without any gain ends as an unconverged bracket sooner
-        mp.setattr(maxima, "MAX_SCAN_POINTS", 400_000)
-        mp.setattr(maxima, "NO_GAIN_SCAN_POINTS", 20_000)
+        for module in (power, energy):  # the modules of the P_max and E_max scans
+            mp.setattr(module, "MAX_SCAN_POINTS", 400_000)
+        mp.setattr(power, "NO_GAIN_SCAN_POINTS", 20_000)
         p = max_power(model, state)
         e = max_energy(model, state)
     check_power(evo, p)

@@ -27,6 +27,8 @@ from qutip_centralspin import (
     max_power,
 )
 from qutip_centralspin.maxima import certified as maxima
+from qutip_centralspin.maxima import peak as peak_module
+from qutip_centralspin.maxima import power, search
 from qutip_centralspin.maxima.certified import WINDOW_CONVERGENCE_RTOL
 from qutip_centralspin.paper import analytic
 from qutip_centralspin.results import grid_maximum
@@ -40,7 +42,7 @@ LOOSE_RTOL = 1e-4  # a user-chosen loose bracket: the result must honour it, not
 BRUTE_POINTS = 200_000  # dense scan: step <~ 1e-5 * T, far below the fastest period 2 pi/w_max
 SAMPLES_PER_PERIOD = 25  # hypothesis scans: samples per fastest period (argmax within 1% of it)
 MAX_BRUTE_POINTS = 400_000  # keep one hypothesis example below ~0.1 s
-SCAN_GUARD = 300_000  # cap of maxima.MAX_SCAN_POINTS in tests: a runaway scan stops in < 1 s
+SCAN_GUARD = 300_000  # cap of power.MAX_SCAN_POINTS in tests: a runaway scan stops in < 1 s
 
 # no shrinking: a failing example is reported as drawn (shrinking can take minutes here)
 PROPERTY = settings(
@@ -253,7 +255,7 @@ def test_certified_power_beats_grid_for_random_configurations(config):
         return ROUNDOFF_RTOL * (value * t + abs(model.B) * model.n_battery)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(maxima, "MAX_SCAN_POINTS", SCAN_GUARD)
+        mp.setattr(power, "MAX_SCAN_POINTS", SCAN_GUARD)
         try:
             cert = max_power(model, amps)
         except RuntimeError as err:
@@ -428,7 +430,7 @@ NARROW_LOBE = (  # found by hypothesis: Delta E_B > 0 only on short windows (t ~
 
 
 def test_narrow_positive_lobe_is_found(monkeypatch):
-    monkeypatch.setattr(maxima, "MAX_SCAN_POINTS", 100_000)  # turn the hang into an error
+    monkeypatch.setattr(power, "MAX_SCAN_POINTS", 100_000)  # turn the hang into an error
     model, state = NARROW_LOBE
     evo = SectorEngine(model).evolve(state)
     t = np.linspace(0.0, 20.0, 400_001)
@@ -443,7 +445,7 @@ def test_narrow_positive_lobe_is_found(monkeypatch):
 def test_stationary_state_in_multilevel_sector(name, monkeypatch):
     """Stationary although its sector has room above E_B(0): P_max = 0, and no runaway scan
     (the first version of certified_max_power scanned to MAX_SCAN_POINTS here, i.e. hung)."""
-    monkeypatch.setattr(maxima, "MAX_SCAN_POINTS", 1_000_000)  # a regression fails, not hangs
+    monkeypatch.setattr(power, "MAX_SCAN_POINTS", 1_000_000)  # a regression fails, not hangs
     model, state = STATIONARY_IN_OCCUPIED_SECTOR[name]
     if state is None:
         state = gibbs_state(model, 0.7)
@@ -675,7 +677,7 @@ def test_newton_bracket_agrees_with_branch_and_bound_alone(name, monkeypatch):
     bracket, and the peak's neighbourhood really is bounded (dense scan inside it)."""
     _, evo = newton_case(name)
     with_newton = maxima.certified_max_power(evo)
-    monkeypatch.setattr(maxima, "_newton_peak", lambda *args: None)
+    monkeypatch.setattr(power, "_newton_peak", lambda *args: None)
     alone = maxima.certified_max_power(evo)
     slack = ROUNDOFF_RTOL * with_newton.value
     assert with_newton.value <= alone.upper_bound + slack
@@ -689,16 +691,17 @@ def test_newton_step_leaves_nothing_to_branch_and_bound(name, monkeypatch):
     interval that could compete: after the scan, P is never sampled again."""
     _, evo = newton_case(name)
     calls = []
-    bnb = maxima._branch_and_bound
+    bnb = search._branch_and_bound
 
     def counting(f, *args, **kwargs):
         return bnb(lambda t: calls.append(np.size(t)) or f(t), *args, **kwargs)
 
-    monkeypatch.setattr(maxima, "_branch_and_bound", counting)
+    for module in (power, search):  # the P_max search and the location of its maximiser
+        monkeypatch.setattr(module, "_branch_and_bound", counting)
     result = maxima.certified_max_power(evo)
     assert result.error <= CERTIFIED_RTOL * result.value
     assert calls == []
-    monkeypatch.setattr(maxima, "_newton_peak", lambda *args: None)
+    monkeypatch.setattr(power, "_newton_peak", lambda *args: None)
     maxima.certified_max_power(evo)
     assert calls  # without the Newton step, branch and bound has to split
 
@@ -710,7 +713,7 @@ def test_newton_peak_neighbourhood_is_bounded():
     scale = evo.derivative_bound(4) / evo.derivative_bound(3)  # the engine's scan step
     dt = 2 * math.pi / (maxima.SAMPLES_PER_SCAN_PERIOD * scale)
     t = dt * np.arange(60)
-    peak = maxima._newton_peak(evo, t, evo.power(t), CERTIFIED_RTOL)
+    peak = peak_module._newton_peak(evo, t, evo.power(t), CERTIFIED_RTOL)
     assert peak is not None and peak.hi - peak.lo > 2 * dt
     inside = np.linspace(max(peak.lo, 1e-9), peak.hi, 100_001)
     assert evo.power(inside).max() <= peak.upper_bound
