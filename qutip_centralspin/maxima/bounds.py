@@ -1,4 +1,4 @@
-"""The rigorous constants of one evolution (:class:`_Bounds`: derivative bounds, ceilings) and
+"""The rigorous constants of one evolution (``_Bounds``: derivative bounds, ceilings) and
 the round-off model of its evaluations, shared by every certified search of
 :mod:`qutip_centralspin.maxima.certified`."""
 

@@ -96,11 +96,15 @@ For results sampled on a grid (``sesolve`` / ``mesolve``), :func:`grid_maximum` 
 best sample with the grid error *estimated* from second differences (never ``converged``).
 
 Where the parts live: the entry points and the rescaling here; the round-off model in
-:mod:`.bounds`, the Taylor-certified peak in :mod:`.peak`, branch and bound and the scan
-helpers in :mod:`.search`, the ``P_max`` search in :mod:`.power`, the ``E_max`` search in
-:mod:`.energy`, the first peak in :mod:`.first_peak`, and the maximum of an envelope over a
-window (ergotropy, open runs) in :mod:`.window`. Their public names are re-exported here for
-reading; a test that patches a constant patches it in the module that reads it.
+:mod:`~qutip_centralspin.maxima.bounds`, the Taylor-certified peak in
+:mod:`~qutip_centralspin.maxima.peak`, branch and bound and the scan helpers in
+:mod:`~qutip_centralspin.maxima.search`, the ``P_max`` search in
+:mod:`~qutip_centralspin.maxima.power`, the ``E_max`` search in
+:mod:`~qutip_centralspin.maxima.energy`, the first peak in
+:mod:`~qutip_centralspin.maxima.first_peak`, and the maximum of an envelope over a window
+(ergotropy, open runs) in :mod:`~qutip_centralspin.maxima.window`. Their public names are
+re-exported here for reading; a test that patches a constant patches it in the module that reads
+it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 r"""Grid *estimates* of :math:`P_{max}` and :math:`E_{max}` where no spectrum certifies them.
 
-The certified maxima (:mod:`.certified`) need the spectral form of :math:`E_B(t)`: its Bohr
-frequencies and amplitudes bound every derivative. The sparse path of the multi-group engine
-(:class:`~qutip_centralspin.solvers.group_sparse.SparseGroupEvolution`, sectors too large to
-diagonalise) has no spectrum, so there the maxima are estimated on a time grid and never
+The certified maxima (:mod:`~qutip_centralspin.maxima.certified`) need the spectral form of
+:math:`E_B(t)`: its Bohr frequencies and amplitudes bound every derivative. The sparse path of
+the multi-group engine (:class:`~qutip_centralspin.solvers.group_sparse.SparseGroupEvolution`,
+sectors too large to diagonalise) has no spectrum, so there the maxima are estimated on a time grid and never
 claimed to be certified:
 
 * spacing :math:`\delta t = 2\pi/(\mathrm{GRID\_SAMPLES\_PER\_PERIOD}\;\omega_{max})`,

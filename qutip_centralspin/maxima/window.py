@@ -1,6 +1,6 @@
 """A certified maximum (or first maximum) over a window of a function given only by samples,
-a curvature and a Lipschitz bound: the ergotropy (:mod:`.ergotropy`) and open runs
-(:mod:`.open`)."""
+a curvature and a Lipschitz bound: the ergotropy (:mod:`~qutip_centralspin.maxima.ergotropy`) and open runs
+(:mod:`~qutip_centralspin.maxima.open`)."""
 
 from __future__ import annotations
 
