@@ -107,3 +107,29 @@ def test_matrix_free_generator_needs_less_memory():
     assert est["matrix-free"].memory < est["csr"].memory / 3
     assert "vectors (matrix-free generator)" in est["matrix-free"].details
     assert est["auto"].memory == est["matrix-free"].memory  # 60 x 60 local decay: > 4e5
+
+
+def test_open_cavity_charger_is_estimated():
+    """The open cavity charger's blocks reach the photons of the state's largest excitation;
+    the estimate counts them (and picks the generator auto would) without building anything."""
+    from qutip_centralspin.models.cavity import CavityModel
+    from qutip_centralspin.solvers.cavity_blocks import CavityBlockSolver, cavity_loss
+
+    procs = [cavity_loss(0.1), decay(0.1), dephasing(0.05)]
+    small = CavityModel(3, omega=1.0, g=0.5)
+    est = estimate(small, (0, 4), 11, processes=procs)
+    solver = CavityBlockSolver(small, procs)
+    assert est.solver == "blocks"
+    assert est.size == solver.size_bound(solver.initial_sectors((0, 4)))
+    big = CavityModel(140, omega=1.0, g=0.4 / np.sqrt(140), B=1.0)
+    est = estimate(big, (0, 140), 201, processes=procs)
+    assert "vectors (matrix-free generator)" in est.details
+    # measured peak at N = 140: 1.0 GB resonant, 1.6 GB detuned (benchmarks/README.md)
+    assert 1.0 * 2**30 < est.memory < 4 * 2**30
+
+
+def test_estimate_refuses_models_it_does_not_cover():
+    from qutip_centralspin.models.cavity import CavityModel
+
+    with pytest.raises(ValueError, match="estimate covers the spin charger.*CavityModel"):
+        estimate(CavityModel(4, omega=1.0, g=0.5), (0, 4), 11)

@@ -372,6 +372,11 @@ class BlockSolver:
         per_pair = (small - 1) * small * (2 * small - 1) / 3 + (big - small + 1) * small**2
         return int(np.sum(per_pair))
 
+    def initial_sectors(self, psi0) -> np.ndarray:
+        """The excitation sectors :math:`K` that ``psi0`` occupies (checked as for
+        :meth:`solve`; builds no block)."""
+        return self._initial_blocks(self._check_state(psi0))[1]
+
     def _uses_chiral(self, S: BlockSpace, v: np.ndarray) -> bool:
         return self.chiral_symmetric and not np.any(v[~parity_mask(S)])
 

@@ -84,6 +84,15 @@ def estimate(
     limit = memory_limit(options.get("max_memory"))
     n_times = int(tlist) if isinstance(tlist, (int, np.integer)) else len(tlist)
     procs = as_processes(processes)
+    kind = getattr(model, "kind", None)
+    if kind == "cavity" and procs and solver in ("auto", "blocks"):
+        return _open_cavity(model, psi0, procs, n_times, limit, options)
+    if kind != "spins":
+        raise ValueError(
+            f"estimate covers the spin charger (CentralSpinModel) and the open cavity charger; "
+            f"got a {type(model).__name__} with solver={solver!r}"
+            + ("" if procs else " and no processes")
+        )
     store = bool(options.get("store_states")) or bool(e_ops)
     nb, nc = model.n_battery, model.n_charger
     d = float(nb + 1) * float(nc + 1)
@@ -187,21 +196,40 @@ def _count(ops) -> int:
     return 1
 
 
+def _blocks_memory(solver, size: int, n_times: int, details: dict, options) -> None:
+    """The block solver's generator (assembled or matrix-free) and its battery populations."""
+    nb = solver.model.n_battery
+    if solver.generator_kind(options, size) == "matrix-free":
+        # ~7 vectors of the Chebyshev sweep and the per-row tables (measured: 54 bytes per
+        # evolved real at N = 140, benchmarks/bench_matrix_free.py); size counts complex
+        # entries, so the chiral half is not subtracted
+        details["vectors (matrix-free generator)"] = 64.0 * size
+    else:
+        details["generator and assembly"] = 360.0 * size
+    details["battery populations"] = n_times * 2.0 * (nb + 1) * (nb // 2 + 1) * _FLOAT
+
+
+def _open_cavity(model, psi0, procs, n_times, limit, options) -> Estimate:
+    """The open cavity charger on its block solver (the photon space the state reaches)."""
+    from .cavity_blocks import CavityBlockSolver
+
+    solver = CavityBlockSolver(model, procs)
+    size = solver.size_bound(solver.initial_sectors((0, 0) if psi0 is None else psi0))
+    details: dict[str, float] = {}
+    _blocks_memory(solver, size, n_times, details, options)
+    details["results"] = 4 * n_times * _FLOAT
+    return Estimate("blocks", float(sum(details.values())), limit, int(size), details)
+
+
 def _open(model, psi0, procs, solver, n_times, details, options) -> int:
     nb, nc = model.n_battery, model.n_charger
     local_b = has_local(procs, "battery")
     local_c = has_local(procs, "charger")
     nds = lambda n: (n // 2 + 1) * (n - n // 2 + 1)  # noqa: E731
     if solver == "blocks":
-        size = BlockSolver(model, procs).size_bound(_occupied_sectors(model, psi0))
-        if BlockSolver.generator_kind(options, size) == "matrix-free":
-            # ~7 vectors of the Chebyshev sweep and the per-row tables (measured: 54 bytes per
-            # evolved real at N = 140, benchmarks/bench_matrix_free.py); size counts complex
-            # entries, so the chiral half is not subtracted
-            details["vectors (matrix-free generator)"] = 64.0 * size
-        else:
-            details["generator and assembly"] = 360.0 * size
-        details["battery populations"] = n_times * 2.0 * (nb + 1) * (nb // 2 + 1) * _FLOAT
+        blocks = BlockSolver(model, procs)
+        size = blocks.size_bound(_occupied_sectors(model, psi0))
+        _blocks_memory(blocks, size, n_times, details, options)
         return size
     if solver == "piqs":
         dim = float(nds(nb)) * float(nds(nc) if local_c else nc + 1)
