@@ -23,6 +23,14 @@ rows.
 Run: ``PYTHONPATH=$PWD python benchmarks/twa_validation.py`` (full table: sizes 4-48 and
 (4, 48), local dephasing, decay, pumping and collective decay on either group at rates 0.01,
 0.1, 1, 4000 trajectories), ``--quick`` for a subset (seconds).
+
+``--cavity``: the cavity (Tavis-Cummings) charger instead, ``CavityModel(N_B, omega=1, g,
+B=1)`` from the Fock start :math:`|0, k\\rangle` with :math:`k = N_B` photons (resonant) and
+:math:`g = 1/\\sqrt k`, sizes :data:`CAVITY_SIZES`, closed and with battery decay, battery
+dephasing or cavity loss at :data:`CAVITY_RATES` (the exact path: the cavity sector engine
+when closed, the exact cavity block solver with processes); the same columns, and the summary
+row per :math:`(N_B, k)` that :data:`~qutip_centralspin.solvers.twa_accuracy.MEASURED_CAVITY`
+quotes.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ import warnings
 import numpy as np
 
 from qutip_centralspin import CentralSpinModel, charge, decay, dephasing, pumping
+from qutip_centralspin.models.cavity import CavityModel
+from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 
 #: (kind, scope) of the processes measured.
 KINDS = {
@@ -46,6 +56,14 @@ KINDS = {
 SIZES = [(4, 4), (8, 8), (16, 16), (32, 32), (48, 48), (4, 48)]
 RATES = [0.01, 0.1, 1.0]
 TARGETS = ["battery", "charger"]
+#: The cavity charger: sizes N_B = k, the processes and their rates (``--cavity``).
+CAVITY_SIZES = [(4, 4), (8, 8), (16, 16), (32, 32), (48, 48)]
+CAVITY_KINDS = {
+    "decay battery": lambda rate: decay(rate),
+    "dephasing battery": lambda rate: dephasing(rate),
+    "cavity loss": lambda rate: cavity_loss(rate),
+}
+CAVITY_RATES = [0.01, 0.1]
 #: Grid points per closed first charge, and the end of the grid in closed first charges.
 POINTS_PER_T1 = 120
 LATE_FACTOR = 3.0
@@ -81,20 +99,27 @@ def refine(times, values, i: int) -> tuple[float, float]:
     return float(times[i] + shift * step), float(y1 - 0.25 * (y0 - y2) * shift)
 
 
-def closed_first_charge(model) -> float:
+def start_label(model, k: int | None = None) -> tuple[int, int]:
+    """The start |0, N> (spin charger) or |0, k> (cavity charger, k photons)."""
+    return (0, model.n_charger if k is None else k)
+
+
+def closed_first_charge(model, label) -> float:
     """The closed model's first maximum of Delta E_B (sector engine, fine grid)."""
-    n = model.n_charger
-    guess = np.linspace(0, 20 / np.sqrt(model.n_battery * n), 2001)
-    closed = charge(model, (0, n), guess)
+    if isinstance(model, CavityModel):
+        scale = model.g * np.sqrt(model.n_battery * max(label[1], 1))
+    else:
+        scale = np.sqrt(model.n_battery * label[1])
+    guess = np.linspace(0, 20 / scale, 2001)
+    closed = charge(model, label, guess)
     peak = first_peak(closed.delta_energy)
     if peak is None:
         raise RuntimeError(f"no first charge of the closed model {model}")
     return float(guess[peak])
 
 
-def compare(model, tlist, t1_closed, procs, ntraj, seed) -> dict:
+def compare(model, label, tlist, t1_closed, procs, ntraj, seed) -> dict:
     """One row: the errors (fractions) and their standard errors, and the run times."""
-    label = (0, model.n_charger)
     start = time.perf_counter()
     exact = charge(model, label, tlist, processes=procs or None, method="exact")
     t_exact = time.perf_counter() - start
@@ -150,9 +175,35 @@ def fmt(pair, signed=True) -> str:
     return f"{text} ± {100 * error:.2f}" if error else text
 
 
+def spin_cases(sizes, kinds, rates):
+    """(model, label, [(name, rate, processes)]) for the spin charger."""
+    for nb, n in sizes:
+        cases = [("closed", 0.0, [])]
+        for kind in kinds:
+            make, scope = KINDS[kind]
+            for target in TARGETS:
+                for rate in rates:
+                    cases.append((f"{kind} {target}", rate, [make(rate, target, scope)]))
+        yield CentralSpinModel(nb, n), (0, n), cases
+
+
+def cavity_cases(sizes, rates):
+    """(model, label, [(name, rate, processes)]) for the cavity charger: N_B spins, k photons,
+    g = 1/sqrt(k), resonant."""
+    for nb, k in sizes:
+        model = CavityModel(nb, omega=1.0, g=1.0 / np.sqrt(k), B=1.0)
+        cases = [("closed", 0.0, [])]
+        for name, make in CAVITY_KINDS.items():
+            cases += [(name, rate, [make(rate)]) for rate in rates]
+        yield model, (0, k), cases
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a subset (~1 min)")
+    parser.add_argument(
+        "--cavity", action="store_true", help="the cavity charger (sizes N_B = k photons)"
+    )
     parser.add_argument(
         "--sizes", type=int, nargs=2, action="append", metavar=("N_B", "N"), default=None
     )
@@ -163,35 +214,38 @@ def main():
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the rows")
     args = parser.parse_args()
     quick = QUICK if args.quick else {}
-    sizes = [tuple(s) for s in args.sizes] if args.sizes else quick.get("sizes", SIZES)
-    kinds = args.kinds if args.kinds is not None else quick.get("kinds", list(KINDS))
-    rates = args.rates if args.rates is not None else quick.get("rates", RATES)
     ntraj = args.ntraj or quick.get("ntraj", 4000)
+    if args.cavity:
+        sizes = [tuple(s) for s in args.sizes] if args.sizes else CAVITY_SIZES
+        if args.quick and not args.sizes:
+            sizes = sizes[:2]
+        rates = args.rates if args.rates is not None else CAVITY_RATES
+        runs = cavity_cases(sizes, rates)
+        size_name = "k"
+    else:
+        sizes = [tuple(s) for s in args.sizes] if args.sizes else quick.get("sizes", SIZES)
+        kinds = args.kinds if args.kinds is not None else quick.get("kinds", list(KINDS))
+        rates = args.rates if args.rates is not None else quick.get("rates", RATES)
+        runs = spin_cases(sizes, kinds, rates)
+        size_name = "N"
     print(
         f"ntraj = {ntraj}, seed = {args.seed}, {POINTS_PER_T1} points per closed t_1 up to "
         f"{LATE_FACTOR:g} t_1; errors in % (TWA - exact, ± 1 s.e.)\n"
     )
     print(
-        "| N_B | N | process | rate | dE first | P_max | tau | E_1 | dE late | exact s | TWA s |"
+        f"| N_B | {size_name} | process | rate | dE first | P_max | tau | E_1 | dE late | "
+        "exact s | TWA s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows, summary = [], {}
-    for nb, n in sizes:
-        model = CentralSpinModel(nb, n)
-        t1 = closed_first_charge(model)
+    for model, label, cases in runs:
+        nb, n = model.n_battery, label[1]
+        t1 = closed_first_charge(model, label)
         tlist = np.linspace(0, LATE_FACTOR * t1, int(LATE_FACTOR * POINTS_PER_T1) + 1)
-        cases = [("closed", None, 0.0)] + [
-            (kind, target, rate) for kind in kinds for target in TARGETS for rate in rates
-        ]
         worst = summary.setdefault(f"{nb} {n}", {})
-        for kind, target, rate in cases:
-            procs = []
-            if target is not None:
-                make, scope = KINDS[kind]
-                procs = [make(rate, target, scope)]
-            row = compare(model, tlist, t1, procs, ntraj, args.seed)
-            name = "closed" if target is None else f"{kind} {target}"
-            rows.append({"n_battery": nb, "n_charger": n, "process": name, "rate": rate, **row})
+        for name, rate, procs in cases:
+            row = compare(model, label, tlist, t1, procs, ntraj, args.seed)
+            rows.append({"n_battery": nb, size_name: n, "process": name, "rate": rate, **row})
             if "skip" in row:
                 cells = f"{row['skip']} | | | |"
             else:
@@ -199,14 +253,14 @@ def main():
                 for c in COLUMNS:
                     if c in row and not np.isnan(row[c][0]):
                         worst[c] = max(worst.get(c, 0.0), abs(float(row[c][0])))
-            rate_s = "" if target is None else f"{rate:g}"
+            rate_s = "" if not procs else f"{rate:g}"
             print(
                 f"| {nb} | {n} | {name} | {rate_s} | {cells} | {row['exact s']:.2f} | "
                 f"{row['twa s']:.2f} |",
                 flush=True,
             )
     print("\nLargest |error| over every process and rate, in %:\n")
-    print("| N_B | N | " + " | ".join(COLUMNS) + " |")
+    print(f"| N_B | {size_name} | " + " | ".join(COLUMNS) + " |")
     print("|---|---|" + "---|" * len(COLUMNS))
     for key, worst in summary.items():
         nb, n = key.split()

@@ -25,6 +25,7 @@ from qutip_centralspin import (
 )
 from qutip_centralspin.models.cavity import CavityModel
 from qutip_centralspin.models.states import spin_coherent_charger
+from qutip_centralspin.solvers import twa_accuracy
 from qutip_centralspin.solvers.cavity_blocks import cavity_loss
 from qutip_centralspin.solvers.twa import SpinCoherentLabel
 from qutip_centralspin.solvers.twa import twa_charge as _twa_charge
@@ -40,16 +41,19 @@ SIGMAS = 4
 
 
 #: Sizes measured (docs/twa_accuracy.md) with a first-charge error above 2 % warn: every spin
-#: charger with N_B or N below 32; the cavity charger never.
+#: charger with N_B or N below 32; the cavity charger with N_B or k photons below 8.
 VALIDATED_FROM = 32
+VALIDATED_FROM_CAVITY = 8
 
 
 def twa_charge(model, *args, **kwargs):
     """``twa_charge``, asserting its accuracy warning exactly where the sizes are below the
     validated region (any other warning passes through)."""
-    small = isinstance(model, CentralSpinModel) and (
-        min(model.n_battery, model.n_charger) < VALIDATED_FROM
-    )
+    if isinstance(model, CavityModel):
+        state = args[0] if args else kwargs["state"]
+        small = min(model.n_battery, state[1]) < VALIDATED_FROM_CAVITY
+    else:
+        small = min(model.n_battery, model.n_charger) < VALIDATED_FROM
     if small:
         context = pytest.warns(TWAAccuracyWarning, match=r"TWA is (not )?validated (at|to)")
     else:
@@ -262,6 +266,46 @@ def test_accuracy_warning_quotes_the_measured_error():
     assert large.stats["accuracy"].startswith("within the validated region")
 
 
+def test_cavity_accuracy_warning_quotes_the_measured_error():
+    """The cavity charger by its own table (N_B, k photons): at N_B = k = 4 the measured
+    first-charge error (2.9 %) exceeds 2 % and is quoted; below every measured size it is not
+    validated; from N_B = k = 8 on (0.99 %) nothing is said."""
+    table = twa_accuracy.MEASURED_CAVITY
+    assert max(table[(4, 4)][k] for k in twa_accuracy.FIRST_CHARGE) > twa_accuracy.THRESHOLD
+    assert max(table[(8, 8)][k] for k in twa_accuracy.FIRST_CHARGE) <= twa_accuracy.THRESHOLD
+    tlist = np.linspace(0, 0.05, 3)
+    small = CavityModel(6, omega=1.0, g=0.5)
+    with pytest.warns(
+        TWAAccuracyWarning,
+        match=r"N_B = 6, k = 20 the TWA is validated to 2\.9 %.* measured at N_B = 4, k = 4"
+        r".*--cavity",
+    ):
+        result = _twa_charge(small, (0, 20), tlist, ntraj=10, seed=1)
+    assert "measured at N_B = 4, k = 4" in result.stats["accuracy"]
+    # the photon number, not the model, sets the second size
+    with pytest.warns(TWAAccuracyWarning, match=r"N_B = 16, k = 5 .* measured at N_B = 4, k = 4"):
+        _twa_charge(CavityModel(16, omega=1.0, g=0.5), (0, 5), tlist, ntraj=10, seed=1)
+    with pytest.warns(TWAAccuracyWarning, match=r"not validated at N_B = 2, k = 3"):
+        _twa_charge(CavityModel(2, omega=1.0, g=0.5), (0, 3), tlist, ntraj=10, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TWAAccuracyWarning)
+        for nb, k in [(8, 8), (16, 9), (40, 300)]:
+            model = CavityModel(nb, omega=1.0, g=1 / np.sqrt(k))
+            early = _twa_charge(model, (0, k), np.linspace(0, 1e-3, 3), ntraj=10, seed=1)
+            assert early.stats["accuracy"].startswith("within the validated region")
+
+
+def test_cavity_warns_past_the_first_charge_with_its_own_late_error():
+    """Past the first charge the cavity charger quotes the late error of its own table."""
+    model = CavityModel(8, omega=1.0, g=1 / np.sqrt(8))
+    late = twa_accuracy.MEASURED_CAVITY[(8, 8)]["late"]
+    with pytest.warns(TWAAccuracyWarning, match="validated for the first charge only") as record:
+        twa = _twa_charge(model, (0, 8), np.linspace(0, 4.0, 81), ntraj=200, seed=1)
+    message = str(record[0].message)
+    assert f"{100 * late:.2g} %" in message and "--cavity" in message
+    assert twa.stats["first charge"] is not None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -304,4 +348,4 @@ def test_first_charge_large(size):
 )
 def test_cavity_refusals(state, processes, match):
     with pytest.raises(ValueError, match=match):
-        twa_charge(CavityModel(2, omega=1.0, g=1.0), state, [0.0, 0.1], processes)
+        _twa_charge(CavityModel(2, omega=1.0, g=1.0), state, [0.0, 0.1], processes)

@@ -145,7 +145,7 @@ def twa_maxima(model, psi0, processes=(), *, options=None) -> tuple[Maximum, Max
     result = _run(model, psi0, times, processes, ntraj, final_seed, opts)
     err = result.stats["standard error"]
     reason = f"TWA estimate ({ntraj} trajectories): ± {{:.3g}} (standard error), not certified"
-    note = twa_accuracy.accuracy_note(model)
+    note = twa_accuracy.accuracy_note(model, psi0)
     if note is not None:  # the runs' own warnings are silenced above: said once, here
         warnings.warn(note, twa_accuracy.TWAAccuracyWarning, stacklevel=3)
         reason += f"; {note}"
