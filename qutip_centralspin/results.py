@@ -144,13 +144,18 @@ def grid_maximum(tlist, values) -> Maximum:
     i = int(np.argmax(v))
     margin = 0.0
     if t.size > 2:
-        h = np.diff(t)
-        second = 2 * (
-            v[2:] / (h[1:] * (h[:-1] + h[1:]))
-            - v[1:-1] / (h[:-1] * h[1:])
-            + v[:-2] / (h[:-1] * (h[:-1] + h[1:]))
-        )
-        margin = float(h.max() ** 2 * np.abs(second).max() / 8)
+        # steps relative to the largest (w^2 f'' = the second difference on them): no
+        # underflow of h^2 on tiny grids; a grid whose steps differ by ~1e300 gives inf
+        s = np.diff(t) / np.diff(t).max()
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            second = 2 * (
+                v[2:] / (s[1:] * (s[:-1] + s[1:]))
+                - v[1:-1] / (s[:-1] * s[1:])
+                + v[:-2] / (s[:-1] * (s[:-1] + s[1:]))
+            )
+            margin = float(np.abs(second).max() / 8)
+        if not np.isfinite(margin):
+            margin = np.inf
     return Maximum(
         float(v[i]),
         float(t[i]),

@@ -724,3 +724,17 @@ def test_newton_peak_neighbourhood_is_bounded():
     slack = ROUNDOFF_RTOL * evo.derivative_bound(0) / peak.time
     assert np.all(evo.power(inside) <= p + abs(p1) * np.abs(s) + p2 * s * s / 4 + slack)
     assert peak.upper_bound - peak.value <= CERTIFIED_RTOL * peak.value
+
+
+def test_grid_maximum_on_a_tiny_grid_does_not_underflow():
+    """Found by the CLI fuzz test (``charge --t-max 1e-300``): the second differences divided
+    by products of steps ~1e-302 underflowed to 0 and raised a divide-by-zero RuntimeWarning.
+    The steps are taken relative to the largest one now."""
+    from qutip_centralspin import cli
+    from qutip_centralspin.results import grid_maximum
+
+    t = np.linspace(0.0, 1e-300, 201)
+    res = grid_maximum(t, np.sin(t / 1e-300))
+    scaled = grid_maximum(np.linspace(0.0, 1.0, 201), np.sin(np.linspace(0.0, 1.0, 201)))
+    assert res.upper_bound - res.value == pytest.approx(scaled.upper_bound - scaled.value)
+    assert cli.main(["charge", "--nb", "1", "--n", "1", "--json", "--t-max", "1e-300"]) == 0
