@@ -64,9 +64,9 @@ MEASURED: dict[tuple[int, int], dict[str, float]] = {
 SOURCE_CAVITY = (
     "benchmarks/twa_validation.py --cavity, 4000 trajectories, 2026-12-04 (docs/twa_accuracy.md)"
 )
-#: The cavity charger (g = 1/sqrt(k), omega = B = 1, start |0, k>): largest absolute relative
-#: error over battery decay, battery dephasing and cavity loss at 0.01, 0.1 and closed, by
-#: (N_B, k photons).
+#: The cavity charger (g = 1/sqrt(k), omega = B = 1, from the Fock label (0, k)): largest
+#: absolute relative error over battery decay, battery dephasing and cavity loss at 0.01, 0.1
+#: and closed, by (N_B, k photons).
 MEASURED_CAVITY: dict[tuple[int, int], dict[str, float]] = {
     (4, 4): {"dE": 0.0287, "P_max": 0.0045, "tau": 0.0206, "E_1": 0.0264, "late": 0.1407},
     (8, 8): {"dE": 0.0099, "P_max": 0.0026, "tau": 0.0032, "E_1": 0.0096, "late": 0.0760},
