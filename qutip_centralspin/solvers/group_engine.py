@@ -45,7 +45,7 @@ from .group_sparse import (
 )
 from .mixture import WeightedEvolution
 from .sector import SectorEvolution
-from .sectors import Sector, SectorBasis
+from .sectors import Sector, SectorBasis, mixture_weights
 
 __all__ = [
     "GroupEngine",
@@ -327,15 +327,7 @@ class GroupEngine(SectorBasis):
             ``{(m, n): p}`` with group labels ``m``, ``n`` and ``p >= 0``, not all zero
             (normalised here).
         """
-        weights = {}
-        for key, p in populations.items():
-            if not (isinstance(p, numbers.Real) and math.isfinite(p) and p >= 0):
-                raise ValueError(f"populations must be finite reals >= 0, got {key!r}: {p!r}")
-            if p > 0:
-                weights[key] = float(p)
-        total = math.fsum(weights.values())
-        if not total > 0:
-            raise ValueError("populations must not all be zero")
+        weights, total = mixture_weights(populations)
         columns: dict[int, list] = {}
         for key, p in weights.items():
             ((k, column),) = self._label_blocks({key: 1.0}).items()

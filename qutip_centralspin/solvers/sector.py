@@ -40,7 +40,7 @@ import scipy.sparse as sp
 from ..models.operators import check_model, diagonal_energy, ladder_down, ladder_up
 from ..models.spin import CentralSpinModel
 from ..models.states import check_state
-from .sectors import EMPTY_SECTOR_WEIGHT, Sector, SectorBasis
+from .sectors import EMPTY_SECTOR_WEIGHT, Sector, SectorBasis, mixture_weights
 from .spectral import SpectralTerms
 
 __all__ = ["SectorEngine", "SectorEvolution"]
@@ -134,15 +134,7 @@ class SectorEngine(SectorBasis):
         >>> evo.is_ket, sorted(evo.sector_weights)
         (False, [0, 2])
         """
-        weights = {}
-        for key, p in populations.items():
-            if not (isinstance(p, numbers.Real) and math.isfinite(p) and p >= 0):
-                raise ValueError(f"populations must be finite reals >= 0, got {key!r}: {p!r}")
-            if p > 0:
-                weights[key] = float(p)
-        total = math.fsum(weights.values())
-        if not total > 0:
-            raise ValueError("populations must not all be zero")
+        weights, total = mixture_weights(populations)
         columns: dict[int, list] = {}
         for key, p in weights.items():
             block = self._label_blocks({key: 1.0})  # validates the label

@@ -16,6 +16,8 @@ and diagonalises sectors lazily (LAPACK ``dstevd``), caching them on the instanc
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,12 +26,39 @@ from scipy.linalg.lapack import dstevd as _dstevd
 from ..models.statedata import ket_entries, operator_entries
 from ..resources import require
 
-__all__ = ["Sector", "SectorBasis", "eigh_tridiagonal", "EMPTY_SECTOR_WEIGHT"]
+__all__ = [
+    "Sector",
+    "SectorBasis",
+    "eigh_tridiagonal",
+    "mixture_weights",
+    "EMPTY_SECTOR_WEIGHT",
+]
 
 _FLOAT = 8
 _COMPLEX = 16
 #: Populations below this are treated as empty sectors (state vectors are normalised to 1).
 EMPTY_SECTOR_WEIGHT = 1e-300
+
+
+def mixture_weights(populations: dict) -> tuple[dict, float]:
+    """The positive weights of a ``{label: p}`` mixture and their sum (``p`` finite, ``>= 0``,
+    not all zero), as both sector engines' ``evolve_mixture`` take them.
+
+    Raises
+    ------
+    ValueError
+        Naming the label of a weight that is not a finite real ``>= 0``, or if all are zero.
+    """
+    weights = {}
+    for key, p in populations.items():
+        if not (isinstance(p, numbers.Real) and math.isfinite(p) and p >= 0):
+            raise ValueError(f"populations must be finite reals >= 0, got {key!r}: {p!r}")
+        if p > 0:
+            weights[key] = float(p)
+    total = math.fsum(weights.values())
+    if not total > 0:
+        raise ValueError("populations must not all be zero")
+    return weights, total
 
 
 @dataclass(frozen=True, eq=False)
